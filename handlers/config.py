@@ -1,0 +1,59 @@
+"""The flow and the marker key, from the Lambda environment, loaded once per cold start.
+
+MIMEOPS_CONFIG is a path inside the package (or absolute), inline YAML/JSON,
+or `ssm:/parameter/name` (read with powertools Parameters, cached). A flow
+that does not load is reported once, clearly, and every message is then
+delivered unchanged: a broken flow must never become a crash loop that holds
+the organization's mail.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from mimeops import Flow, FlowError, load_flow
+from mimeops.flow import marker
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+SSM_PREFIX = "ssm:"
+
+
+def flow_source() -> str:
+    source = os.environ.get("MIMEOPS_CONFIG", "").strip()
+    if not source:
+        raise FlowError("MIMEOPS_CONFIG is not set (a flow path, inline YAML/JSON or ssm:/name)")
+    if source.startswith(SSM_PREFIX):
+        from aws_lambda_powertools.utilities import parameters
+
+        name = source[len(SSM_PREFIX):]
+        try:
+            value = parameters.get_parameter(name, max_age=300, decrypt=True)
+        except Exception as error:  # any failure to fetch is a configuration error
+            raise FlowError(f"MIMEOPS_CONFIG: cannot read SSM parameter {name}: {error}") from None
+        return str(value)
+    if "\n" not in source and not source.lstrip().startswith(("{", "rules:")):
+        path = Path(source)
+        if not path.is_absolute():
+            path = PACKAGE_ROOT / path
+        return str(path)
+    return source
+
+
+def marker_key() -> bytes:
+    """$MIMEOPS_MARKER_KEY, else the Secrets Manager secret $MIMEOPS_MARKER_KEY_SECRET."""
+    if os.environ.get(marker.ENV_KEY):
+        return marker.default_key()
+    secret = os.environ.get("MIMEOPS_MARKER_KEY_SECRET")
+    if secret:
+        from aws_lambda_powertools.utilities import parameters
+
+        value = parameters.get_secret(secret, max_age=3600)
+        return value.encode("utf-8") if isinstance(value, str) else bytes(value)
+    return marker.default_key()
+
+
+def load() -> Flow:
+    flow = load_flow(flow_source())
+    flow.marker_key = marker_key()
+    return flow

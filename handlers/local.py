@@ -1,0 +1,75 @@
+"""Run the real Lambda handler on this machine, against the embedded emulator.
+
+`mimeops invoke` and `make demo` use this: moto's S3 server and the WorkMail
+Message Flow emulator start on 127.0.0.1, the handler reaches them through
+the standard AWS_ENDPOINT_URL_* settings, exactly as it reaches AWS.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from workmail_emulator import LocalAWS
+
+
+@dataclass
+class LocalContext:
+    """The parts of the Lambda context object the handler and powertools read."""
+
+    timeout_ms: int = 15_000
+    function_name: str = "mimeops-local"
+    memory_limit_in_mb: int = 512
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    invoked_function_arn: str = (
+        "arn:aws:lambda:us-east-1:123456789012:function:mimeops-local")
+    _started: float = field(default_factory=time.monotonic)
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int(self.timeout_ms - (time.monotonic() - self._started) * 1000))
+
+
+def invoke(event_bytes: bytes, raw: bytes, *, config: str | None = None,
+           output: str | None = None) -> tuple[dict[str, Any], str | None]:
+    """Handler response, and where the rewritten message was written (None if unchanged)."""
+    try:
+        event = json.loads(event_bytes)
+    except ValueError as error:
+        raise ValueError(f"event is not valid JSON: {error}") from None
+    message_id = event.get("messageId") if isinstance(event, dict) else None
+    if not isinstance(message_id, str):
+        raise ValueError("event has no messageId")
+    saved = {k: os.environ.get(k) for k in ("MIMEOPS_CONFIG", "POWERTOOLS_METRICS_DISABLED")}
+    with LocalAWS() as aws, aws.patch_env():
+        if config is not None:
+            os.environ["MIMEOPS_CONFIG"] = config
+        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+        from handlers import app, messageflow
+
+        try:
+            app.reset()
+            messageflow.client.cache_clear()  # clients for this emulator's endpoints
+            aws.emulator.add_message(raw, message_id=message_id)
+            response = app.lambda_handler(event, LocalContext())
+            puts = aws.emulator.puts(message_id)
+            written = None
+            if puts:
+                ref = puts[-1]
+                written = f"s3://{ref['bucket']}/{ref['key']}"
+                if output:
+                    Path(output).write_bytes(aws.emulator.message(message_id))
+                    written = f"{output} (uploaded to {written})"
+        finally:
+            app.reset()
+            messageflow.client.cache_clear()
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+    return response, written

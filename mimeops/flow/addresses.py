@@ -1,0 +1,86 @@
+"""Address and domain patterns: `user@example.com`, `example.com`, `*.example.com`.
+
+Matching is case-insensitive and IDN-aware: both sides are compared in their
+ASCII (IDNA) form, normalized by email-validator, so `bücher.example` and
+`xn--bcher-kva.example` are the same domain.
+"""
+
+from __future__ import annotations
+
+from email.utils import getaddresses
+from functools import lru_cache
+
+from email_validator import EmailNotValidError, validate_email
+
+from mimeops.flow.errors import FlowError
+
+
+@lru_cache(maxsize=4096)
+def domain_of(address: str) -> str:
+    """The ASCII, lower-cased domain of an address ('' when it has none)."""
+    _, at, domain = address.strip().strip("<>").rpartition("@")
+    return normalize_domain(domain) if at else ""
+
+
+@lru_cache(maxsize=4096)
+def normalize_domain(domain: str) -> str:
+    domain = domain.strip().rstrip(".").lower()
+    if domain.isascii():
+        return domain
+    try:
+        return validate_email("x@" + domain, check_deliverability=False).ascii_domain
+    except EmailNotValidError:
+        return domain
+
+
+def normalize_address(address: str) -> str:
+    local, at, _ = address.strip().strip("<>").rpartition("@")
+    return f"{local.lower()}@{domain_of(address)}" if at else address.strip().lower()
+
+
+def header_addresses(values: list[str]) -> list[tuple[str, str]]:
+    """(display name, address) pairs from To/Cc/From values, decoded."""
+    return [(name, addr) for name, addr in getaddresses(values) if addr]
+
+
+class Pattern:
+    """One address or domain pattern, checked at load time."""
+
+    __slots__ = ("kind", "value")
+
+    def __init__(self, text: object, where: str) -> None:
+        if not isinstance(text, str) or not text.strip():
+            raise FlowError(f"{where}: expected an address or domain pattern, got {text!r}")
+        text = text.strip()
+        if "@" in text:
+            try:
+                validate_email(text, check_deliverability=False)
+            except EmailNotValidError as error:
+                raise FlowError(f"{where}: invalid address pattern {text!r}: {error}") from None
+            self.kind, self.value = "address", normalize_address(text)
+        elif text.startswith("*."):
+            self.kind, self.value = "subdomain", "." + self._domain(text[2:], where)
+        else:
+            self.kind, self.value = "domain", self._domain(text, where)
+
+    @staticmethod
+    def _domain(text: str, where: str) -> str:
+        if "*" in text or " " in text or not text.strip("."):
+            raise FlowError(f"{where}: invalid domain pattern {text!r}")
+        return normalize_domain(text)
+
+    def matches(self, address: str) -> bool:
+        if self.kind == "address":
+            return normalize_address(address) == self.value
+        domain = domain_of(address)
+        if self.kind == "domain":
+            return domain == self.value
+        return domain.endswith(self.value)
+
+
+def patterns(value: object, where: str) -> list[Pattern]:
+    items = value if isinstance(value, list) else [value]
+    if not items:
+        raise FlowError(f"{where}: expected at least one pattern")
+    return [Pattern(item, f"{where}[{i}]" if isinstance(value, list) else where)
+            for i, item in enumerate(items)]

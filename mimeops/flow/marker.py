@@ -1,0 +1,93 @@
+"""A processed-marker header that nobody without the key can forge or reuse.
+
+Each rule that changed a message leaves `X-Mimeops-Processed: v1; rule=NAME;
+mac=...`, an HMAC-SHA256 over the rule, the flow direction and the message's
+immutable identity (Message-ID, Date, From: WorkMail refuses changes to those).
+A WorkMail retry after a successful Put sees the marker and applies nothing
+again. A marker a sender wrote, or copied from another message or direction,
+does not verify: it is removed and the rule applies as if it were absent.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+from pathlib import Path
+
+from mimeops.mime import Message
+from mimeops.mime.headers import HeaderBlock
+
+HEADER = "X-Mimeops-Processed"
+ENV_KEY = "MIMEOPS_MARKER_KEY"
+_BOUND = ("message-id", "date", "from")
+_HEADER_KEY = HEADER.lower()
+
+
+def default_key() -> bytes:
+    """The marker key: $MIMEOPS_MARKER_KEY, else a private per-user key file.
+
+    The key file (created once, mode 0600) keeps `mimeops apply` idempotent on
+    one machine. Where no file can be written, a random per-process key is used:
+    markers then verify only within this process.
+    """
+    env = os.environ.get(ENV_KEY)
+    if env:
+        return env.encode("utf-8")
+    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    path = base / "mimeops" / "marker.key"
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return secrets.token_bytes(32)
+    key = secrets.token_bytes(32)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(key)
+    except FileExistsError:
+        return path.read_bytes()
+    except OSError:
+        pass
+    return key
+
+
+def _mac(key: bytes, block: HeaderBlock, direction: str, rule: str) -> str:
+    parts = [b"v1", direction.encode(), rule.encode()]
+    for name in _BOUND:
+        field = block.field(name)
+        parts.append(field.raw_value().strip() if field else b"")
+    digest = hmac.new(key, b"\0".join(parts), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:18]).decode("ascii")
+
+
+def value(key: bytes, message: Message, direction: str, rule: str) -> str:
+    return f"v1; rule={rule}; mac={_mac(key, message.root.header, direction, rule)}"
+
+
+def verified(key: bytes, message: Message, direction: str) -> set[str]:
+    """Rules whose marker verifies; every marker that does not is removed."""
+    block = message.root.header
+    good: set[str] = set()
+    keep = []
+    for field in block:
+        if field.key == _HEADER_KEY:
+            attrs = dict(
+                item.strip().partition("=")[::2] for item in field.value().split(";")[1:]
+            )
+            rule = attrs.get("rule", "")
+            if not rule or not hmac.compare_digest(
+                attrs.get("mac", ""), _mac(key, block, direction, rule)
+            ):
+                continue
+            good.add(rule)
+        keep.append(field)
+    if len(keep) != len(block.fields):
+        block.fields = keep
+        block.dirty = True
+    return good

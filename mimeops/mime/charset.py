@@ -1,0 +1,91 @@
+"""Charset labels as mail uses them, mapped to Python codecs without losing text.
+
+Mail labels text wrongly all the time: no charset, unknown labels, latin-1
+bytes labelled utf-8. Edits therefore work on bytes whenever the charset keeps
+ASCII bytes as ASCII (then the original bytes are never decoded at all), and
+only transcode, through a fallback chain that cannot drop a byte, when the
+inserted text does not fit the part's charset.
+"""
+
+from __future__ import annotations
+
+import codecs
+from functools import lru_cache
+
+# Labels seen in real mail that Python does not know under that name.
+_ALIASES = {
+    "iso-8859-8-i": "iso-8859-8",
+    "iso-8859-6-i": "iso-8859-6",
+    "windows-874": "cp874",
+    "x-mac-roman": "mac-roman",
+    "ansi_x3.4-1968": "ascii",
+    "x-sjis": "shift_jis",
+    "x-gbk": "gbk",
+}
+# Stateful or non-ASCII-compatible encodings: bytes that look like "<" may not be.
+_OPAQUE_PREFIXES = ("utf_16", "utf_32", "utf_7", "iso2022", "hz")
+_PROBE = "<>!-/=\"' \r\nabcXYZ09:;&#"
+
+
+@lru_cache(maxsize=256)
+def lookup(label: str | None) -> str | None:
+    """Python codec name for a MIME charset label, or None when unknown/absent."""
+    if not label:
+        return None
+    name = label.strip().strip("\"'").lower()
+    name = _ALIASES.get(name, name)
+    try:
+        return codecs.lookup(name).name
+    except (LookupError, ValueError):
+        return None
+
+
+@lru_cache(maxsize=256)
+def ascii_transparent(codec: str | None) -> bool:
+    """True when every ASCII character is the same single byte in `codec`.
+
+    Then markup and line breaks can be found and spliced in the raw bytes. An
+    unknown or missing charset is assumed ASCII-compatible: mail is.
+    """
+    if codec is None:
+        return True
+    if codec.replace("-", "_").startswith(_OPAQUE_PREFIXES):
+        return False
+    try:
+        return _PROBE.encode(codec) == _PROBE.encode("ascii")
+    except UnicodeError:
+        return False
+
+
+def encode(text: str, codec: str | None) -> bytes | None:
+    """`text` in `codec` (ASCII when unknown), or None when it does not fit."""
+    try:
+        return text.encode(codec or "ascii")
+    except UnicodeEncodeError:
+        return None
+
+
+def decode_lossless(data: bytes, codec: str | None) -> tuple[str, str]:
+    """Decode for transcoding: the declared codec, then UTF-8, then windows-1252.
+
+    Returns the text and the codec that read it. The last step maps every
+    byte to a character (latin-1 for the five bytes cp1252 leaves undefined),
+    so no byte of the original is ever dropped.
+    """
+    for candidate in (codec, "utf-8"):
+        if candidate is None:
+            continue
+        try:
+            return data.decode(candidate), candidate
+        except UnicodeDecodeError:
+            continue
+    return data.decode("cp1252", _LATIN1_FALLBACK), "cp1252"
+
+
+def _latin1(error: UnicodeError) -> tuple[str, int]:
+    assert isinstance(error, UnicodeDecodeError)
+    return error.object[error.start : error.end].decode("latin-1"), error.end
+
+
+_LATIN1_FALLBACK = "mimeops.latin1"
+codecs.register_error(_LATIN1_FALLBACK, _latin1)

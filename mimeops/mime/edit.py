@@ -1,0 +1,99 @@
+"""Insert a banner and/or a footer into one text/plain or text/html part.
+
+Only that part's body and its Content-Type / Content-Transfer-Encoding fields
+change. Where the part's charset keeps ASCII as ASCII (nearly all mail), the
+decoded bytes are spliced without ever being decoded as text, so bytes that
+contradict their label survive untouched. Transcoding to UTF-8 happens only
+when plain text to insert does not fit the charset; HTML never needs it,
+since characters that do not fit become character references.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mimeops.mime import charset, html, text, transfer
+from mimeops.mime.headers import Field
+from mimeops.mime.model import Part
+
+# Labels no decoder can read as text; any other unknown label ("8bits", "plain")
+# is read as identity, the way mail clients do, and written back as a valid CTE.
+_OPAQUE_CTE = frozenset({"x-uuencode", "uuencode", "x-uue", "binhex", "x-binhex"})
+_CHARSET_PARAM = re.compile(rb'(;\s*charset\s*=\s*)("[^"]*"|[^\s;]*)', re.IGNORECASE)
+
+
+def insert(part: Part, banner: str | None, footer: str | None) -> None:
+    """Add `banner` at the top and `footer` at the bottom of `part`'s body.
+
+    Raises transfer.UndecodableBody when the body cannot be decoded for editing.
+    """
+    cte = part.cte
+    if cte in _OPAQUE_CTE:
+        raise transfer.UndecodableBody(f"cannot edit a {cte} body")
+    decoded = transfer.decode(cte, part.body())
+    codec = charset.lookup(part.charset_label)
+    eol = part.header.eol.decode("ascii")
+    flowed = part.params.get("format", "").lower() == "flowed"
+
+    def splice(body: str, top: str | None, bottom: str | None) -> str:
+        if part.subtype == "html":
+            return html.insert(body, top, bottom)
+        return text.insert(body, top, bottom, eol, flowed)
+
+    new_label = None
+    if part.subtype == "html":
+        top, bottom = _as_charrefs(banner, codec), _as_charrefs(footer, codec)
+    else:
+        top, bottom = _fitting(banner, codec), _fitting(footer, codec)
+    fits = (top is not None or not banner) and (bottom is not None or not footer)
+    if fits and charset.ascii_transparent(codec):
+        # latin-1 maps bytes 1:1 to characters: a byte-exact splice.
+        result = splice(decoded.decode("latin-1"), _latin1(top, codec), _latin1(bottom, codec))
+        out = result.encode("latin-1")
+    elif fits and codec is not None:
+        result = splice(decoded.decode(codec, "surrogateescape"), top, bottom)
+        out = result.encode(codec, "surrogateescape")
+    else:
+        original, _ = charset.decode_lossless(decoded, codec)
+        out = splice(original, banner, footer).encode("utf-8")
+        new_label = "utf-8"
+
+    new_cte, encoded = transfer.encode(cte, out, part.header.eol)
+    part.set_body(encoded)
+    if new_cte != cte:
+        part.header.set("Content-Transfer-Encoding", new_cte)
+    if new_label:
+        _set_charset(part, new_label)
+
+
+def _fitting(value: str | None, codec: str | None) -> str | None:
+    if value is None or charset.encode(value, codec) is None:
+        return None
+    return value
+
+
+def _as_charrefs(value: str | None, codec: str | None) -> str | None:
+    if value is None:
+        return None
+    return value.encode(codec or "ascii", "xmlcharrefreplace").decode(codec or "ascii")
+
+
+def _latin1(value: str | None, codec: str | None) -> str | None:
+    """`value` as the bytes it has in `codec`, viewed through latin-1."""
+    if value is None:
+        return None
+    return value.encode(codec or "ascii").decode("latin-1")
+
+
+def _set_charset(part: Part, label: str) -> None:
+    field = part.header.field("content-type")
+    if field is None:
+        part.header.add("Content-Type", f"text/{part.subtype}; charset={label}")
+        return
+    raw = field.raw
+    new, count = _CHARSET_PARAM.subn(lambda m: m.group(1) + label.encode(), raw, count=1)
+    if not count:
+        body = raw.rstrip(b"\r\n")
+        new = body + b";" + part.header.eol + b" charset=" + label.encode() + part.header.eol
+    part.header.set_raw(field, Field(field.name, new))
+    part.params["charset"] = label

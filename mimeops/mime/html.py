@@ -1,0 +1,122 @@
+"""Where a banner and a footer go in an HTML document, found with a tokenizer.
+
+Line regexes fail on real mail: `<body>` inside comments, Outlook conditional
+blocks, `<script>` text, attribute values holding `>`. This scanner walks the
+markup once, in the HTML tokenizer's terms:
+
+* `<!-- ... -->` is a comment, Outlook's `<!--[if mso]> ... <![endif]-->`
+  included: a `<body>` there is seen only by Outlook, so it is not "the" body.
+* `<![if !mso]> ... <![endif]>` (downlevel-revealed) is hidden from Outlook:
+  a `<body>` there is not the body either.
+* script, style, title, textarea, ... hold raw text up to their end tag.
+* attribute values are read by the attribute grammar, so quotes protect `>`.
+
+The text is searched lower-cased (ASCII only), so offsets are unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_NAME = re.compile(r"[a-z][^\s/>]*")
+_ATTRIBUTES = re.compile(
+    # Possessive quantifiers: an unterminated tag fails fast instead of backtracking.
+    r"""(?:[\s/]++|[^\s/>=]++(?:\s*+=\s*+(?:"[^"]*+"|'[^']*+'|[^\s>]*+))?+|=[^\s>]*+)*+>"""
+)
+_RAW_TEXT = frozenset({"script", "style", "title", "textarea", "xmp", "iframe", "noembed",
+                       "noframes"})
+# Doctype, XML declaration, comments; never a downlevel-revealed `<![if ...]>` block.
+_PROLOGUE = re.compile(r"(?:\s+|<!--.*?-->|<!(?!\[)[^>]*>|<\?[^>]*>)*", re.S)
+
+
+@dataclass(slots=True)
+class Landmarks:
+    """Offsets found in one scan (-1 when absent)."""
+
+    body_open_end: int = -1     # just after the first real <body ...>
+    head_close_end: int = -1    # just after the first </head>
+    html_open_end: int = -1     # just after the first <html ...>
+    body_close: int = -1        # at the last real </body>
+    html_close: int = -1        # at the last </html>
+
+
+def scan(text: str) -> Landmarks:
+    low = text.lower()
+    marks = Landmarks()
+    hidden = 0  # depth of downlevel-revealed blocks <![if ...]> ... <![endif]>
+    pos = 0
+    n = len(low)
+    while True:
+        i = low.find("<", pos)
+        if i < 0 or i + 1 >= n:
+            break
+        nxt = low[i + 1]
+        if low.startswith("<!--", i):
+            end = low.find("-->", i + 4)
+            pos = n if end < 0 else end + 3
+            continue
+        if nxt in "!?":
+            end = low.find(">", i)
+            pos = n if end < 0 else end + 1
+            if low.startswith("<![if", i):
+                hidden += 1
+            elif low.startswith("<![endif", i):
+                hidden = max(0, hidden - 1)
+            continue
+        closing = nxt == "/"
+        name_match = _NAME.match(low, i + 2 if closing else i + 1)
+        if name_match is None:
+            pos = i + 1
+            continue
+        name = name_match.group()
+        attrs = _ATTRIBUTES.match(low, name_match.end())
+        if attrs is None:
+            end = low.find(">", name_match.end())
+            tag_end = n if end < 0 else end + 1
+        else:
+            tag_end = attrs.end()
+        pos = tag_end
+        if closing:
+            if name == "body" and not hidden:
+                marks.body_close = i
+            elif name == "html":
+                marks.html_close = i
+            elif name == "head" and marks.head_close_end < 0:
+                marks.head_close_end = tag_end
+            continue
+        if name == "body" and not hidden and marks.body_open_end < 0:
+            marks.body_open_end = tag_end
+        elif name == "html" and marks.html_open_end < 0:
+            marks.html_open_end = tag_end
+        elif name in _RAW_TEXT:
+            end = low.find("</" + name, tag_end)
+            pos = n if end < 0 else end
+    return marks
+
+
+def banner_offset(text: str, marks: Landmarks) -> int:
+    """Right after the first real <body>, else after </head> or <html>, else at the start
+    (after any doctype, XML declaration or leading comments)."""
+    for offset in (marks.body_open_end, marks.head_close_end, marks.html_open_end):
+        if offset >= 0:
+            return offset
+    match = _PROLOGUE.match(text)
+    return match.end() if match else 0
+
+
+def footer_offset(text: str, marks: Landmarks) -> int:
+    """Before the last real </body>, else before </html>, else at the end."""
+    for offset in (marks.body_close, marks.html_close):
+        if offset >= 0:
+            return offset
+    return len(text)
+
+
+def insert(text: str, banner: str | None, footer: str | None) -> str:
+    marks = scan(text)
+    top = banner_offset(text, marks) if banner else 0
+    bottom = footer_offset(text, marks) if footer else len(text)
+    if bottom < top:
+        bottom = top
+    return text[:top] + (banner or "") + text[top:bottom] + (footer or "") + text[bottom:]

@@ -1,0 +1,203 @@
+"""The part tree: raw bytes split into entities that remember their exact spans.
+
+A multipart body is kept as `gap, child, gap, child, ..., gap`, where the gaps
+are the raw bytes between children: preamble, delimiter lines (with the line
+break before each delimiter, which RFC 2046 says belongs to it, and any
+transport padding), the close delimiter and the epilogue. Serializing an
+unmodified tree therefore returns the input bytes exactly, malformed input
+included; an edited tree re-emits only the edited headers and bodies, and
+slices of the original buffer for everything else.
+
+Splitting costs one `bytes.find` pass per multipart level over that level's
+body; nesting is capped at `MAX_DEPTH` (deeper multiparts stay opaque), so
+the whole parse is linear in the message size.
+"""
+
+from __future__ import annotations
+
+from mimeops.mime import headers, params
+from mimeops.mime.headers import HeaderBlock
+
+MAX_DEPTH = 64
+_CR, _LF, _SP, _TAB = 0x0D, 0x0A, 0x20, 0x09
+
+
+class Part:
+    """One MIME entity: its header block, body span and (multipart) children."""
+
+    __slots__ = (
+        "_body", "buf", "children", "ctype", "depth", "end", "header",
+        "header_end", "params", "start", "body_start",
+    )
+
+    def __init__(
+        self, buf: bytes, start: int, end: int, depth: int, default_type: str,
+        eol: bytes = b"\r\n",
+    ) -> None:
+        self.buf = buf
+        self.start = start
+        self.end = end
+        self.depth = depth
+        self.header, self.header_end, self.body_start = headers.parse(buf, start, end, eol)
+        ctype, self.params = params.parse(self.header.get("content-type"))
+        self.ctype = ctype if "/" in ctype else default_type
+        self.children: list[Part] | None = None
+        self._body: bytes | None = None
+        if self.maintype == "multipart" and depth < MAX_DEPTH:
+            self.children = _split(self)
+
+    # -- reading -----------------------------------------------------------
+
+    @property
+    def maintype(self) -> str:
+        return self.ctype.partition("/")[0]
+
+    @property
+    def subtype(self) -> str:
+        return self.ctype.partition("/")[2]
+
+    @property
+    def charset_label(self) -> str | None:
+        return self.params.get("charset")
+
+    @property
+    def cte(self) -> str:
+        """Content-Transfer-Encoding, lower-cased; 7bit when absent."""
+        value = self.header.get("content-transfer-encoding")
+        return value.strip().lower() if value else "7bit"
+
+    @property
+    def disposition(self) -> tuple[str, dict[str, str]]:
+        return params.parse(self.header.get("content-disposition"))
+
+    @property
+    def filename(self) -> str | None:
+        return self.disposition[1].get("filename") or self.params.get("name")
+
+    @property
+    def is_attachment(self) -> bool:
+        """What a mail client lists as an attachment rather than shows as the body."""
+        kind = self.disposition[0]
+        if kind == "attachment":
+            return True
+        return kind != "inline" and self.filename is not None
+
+    def body(self) -> bytes:
+        """The body as transferred (still encoded), after any edit."""
+        return self._body if self._body is not None else self.buf[self.body_start : self.end]
+
+    def walk(self) -> list[Part]:
+        """This part and every part below it, depth first (not into attached messages)."""
+        out = [self]
+        for child in self.children or ():
+            out.extend(child.walk())
+        return out
+
+    # -- editing ---------------------------------------------------------------
+
+    def set_body(self, body: bytes) -> None:
+        self._body = body
+
+    @property
+    def dirty(self) -> bool:
+        if self.header.dirty or self._body is not None:
+            return True
+        return any(child.dirty for child in self.children or ())
+
+    def write(self, out: list[bytes | memoryview]) -> None:
+        """Append this part's bytes to `out`: original slices where untouched."""
+        view = memoryview(self.buf)
+        if not self.dirty:
+            out.append(view[self.start : self.end])
+            return
+        body: list[bytes | memoryview] = []
+        if self._body is not None:
+            body.append(self._body)
+        elif self.children:
+            pos = self.body_start
+            for child in self.children:
+                body.append(view[pos : child.start])
+                before = len(body)
+                child.write(body)
+                pos = child.end
+                grew = any(len(chunk) for chunk in body[before:])
+                if child.start == child.end and grew and pos < self.end:
+                    # A part that was empty now has content: it needs the line break
+                    # that a delimiter takes as its own (RFC 2046).
+                    body.append(self.header.eol)
+            body.append(view[pos : self.end])
+        else:
+            body.append(view[self.body_start : self.end])
+        head: bytes | memoryview = (
+            self.header.to_bytes() if self.header.dirty else view[self.start : self.header_end]
+        )
+        separator: bytes | memoryview = view[self.header_end : self.body_start]
+        if not separator and any(len(chunk) for chunk in body):
+            # An entity that had no blank line after its header gets one before a body.
+            eol = self.header.eol
+            if len(head) and bytes(head[-1:]) != b"\n":
+                head = bytes(head) + eol
+            separator = eol
+        out.append(head)
+        out.append(separator)
+        out.extend(body)
+
+    def to_bytes(self) -> bytes:
+        if not self.dirty:
+            return self.buf[self.start : self.end]
+        out: list[bytes | memoryview] = []
+        self.write(out)
+        return b"".join(out)
+
+
+def parse(raw: bytes) -> Part:
+    """The part tree of a whole message."""
+    return Part(raw, 0, len(raw), 0, "text/plain")
+
+
+def _split(part: Part) -> list[Part] | None:
+    """Children of a multipart, or None when no delimiter line is found."""
+    boundary = part.params.get("boundary")
+    if not boundary:
+        return None
+    buf, first, end = part.buf, part.body_start, part.end
+    delimiter = b"--" + boundary.encode("utf-8", "surrogateescape")
+    spans: list[tuple[int, int]] = []
+    child_start = -1
+    pos = first
+    while True:
+        i = buf.find(delimiter, pos, end)
+        if i < 0:
+            break
+        pos = i + 1
+        if i != first and buf[i - 1] != _LF:
+            continue  # not at the start of a line
+        k = i + len(delimiter)
+        close = buf.startswith(b"--", k, end)
+        if close:
+            k += 2
+        while k < end and buf[k] in (_SP, _TAB):
+            k += 1  # transport padding
+        if k < end and buf[k] not in (_CR, _LF):
+            continue  # a longer boundary, not ours
+        if k < end and buf[k] == _CR and k + 1 < end and buf[k + 1] == _LF:
+            line_end = k + 2
+        else:
+            line_end = min(k + 1, end)
+        if child_start >= 0:
+            # The line break before the delimiter belongs to the delimiter.
+            cut = i - 1 if i > first and buf[i - 1] == _LF else i
+            if cut > first and buf[cut - 1] == _CR and buf[cut] == _LF:
+                cut -= 1
+            spans.append((child_start, max(cut, child_start)))
+        if close:
+            child_start = -1
+            break
+        child_start = pos = line_end
+    if child_start >= 0:
+        spans.append((child_start, end))  # no close delimiter: the last part runs to the end
+    if not spans:
+        return None
+    default = "message/rfc822" if part.subtype == "digest" else "text/plain"
+    eol = part.header.eol
+    return [Part(buf, s, e, part.depth + 1, default, eol) for s, e in spans]

@@ -1,0 +1,80 @@
+"""Content-Type / Content-Disposition values: `main; name=value; ...`.
+
+Tolerant like mail clients are: quoted strings with escapes, RFC 2231
+continuations and charsets (`filename*0*=utf-8''...`), RFC 2047 words inside
+quoted names (Outlook), stray semicolons and spaces.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import unquote_to_bytes
+
+from mimeops.mime import charset, words
+
+_SECTION = re.compile(r"^(?P<name>[^*]+)\*(?:(?P<num>\d+)\*?|)$")
+
+
+def split(value: str) -> list[str]:
+    """Split on semicolons outside quoted strings."""
+    pieces: list[str] = []
+    current: list[str] = []
+    quoted = escaped = False
+    for char in value:
+        if escaped:
+            escaped = False
+        elif char == "\\" and quoted:
+            escaped = True
+        elif char == '"':
+            quoted = not quoted
+        elif char == ";" and not quoted:
+            pieces.append("".join(current))
+            current = []
+            continue
+        current.append(char)
+    pieces.append("".join(current))
+    return pieces
+
+
+def _unquote(value: str) -> str:
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        return re.sub(r"\\(.)", r"\1", value[1:-1])
+    return value
+
+
+def parse(value: str | None) -> tuple[str, dict[str, str]]:
+    """(lower-cased main value, parameters with lower-cased names)."""
+    if not value:
+        return "", {}
+    main, *rest = split(value)
+    params: dict[str, str] = {}
+    extended: dict[str, dict[int, tuple[str, bool]]] = {}
+    for piece in rest:
+        name, eq, raw = piece.partition("=")
+        name = name.strip().lower()
+        if not eq or not name:
+            continue
+        section = _SECTION.match(name)
+        if section is None:
+            params.setdefault(name, words.decode(_unquote(raw)))
+            continue
+        index = int(section.group("num") or 0)
+        encoded = name.endswith("*")
+        extended.setdefault(section.group("name"), {})[index] = (_unquote(raw), encoded)
+    for name, sections in extended.items():
+        params[name] = _join_2231([sections[i] for i in sorted(sections)])
+    return main.strip().lower(), params
+
+
+def _join_2231(sections: list[tuple[str, bool]]) -> str:
+    label = None
+    data = b""
+    for i, (text, encoded) in enumerate(sections):
+        if encoded:
+            if i == 0 and text.count("'") >= 2:
+                label, _lang, text = text.split("'", 2)
+            data += unquote_to_bytes(text)
+        else:
+            data += text.encode("utf-8")
+    return data.decode(charset.lookup(label) or "utf-8", "replace")

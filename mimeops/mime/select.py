@@ -1,0 +1,77 @@
+"""Which parts a mail client shows as the body, and which messages to leave alone."""
+
+from __future__ import annotations
+
+from mimeops.mime import transfer
+from mimeops.mime.model import Part
+
+_SIGNED_OR_ENCRYPTED = {
+    "multipart/signed": "signed message (multipart/signed)",
+    "multipart/encrypted": "encrypted message (multipart/encrypted)",
+    "application/pkcs7-mime": "S/MIME message (application/pkcs7-mime)",
+    "application/x-pkcs7-mime": "S/MIME message (application/x-pkcs7-mime)",
+}
+_PGP_ARMOUR = (b"-----BEGIN PGP MESSAGE-----", b"-----BEGIN PGP SIGNED MESSAGE-----")
+
+
+def bodies(root: Part) -> dict[str, Part]:
+    """The main `plain` and `html` parts, as a client displays them.
+
+    Through multipart/alternative (the last of each kind wins, as in clients),
+    /related (its root part) and /mixed (the first displayable child); never an
+    attachment and never inside an attached message.
+    """
+    return _bodies(root)
+
+
+def _bodies(part: Part) -> dict[str, Part]:
+    if part.is_attachment:
+        return {}
+    if part.maintype == "text":
+        return {part.subtype: part} if part.subtype in ("plain", "html") else {}
+    if part.maintype != "multipart" or not part.children:
+        return {}
+    if part.subtype == "alternative":
+        found: dict[str, Part] = {}
+        for child in part.children:
+            found.update(_bodies(child))
+        return found
+    if part.subtype == "related":
+        return _bodies(_related_root(part, part.children))
+    for child in part.children:
+        found = _bodies(child)
+        if found:
+            return found
+    return {}
+
+
+def _related_root(part: Part, children: list[Part]) -> Part:
+    start = part.params.get("start", "").strip("<> ")
+    if start:
+        for child in children:
+            if (child.header.get("content-id") or "").strip("<> ") == start:
+                return child
+    return children[0]
+
+
+def hands_off(root: Part) -> str | None:
+    """Why this message must not be rewritten, or None.
+
+    Signed or encrypted content breaks when touched, reports and calendar
+    invitations are read by software, inline PGP armour would no longer verify.
+    """
+    for part in root.walk():
+        if part.ctype in _SIGNED_OR_ENCRYPTED:
+            return _SIGNED_OR_ENCRYPTED[part.ctype]
+        if part.ctype == "multipart/report":
+            return "delivery or disposition report (multipart/report)"
+        if part.ctype == "text/calendar" and not part.is_attachment:
+            return "calendar invitation (text/calendar)"
+    for part in bodies(root).values():
+        try:
+            text = transfer.decode(part.cte, part.body())
+        except transfer.UndecodableBody:
+            continue
+        if any(marker in text for marker in _PGP_ARMOUR):
+            return "inline PGP message"
+    return None

@@ -1,0 +1,65 @@
+"""Content-Transfer-Encoding: decode a body for editing, encode it back safely.
+
+Encoded output keeps every line within 998 octets and carries 8-bit content
+only inside quoted-printable or base64, as WorkMail asks of updated MIME.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+
+IDENTITY = frozenset({"7bit", "8bit", "binary"})
+_NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/]")
+_MAX_LINE = 998
+
+
+class UndecodableBody(ValueError):
+    """The body's bytes do not decode under its Content-Transfer-Encoding."""
+
+
+def decode(cte: str, data: bytes) -> bytes:
+    if cte == "quoted-printable":
+        return binascii.a2b_qp(data)
+    if cte == "base64":
+        try:
+            return binascii.a2b_base64(data)
+        except binascii.Error:
+            # Mail clients decode what they can; so do we, if nothing is lost.
+            clean = _NOT_BASE64.sub(b"", data)
+            try:
+                return base64.b64decode(clean + b"=" * (-len(clean) % 4))
+            except binascii.Error as error:
+                raise UndecodableBody(f"invalid base64 body: {error}") from error
+    return data
+
+
+def needs_reencoding(data: bytes) -> bool:
+    """True when raw `data` is not safe as 7bit: 8-bit bytes, NUL or over-long lines."""
+    if not data.isascii() or b"\0" in data:
+        return True
+    return any(len(line) > _MAX_LINE for line in data.splitlines())
+
+
+def encode(cte: str, data: bytes, eol: bytes) -> tuple[str, bytes]:
+    """Encode `data` for a part that was `cte`; returns the CTE actually used.
+
+    base64 stays base64; quoted-printable stays quoted-printable; an identity
+    encoding stays as it is when the bytes are 7-bit clean with short lines,
+    and becomes quoted-printable otherwise.
+    """
+    if cte == "base64":
+        lines = base64.encodebytes(data)
+        return cte, lines.replace(b"\n", eol) if eol != b"\n" else lines
+    if cte in IDENTITY and not needs_reencoding(data):
+        return cte, data
+    # Unknown labels and unsafe identity data become quoted-printable.
+    return "quoted-printable", qp(data, eol)
+
+
+def qp(data: bytes, eol: bytes) -> bytes:
+    """Quoted-printable with soft breaks at 76 columns and `eol` hard breaks."""
+    normalized = data.replace(b"\r\n", b"\n")
+    encoded = binascii.b2a_qp(normalized, quotetabs=False, istext=True, header=False)
+    return encoded.replace(b"\n", eol) if eol != b"\n" else encoded

@@ -1,0 +1,56 @@
+"""subject_prefix: tag the Subject, once, keeping the original value's bytes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from mimeops.flow.template import Template
+from mimeops.mime import Message, headers, words
+from mimeops.mime.headers import Field
+from mimeops.ops.base import Op
+
+
+class SubjectPrefix(Op):
+    """Put `prefix` before the Subject unless it already appears anywhere in it.
+
+    "Anywhere" covers replies ("Re: [EXTERNAL] ...") and retries. The original
+    value is kept byte for byte (its encoded words, folding, 8-bit text); the
+    prefix goes in front, RFC 2047-encoded when not ASCII, and the line is
+    folded after it when the first line would pass 78 columns.
+    """
+
+    name = "subject_prefix"
+
+    def __init__(self, prefix: Template) -> None:
+        self.prefix = prefix
+
+    def apply(self, message: Message, values: Mapping[str, str]) -> bool:
+        prefix = headers.clean(self.prefix.render(values))
+        if not prefix:
+            return False
+        block = message.root.header
+        field = block.field("subject")
+        if field is None:
+            block.add("Subject", prefix)
+            return True
+        if prefix.casefold() in field.decoded().casefold():
+            return False
+        eol = block.eol
+        colon = field.raw.index(b":")
+        value = field.raw[colon + 1 :].lstrip(b" \t")
+        if prefix.isascii():
+            head = prefix.encode("ascii")
+            separator = b" "
+        else:
+            # Whitespace between two encoded words is dropped: keep it inside.
+            head = " ".join(words.encode(prefix + " ")).encode("ascii")
+            separator = b" " if not value.startswith(b"=?") else b""
+        name = field.raw[:colon]
+        if not value.strip(b"\r\n"):
+            new = name + b": " + head + (value or eol)
+        else:
+            first_line = len(name) + 2 + len(head) + 1 + len(value.split(b"\n", 1)[0].rstrip())
+            joint = eol + b" " if first_line > headers.FOLD_AT else separator
+            new = name + b": " + head + joint + value
+        block.set_raw(field, Field(field.name, new))
+        return True

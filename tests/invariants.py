@@ -1,0 +1,103 @@
+"""What must hold after a banner + footer flow, checked on any message.
+
+Shared by the corpus test and the property-based tests: the result parses;
+every part that was not a target is byte-identical (so every attachment
+decodes to the same bytes); every target still holds all of its original
+text plus the inserted text; no line the flow wrote passes 998 octets; 8-bit
+data sits only inside quoted-printable or base64; a second run is a no-op.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+
+from mimeops.mime import Message, charset, select, transfer
+from mimeops.mime.model import Part
+
+
+def _norm(data: bytes) -> bytes:
+    return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+
+
+def leaves(part: Part) -> list[Part]:
+    return [p for p in part.walk() if not p.children]
+
+
+def gaps(part: Part) -> list[bytes]:
+    """The raw bytes between children of every multipart: preamble, delimiters, epilogue."""
+    out = []
+    for p in part.walk():
+        if p.children:
+            pos = p.body_start
+            for child in p.children:
+                out.append(p.buf[pos:child.start])
+                pos = child.end
+            out.append(p.buf[pos:p.end])
+    return out
+
+
+def _text(part: Part) -> tuple[bytes, str | None]:
+    return transfer.decode(part.cte, part.body()), charset.lookup(part.charset_label)
+
+
+def check(original: bytes, result: bytes, inserted: dict[str, list[str]]) -> None:
+    """Assert the invariants; `inserted` maps 'plain'/'html' to the strings a
+    flow inserts in such parts (markup as rendered)."""
+    email.message_from_bytes(result, policy=email.policy.default)  # must not raise
+    before, after = Message(original), Message(result)
+    targets = {id(p) for p in select.bodies(before.root).values()}
+    old_leaves, new_leaves = leaves(before.root), leaves(after.root)
+    assert len(old_leaves) == len(new_leaves), "the part structure changed"
+    for old_gap, new_gap in zip(gaps(before.root), gaps(after.root), strict=True):
+        if not old_gap.startswith((b"\r", b"\n")):
+            # after a part that was empty: its new content brings the line break
+            new_gap = new_gap.removeprefix(b"\r\n").removeprefix(b"\n")
+        assert old_gap == new_gap, "a preamble, delimiter or epilogue changed"
+    for old, new in zip(old_leaves, new_leaves, strict=True):
+        if id(old) not in targets:
+            start = old.body_start if old is before.root else old.start
+            new_start = new.body_start if new is after.root else new.start
+            assert old.buf[start:old.end] == new.buf[new_start:new.end], (
+                f"untouched {old.ctype} part changed")
+            continue
+        _check_target(old, new, inserted.get(old.subtype, []))
+    kept = [f.raw for f in after.root.header]
+    editable = {"subject"}
+    if id(before.root) in targets:  # a single-part message: its body is the target
+        editable |= {"content-type", "content-transfer-encoding"}
+    for field in before.root.header:
+        if field.key not in editable:
+            assert field.raw in kept, f"header field {field.name} was not kept byte for byte"
+    long_lines = {line for line in original.splitlines() if len(line) > 998}
+    for line in result.splitlines():
+        assert len(line) <= 998 or line in long_lines, f"new line of {len(line)} octets"
+
+
+def _check_target(old: Part, new: Part, inserted: list[str]) -> None:
+    if new.body() == old.body():
+        return  # left alone (e.g. undecodable); that is allowed
+    if new.cte in ("7bit", "8bit", "binary"):
+        assert not transfer.needs_reencoding(new.body()), (
+            f"edited part carries 8-bit data or long lines as {new.cte}")
+    old_bytes, old_codec = _text(old)
+    new_bytes, new_codec = _text(new)
+    if old_codec == new_codec:
+        old_text = _norm(old_bytes).decode("latin-1")
+        new_text = _norm(new_bytes).decode("latin-1")
+        needles = [_norm(s.encode(new_codec or "ascii", "xmlcharrefreplace")).decode("latin-1")
+                   for s in inserted]
+    else:
+        old_text = charset.decode_lossless(old_bytes, old_codec)[0].replace("\r\n", "\n")
+        new_text = new_bytes.decode(new_codec or "utf-8").replace("\r\n", "\n")
+        needles = [s.replace("\r\n", "\n") for s in inserted]
+    for needle in needles:
+        first_line = needle.strip().split("\n")[0].strip()
+        assert first_line in new_text, f"inserted text {first_line!r} missing"
+    if old.subtype == "plain":
+        assert old_text.rstrip("\n") in new_text, "original plain text not kept whole"
+    else:
+        remaining = new_text
+        for needle in needles:
+            remaining = remaining.replace(needle, "", 1)
+        assert remaining == old_text, "original HTML not kept exactly around the insertions"
