@@ -6,7 +6,13 @@ STAMP := $(VENV)/.installed-stamp
 CORPUS ?= ../shared/corpus
 OUT := out
 
-.PHONY: venv test lint typecheck demo fuzz bench clean
+# SAM CLI and checkov pin their own boto3: each lives in its own venv under .venv/tools.
+TOOLS := $(VENV)/tools
+SAM := $(TOOLS)/sam/bin/sam
+CHECKOV := $(TOOLS)/checkov/bin/checkov
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: venv test lint demo fuzz bench clean sam-build build-MimeopsFunction
 
 $(STAMP): pyproject.toml
 	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "mimeops needs Python 3.11+ (set PY=python3.11)")'
@@ -17,10 +23,39 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-lint: venv
+$(SAM):
+	$(PY) -m venv $(TOOLS)/sam
+	$(TOOLS)/sam/bin/python -m pip install -q 'aws-sam-cli>=1.120,<2'
+
+$(CHECKOV):
+	$(PY) -m venv $(TOOLS)/checkov
+	$(TOOLS)/checkov/bin/python -m pip install -q 'checkov>=3.2,<4'
+
+lint: venv $(SAM) $(CHECKOV)
 	$(BIN)/ruff check mimeops handlers workmail_emulator tests bench
 	$(BIN)/mypy
 	$(BIN)/cfn-lint template.yaml
+	$(SAM) validate --lint
+	BC_SKIP_MAPPING=TRUE $(CHECKOV) -f template.yaml --framework cloudformation --skip-download --quiet --compact
+
+sam-build: venv $(SAM)
+	$(SAM) build
+
+# `sam build` runs this (template.yaml: Metadata BuildMethod makefile) with ARTIFACTS_DIR set:
+# the two packages, the example flows and the runtime wheels for python3.13 on arm64.
+LAMBDA_PIP := $(if $(wildcard $(BIN)/python),$(BIN)/python,$(PY)) -m pip
+LAMBDA_PLATFORMS := manylinux2014_aarch64 manylinux_2_28_aarch64 manylinux_2_34_aarch64
+
+build-MimeopsFunction:
+	$(LAMBDA_PIP) install --quiet --disable-pip-version-check --no-compile \
+		--target "$(ARTIFACTS_DIR)" --implementation cp --python-version 3.13 \
+		$(addprefix --platform ,$(LAMBDA_PLATFORMS)) --only-binary=:all: \
+		-r requirements.txt
+	cp -R mimeops handlers "$(ARTIFACTS_DIR)/"
+	mkdir -p "$(ARTIFACTS_DIR)/examples"
+	cp -R examples/flows "$(ARTIFACTS_DIR)/examples/"
+	rm -rf "$(ARTIFACTS_DIR)/bin"
+	find "$(ARTIFACTS_DIR)" -name __pycache__ -type d -prune -exec rm -rf {} +
 
 test: lint
 	MIMEOPS_CORPUS=$(CORPUS) $(BIN)/pytest

@@ -98,12 +98,12 @@ def lambda_handler(raw_event: Any, context: Any) -> dict[str, Any]:
                        value=(time.monotonic() - started) * 1000)
     if outcome.response is not None:
         return outcome.response
-    error = outcome.error or RuntimeError("no outcome")
-    code = messageflow.error_code(error) or type(error).__name__
+    fault = outcome.error or RuntimeError("no outcome")
+    code = messageflow.error_code(fault) or type(fault).__name__
     metrics.add_metric(name="Failed", unit=MetricUnit.Count, value=1)
-    logger.error("processing failed", extra={"error_code": code, "error": str(error)[:500]})
+    logger.error("processing failed", extra={"error_code": code, "error": str(fault)[:500]})
     if flow.on_error == "retry":
-        raise RetryRequested(f"{code}: WorkMail will retry this message") from error
+        raise RetryRequested(f"{code}: WorkMail will retry this message") from fault
     return _default()
 
 

@@ -4,7 +4,8 @@ The engine, ops and flows import no AWS library, so a flow runs the same
 under the WorkMail Lambda handler (`handlers`), the CLI or any other transport.
 
     from mimeops import load_flow, Envelope
-    result = load_flow("flow.yaml").apply(raw, Envelope("INBOUND", "a@example.net", ["b@example.com"]))
+    flow = load_flow("flow.yaml")
+    result = flow.apply(raw, Envelope("INBOUND", "a@example.net", ["b@example.com"]))
 """
 
 from mimeops.flow import Envelope, Flow, FlowError, Result, load_flow

@@ -156,6 +156,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 1
+    except Exception as error:  # a bug or an environment fault: say what, not a bare traceback
+        sys.stderr.write(f"mimeops: error: {args.command} failed: "
+                         f"{type(error).__name__}: {error}\n")
+        return 1
     return code
 
 

@@ -85,7 +85,8 @@ def respond(
         for rendered, names in groups.values():
             merged.setdefault(rendered["type"], (rendered, []))[1].extend(names)
         groups = merged
-    response = [{"action": rendered, "recipients": names} for rendered, names in groups.values()]
+    response: list[dict[str, Any]] = [
+        {"action": rendered, "recipients": names} for rendered, names in groups.values()]
     response.append({"action": fallback.render(values), "allRecipients": True})
     validate(response)
     return response

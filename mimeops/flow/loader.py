@@ -72,7 +72,7 @@ def load_flow(source: str | Path, *, marker_key: bytes | None = None) -> Flow:
     label, text = _read(source)
     try:
         try:
-            data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+            data = yaml.load(text, Loader=_LineLoader)
         except yaml.YAMLError as error:
             raise FlowError(f"not valid YAML or JSON: {_one_line(error)}") from None
         flow = _flow(data)
@@ -170,7 +170,8 @@ def _rule(spec: Any, index: int) -> Rule:
         if not rule.ops and rule.action is None:
             raise FlowError("needs 'apply' (ops) or 'action'")
     except FlowError as error:
-        raise FlowError(f"{where}: {str(error).lstrip(': ')}") from None
+        detail = str(error)
+        raise FlowError(where + (detail if detail.startswith(" (") else f": {detail}")) from None
     return rule
 
 

@@ -41,10 +41,16 @@ def insert(part: Part, banner: str | None, footer: str | None) -> None:
         return text.insert(body, top, bottom, eol, flowed)
 
     new_label = None
+    # Bytes that contradict their label (latin-1 labelled utf-8): adding non-ASCII
+    # text in the label's encoding would mix two encodings in one part.
+    readable = _decodes(decoded, codec)
     if part.subtype == "html":
-        top, bottom = _as_charrefs(banner, codec), _as_charrefs(footer, codec)
+        refs = codec if readable else None  # else ASCII character references only
+        top, bottom = _as_charrefs(banner, refs), _as_charrefs(footer, refs)
     else:
         top, bottom = _fitting(banner, codec), _fitting(footer, codec)
+        if not readable and not all(v is None or v.isascii() for v in (top, bottom)):
+            top = bottom = None  # transcode what the bytes say to UTF-8 instead
     fits = (top is not None or not banner) and (bottom is not None or not footer)
     if fits and charset.ascii_transparent(codec):
         # latin-1 maps bytes 1:1 to characters: a byte-exact splice.
@@ -64,6 +70,14 @@ def insert(part: Part, banner: str | None, footer: str | None) -> None:
         part.header.set("Content-Transfer-Encoding", new_cte)
     if new_label:
         _set_charset(part, new_label)
+
+
+def _decodes(data: bytes, codec: str | None) -> bool:
+    try:
+        data.decode(codec or "ascii")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _fitting(value: str | None, codec: str | None) -> str | None:

@@ -158,8 +158,9 @@ def parse(
 
     Returns the block, where it ends (the blank separator line starts there) and
     where the body starts. `default_eol` is the style when the block has no
-    line break of its own (an enclosing entity's). Like the stdlib parser, a line that is neither a field
-    nor a continuation ends the header block, with no separator.
+    line break of its own (an enclosing entity's). Like the stdlib parser, a
+    line that is neither a field nor a continuation ends the header block,
+    with no separator.
     """
     fields: list[Field] = []
     eol: bytes | None = None

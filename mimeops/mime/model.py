@@ -16,7 +16,6 @@ the whole parse is linear in the message size.
 from __future__ import annotations
 
 from mimeops.mime import headers, params
-from mimeops.mime.headers import HeaderBlock
 
 MAX_DEPTH = 64
 _CR, _LF, _SP, _TAB = 0x0D, 0x0A, 0x20, 0x09
@@ -26,8 +25,17 @@ class Part:
     """One MIME entity: its header block, body span and (multipart) children."""
 
     __slots__ = (
-        "_body", "buf", "children", "ctype", "depth", "end", "header",
-        "header_end", "params", "start", "body_start",
+        "_body",
+        "body_start",
+        "buf",
+        "children",
+        "ctype",
+        "depth",
+        "end",
+        "header",
+        "header_end",
+        "params",
+        "start",
     )
 
     def __init__(

@@ -1,0 +1,71 @@
+"""`mimeops apply` as a user runs it: real process, real files, exit codes, one-line JSON."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "examples" / "flows" / "demo.yaml"
+EXTERNAL = ROOT / "events" / "messages" / "external.eml"
+INTERNAL = ROOT / "events" / "messages" / "internal.eml"
+
+
+def mimeops(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([sys.executable, "-m", "mimeops.cli", *args], capture_output=True,
+                          cwd=ROOT, env=env, timeout=60, check=False)
+
+
+def test_apply_writes_output_and_prints_one_json_line(tmp_path: Path) -> None:
+    out = tmp_path / "out.eml"
+    done = mimeops("apply", "--config", str(DEMO), str(EXTERNAL), "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.decode().splitlines()
+    assert len(lines) == 1
+    summary = json.loads(lines[0])
+    assert summary["changed"] is True and summary["skipped"] is None
+    assert summary["applied"][:2] == ["external-warning:banner", "external-warning:subject_prefix"]
+    assert summary["actions"] == [{"action": {"type": "DEFAULT"}, "allRecipients": True}]
+    assert b"CAUTION: external sender m.dupont@partner.example.net" in out.read_bytes()
+
+    again = tmp_path / "again.eml"
+    second = mimeops("apply", "--config", str(DEMO), str(out), "-o", str(again))
+    assert json.loads(second.stdout)["changed"] is False
+    assert again.read_bytes() == out.read_bytes()
+
+
+def test_apply_without_output_streams_message_and_summary_to_stderr() -> None:
+    done = mimeops("apply", "--config", str(DEMO), str(INTERNAL))
+    assert done.returncode == 0
+    assert done.stdout == INTERNAL.read_bytes()  # internal sender: unchanged, byte for byte
+    assert json.loads(done.stderr.decode().strip().splitlines()[-1])["changed"] is False
+
+
+def test_direction_and_envelope_flags() -> None:
+    done = mimeops("apply", "--config", str(DEMO), "--direction", "OUTBOUND",
+                   "--mail-from", "jane.doe@example.com", "--recipient", "a@partner.example.net",
+                   str(INTERNAL))
+    summary = json.loads(done.stderr.decode().strip().splitlines()[-1])
+    assert summary["applied"] == ["legal-footer:footer"]
+    assert b"Confidential." in done.stdout
+
+
+def test_invalid_flow_exits_2_with_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "flow.yaml"
+    bad.write_text("rules:\n  - name: r\n    apply: [{explode: {}}]\n")
+    done = mimeops("apply", "--config", str(bad), str(EXTERNAL))
+    assert done.returncode == 2
+    err = done.stderr.decode()
+    assert err.count("\n") == 1 and "rule 'r'" in err and "unknown op 'explode'" in err
+
+
+def test_bad_usage_exits_2_with_one_line() -> None:
+    for args in (("apply", str(EXTERNAL)),  # no --config
+                 ("apply", "--config", str(DEMO), "--direction", "SIDEWAYS", str(EXTERNAL)),
+                 ("apply", "--config", str(DEMO), "/no/such/message.eml")):
+        done = mimeops(*args)
+        assert done.returncode == 2, args
+        assert done.stderr.decode().count("\n") == 1, done.stderr
+        assert done.stderr.startswith(b"mimeops: error: ")

@@ -1,0 +1,240 @@
+"""Flows as an admin writes them: conditions, templates, actions, markers, load errors."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from pathlib import Path
+
+import pytest
+
+from mimeops import Envelope, FlowError, load_flow
+from mimeops.flow import marker
+from mimeops.mime import Message
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "examples" / "flows" / "demo.yaml"
+EXTERNAL = (ROOT / "events" / "messages" / "external.eml").read_bytes()
+KEY = b"flow-test-key"
+
+
+def message(from_: str = "Eve <eve@outside.example.net>", subject: str = "Hello",
+            body: str = "Hi there.\n", extra: str = "") -> bytes:
+    return (
+        f"From: {from_}\nTo: Bob <bob@example.com>\nSubject: {subject}\n"
+        f"Date: Mon, 1 Jan 2024 10:00:00 +0000\nMessage-ID: <m1@outside.example.net>\n"
+        f"{extra}MIME-Version: 1.0\nContent-Type: multipart/alternative; boundary=b\n\n"
+        f"--b\nContent-Type: text/plain; charset=utf-8\n\n{body}\n"
+        f"--b\nContent-Type: text/html; charset=utf-8\n\n<html><body><p>{body}</p></body></html>\n"
+        f"--b--\n"
+    ).encode()
+
+
+def inbound(mail_from: str = "eve@outside.example.net") -> Envelope:
+    return Envelope("INBOUND", mail_from, ["bob@example.com"])
+
+
+@pytest.fixture
+def demo():
+    return load_flow(DEMO, marker_key=KEY)
+
+
+def bodies(raw: bytes) -> tuple[str, str]:
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    return (parsed.get_body(("plain",)).get_content(),
+            parsed.get_body(("html",)).get_content())
+
+
+def test_external_sender_gets_banner_in_both_bodies_and_prefix(demo) -> None:
+    result = demo.apply(message(), inbound())
+    plain, html = bodies(result.message)
+    assert plain.startswith("CAUTION: external sender eve@outside.example.net")
+    assert "<body><div>CAUTION: external sender eve@outside.example.net</div><p>" in html
+    parsed = email.message_from_bytes(result.message, policy=email.policy.default)
+    assert parsed["Subject"] == "[EXTERNAL] Hello"
+    assert parsed["X-External-Sender"] == "yes"
+    assert result.applied == ["external-warning:banner", "external-warning:subject_prefix",
+                              "external-warning:add_header"]
+
+
+def test_internal_sender_gets_nothing(demo) -> None:
+    raw = message(from_="Al <al@example.com>")
+    result = demo.apply(raw, inbound("al@example.com"))
+    assert not result.changed and result.message is raw and result.applied == []
+
+
+def test_spoofed_internal_from_over_external_envelope_is_external(demo) -> None:
+    result = demo.apply(message(from_="CEO <ceo@example.com>"), inbound("x@attacker.example"))
+    assert "external-warning:banner" in result.applied
+
+
+def test_second_application_changes_nothing(demo) -> None:
+    once = demo.apply(message(), inbound())
+    twice = demo.apply(once.message, inbound())
+    assert not twice.changed and twice.message is once.message
+
+
+def test_forged_marker_does_not_suppress_banner(demo) -> None:
+    forged = "X-Mimeops-Processed: v1; rule=external-warning; mac=AAAAAAAAAAAAAAAAAAAAAAAA\n"
+    result = demo.apply(message(extra=forged), inbound())
+    assert "external-warning:banner" in result.applied
+    assert result.message.count(b"X-Mimeops-Processed") == 1
+    assert b"mac=AAAAAAAA" not in result.message
+
+
+def test_marker_copied_from_another_message_does_not_suppress_banner(demo) -> None:
+    other = demo.apply(message(subject="Other").replace(b"<m1@", b"<m2@"), inbound())
+    copied = next(line for line in other.message.split(b"\n")
+                  if line.startswith(b"X-Mimeops-Processed")).decode() + "\n"
+    result = demo.apply(message(extra=copied), inbound())
+    assert "external-warning:banner" in result.applied
+    assert copied.encode() not in result.message
+
+
+def test_marker_from_another_key_does_not_verify() -> None:
+    first = load_flow(DEMO, marker_key=b"key-one").apply(message(), inbound())
+    second = load_flow(DEMO, marker_key=b"key-two").apply(first.message, inbound())
+    assert "external-warning:add_header" in second.applied
+
+
+def test_outbound_marker_does_not_count_inbound(demo) -> None:
+    raw = message(from_="Al <al@example.com>")
+    out = demo.apply(raw, Envelope("OUTBOUND", "al@example.com", ["x@outside.example.net"]))
+    assert out.applied == ["legal-footer:footer"]
+    back = demo.apply(out.message, inbound("x@outside.example.net"))
+    assert "external-warning:banner" in back.applied
+
+
+def test_script_in_subject_is_escaped_in_html_banner() -> None:
+    flow = load_flow("""
+rules:
+  - name: warn
+    apply:
+      - banner: {text: "Subject: {subject}", html: "<div>Subject: {subject}</div>"}
+""", marker_key=KEY)
+    result = flow.apply(message(subject="<script>alert(1)</script>"), inbound())
+    _, html = bodies(result.message)
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_crlf_in_template_value_never_creates_a_header_line() -> None:
+    flow = load_flow("""
+rules:
+  - name: tag
+    apply:
+      - add_header: {name: X-Sender-Name, value: "{sender_name}"}
+""", marker_key=KEY)
+    evil = "=?utf-8?Q?Eve=0D=0ABcc:_victim@example.com?= <eve@outside.example.net>"
+    result = flow.apply(message(from_=evil), inbound())
+    lines = result.message.split(b"\n\n", 1)[0].split(b"\n")
+    assert not any(line.lower().startswith(b"bcc:") for line in lines)
+    parsed = email.message_from_bytes(result.message, policy=email.policy.default)
+    assert parsed["Bcc"] is None and "victim" in parsed["X-Sender-Name"]
+
+
+def test_outbound_exe_bounces_with_valid_response(demo) -> None:
+    raw = (b"From: al@example.com\nTo: x@outside.example.net\nSubject: tool\n"
+           b"Message-ID: <e@example.com>\nMIME-Version: 1.0\n"
+           b"Content-Type: multipart/mixed; boundary=z\n\n--z\nContent-Type: text/plain\n\nhi\n"
+           b"--z\nContent-Type: application/octet-stream; name=setup.EXE\n"
+           b"Content-Disposition: attachment; filename=setup.EXE\n"
+           b"Content-Transfer-Encoding: base64\n\nTVqQAAMAAAAEAAAA\n--z--\n")
+    result = demo.apply(raw, Envelope("OUTBOUND", "al@example.com", ["x@outside.example.net"]))
+    assert result.actions == [{"action": {"type": "BOUNCE", "parameters": {
+        "bounceMessage": "Executable attachments are not allowed."}}, "allRecipients": True}]
+    assert result.skipped == "every recipient is bounced or dropped"
+    assert not result.changed
+
+
+def test_action_for_matching_recipients_only() -> None:
+    flow = load_flow("""
+rules:
+  - name: junk-interns
+    when: {direction: INBOUND, header: {Subject: "(?i)lottery"}}
+    action: {type: MOVE_TO_JUNK, recipients: ["*.interns.example.com", intern@example.com]}
+""", marker_key=KEY)
+    result = flow.apply(message(subject="You won the LOTTERY"), Envelope(
+        "INBOUND", "eve@outside.example.net",
+        ["a@ops.interns.example.com", "bob@example.com", "Intern@Example.com"]))
+    assert result.actions == [
+        {"action": {"type": "MOVE_TO_JUNK"},
+         "recipients": ["a@ops.interns.example.com", "intern@example.com"]},
+        {"action": {"type": "DEFAULT"}, "allRecipients": True},
+    ]
+
+
+def test_conditions_combine_and_patterns_are_idn_aware() -> None:
+    flow = load_flow("""
+rules:
+  - name: partner
+    when:
+      any:
+        - sender: bücher.example
+        - all: [{size_over: 1MB}, {not: {recipient: example.com}}]
+    apply: [{subject_prefix: "[PARTNER]"}]
+""", marker_key=KEY)
+    idn = message(from_="p@xn--bcher-kva.example")
+    assert flow.apply(idn, inbound("p@BÜCHER.example")).applied == ["partner:subject_prefix"]
+    assert flow.apply(message(), inbound()).applied == []
+
+
+def test_stop_ends_evaluation() -> None:
+    flow = load_flow("""
+rules:
+  - {name: first, when: {sender: external}, apply: [{subject_prefix: "[A]"}], stop: true}
+  - {name: second, apply: [{subject_prefix: "[B]"}]}
+""", marker_key=KEY)
+    assert flow.apply(message(), inbound()).applied == ["first:subject_prefix"]
+
+
+def test_subject_prefix_not_repeated_in_replies(demo) -> None:
+    result = demo.apply(message(subject="Re: [EXTERNAL] Hello"), inbound())
+    assert "external-warning:subject_prefix" not in result.applied
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("rules:\n  - name: r\n    apply: [{bannr: {text: x}}]\n",
+     "rule 'r': apply (line 3)[0]: unknown op 'bannr'"),
+    ("rules:\n  - name: r\n    when: {header: {Subject: '(['}}\n    apply: [{subject_prefix: x}]\n",
+     "rule 'r': when (line 3).header.Subject: bad regular expression"),
+    ("rules:\n  - name: r\n    apply: [{banner: {text: '{nope}'}}]\n",
+     "rule 'r': apply (line 3)[0].banner.text: unknown template field {nope}"),
+    ("rules:\n  - name: r\n    when: {direction: OUTBOUND}\n    action: MOVE_TO_JUNK\n",
+     "rule 'r': action (line 4).type: MOVE_TO_JUNK is allowed only on inbound mail"),
+    ("rules:\n  - name: r\n    apply: [{subject_prefix: x}]\n    stop: maybe\n",
+     "rule 'r': stop (line 4): expected true or false"),
+    ("rules:\n  - name: r\n    apply: [{add_header: {name: Subject, value: x}}]\n",
+     "rule 'r': apply (line 3)[0].add_header.name: Subject may appear only once"),
+    ("rules:\n  - name: r\n    apply: [{set_header: {name: From, value: x}}]\n",
+     "rule 'r': apply (line 3)[0].set_header.name: From cannot be changed"),
+    ("rules:\n  - name: r\n    aply: []\n", "rule 'r' (line 3): unknown field 'aply'"),
+    ("rules: []\n", "rules (line 1): expected a non-empty list"),
+    ("rules:\n  - name: r\n    name: s\n", "duplicate key 'name' (line 3)"),
+    ("rules: [\n", "not valid YAML or JSON"),
+    ('{"rules": [{"name": "r", "when": {"size_over": "lots"}, "action": "DROP"}]}',
+     "rule 'r': when (line 1).size_over: expected a size"),
+])
+def test_flow_errors_name_rule_and_field(text: str, expected: str) -> None:
+    with pytest.raises(FlowError) as info:
+        load_flow(text)
+    assert expected in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_flow_error_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("rules:\n  - name: r\n    apply: [{footer: 3}]\n")
+    with pytest.raises(FlowError, match=r"bad\.yaml: rule 'r': apply \(line 3\)\[0\]\.footer"):
+        load_flow(str(path))
+
+
+def test_sample_message_round_trip_through_demo(demo) -> None:
+    result = demo.apply(EXTERNAL, Envelope("INBOUND", "m.dupont@partner.example.net",
+                                           ["jane.doe@example.com"]))
+    assert result.changed
+    before, after = Message(EXTERNAL), Message(result.message)
+    pdf_before = [p for p in before.root.walk() if p.ctype == "application/pdf"]
+    pdf_after = [p for p in after.root.walk() if p.ctype == "application/pdf"]
+    assert pdf_before and pdf_before[0].body() == pdf_after[0].body()
+    assert marker.HEADER.encode() in result.message
