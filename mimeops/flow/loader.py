@@ -249,10 +249,8 @@ def _header_op(verb: str) -> Callable[[Any, str], Op]:
         if "value" not in arg:
             raise FlowError(f"{where}.value: missing")
         raw = arg["value"]
-        if isinstance(raw, bool):
-            raise FlowError(f"{where}.value: put the value in quotes "
-                            "(YAML reads yes/no/true/false as booleans)")
-        value = Template(str(raw) if isinstance(raw, int | float) else raw, f"{where}.value")
+        numeric = isinstance(raw, int | float) and not isinstance(raw, bool)
+        value = Template(str(raw) if numeric else raw, f"{where}.value")
         return AddHeader(name, value) if verb == "add_header" else SetHeader(name, value)
 
     return build

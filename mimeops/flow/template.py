@@ -34,6 +34,9 @@ class Template:
     __slots__ = ("parts", "source")
 
     def __init__(self, source: str, where: str) -> None:
+        if isinstance(source, bool):
+            raise FlowError(f"{where}: put the text in quotes "
+                            "(YAML reads yes/no/true/false as booleans)")
         if not isinstance(source, str):
             raise FlowError(f"{where}: must be a string, got {type(source).__name__}")
         self.source = source

@@ -1,0 +1,149 @@
+"""The Lambda handler end to end: emulator over HTTP, moto's S3 server, real boto3 clients."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from handlers import app, messageflow
+from handlers.local import LocalContext
+from workmail_emulator import LocalAWS
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENT = json.loads((ROOT / "events" / "inbound-external.json").read_text())
+RAW = (ROOT / "events" / "messages" / "external.eml").read_bytes()
+FLOW = (ROOT / "examples" / "flows" / "demo.yaml").read_text()
+DEFAULT = {"actions": [{"action": {"type": "DEFAULT"}, "allRecipients": True}]}
+
+
+@pytest.fixture(scope="module")
+def aws() -> Iterator[LocalAWS]:
+    with LocalAWS() as local:
+        yield local
+
+
+@pytest.fixture
+def env(aws: LocalAWS, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalAWS]:
+    for key, value in aws.env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("MIMEOPS_CONFIG", FLOW)
+    monkeypatch.setenv("MIMEOPS_MARKER_KEY", "handler-test-key")
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    app.reset()
+    messageflow.client.cache_clear()
+    yield aws
+    app.reset()
+    messageflow.client.cache_clear()
+
+
+def event_for(aws: LocalAWS, raw: bytes = RAW, **changes: object) -> dict[str, object]:
+    event = copy.deepcopy(EVENT)
+    event["messageId"] = aws.emulator.add_message(raw)
+    event.update(changes)
+    return event
+
+
+def test_happy_path_updates_the_message_in_workmail(env: LocalAWS) -> None:
+    event = event_for(env)
+    response = app.lambda_handler(event, LocalContext())
+    assert response == DEFAULT
+    assert json.loads(json.dumps(response))["actions"][0]["allRecipients"] is True
+    puts = env.emulator.puts(str(event["messageId"]))
+    assert len(puts) == 1
+    assert re.fullmatch(r"[a-zA-Z0-9\-/]+", puts[0]["key"])
+    assert puts[0].get("objectVersion")  # the bucket is versioned: the version is pinned
+    updated = env.emulator.message(str(event["messageId"]))
+    assert b"CAUTION: external sender m.dupont@partner.example.net" in updated
+    assert b"Subject: [EXTERNAL]" in updated
+
+
+def test_retry_after_success_does_not_apply_twice(env: LocalAWS) -> None:
+    event = event_for(env)
+    app.lambda_handler(event, LocalContext())
+    first = env.emulator.message(str(event["messageId"]))
+    assert app.lambda_handler(event, LocalContext()) == DEFAULT
+    assert env.emulator.puts(str(event["messageId"])).__len__() == 1
+    assert env.emulator.message(str(event["messageId"])) == first
+
+
+def test_unknown_message_id_answers_default(env: LocalAWS) -> None:
+    event = copy.deepcopy(EVENT)
+    event["messageId"] = "00000000-0000-0000-0000-00000000dead"
+    assert app.lambda_handler(event, LocalContext()) == DEFAULT
+
+
+@pytest.mark.parametrize("kind", ["frozen", "rejected"])
+def test_put_refused_delivers_unchanged(env: LocalAWS, kind: str) -> None:
+    event = event_for(env)
+    env.emulator.inject(kind, op="put", message_id=str(event["messageId"]))
+    assert app.lambda_handler(event, LocalContext()) == DEFAULT
+    assert env.emulator.message(str(event["messageId"])) == RAW
+
+
+def test_transient_5xx_is_retried_within_the_budget(env: LocalAWS) -> None:
+    event = event_for(env)
+    env.emulator.inject("error5xx", op="get", message_id=str(event["messageId"]), times=1)
+    assert app.lambda_handler(event, LocalContext()) == DEFAULT
+    assert len(env.emulator.puts(str(event["messageId"]))) == 1
+
+
+@pytest.mark.parametrize("bad", [
+    {}, {"summaryVersion": "2018-10-10"}, "not an event",
+    {**EVENT, "flowDirection": "SIDEWAYS"}, {**EVENT, "messageId": "UPPER.case"},
+])
+def test_malformed_event_answers_default(env: LocalAWS, bad: object) -> None:
+    assert app.lambda_handler(bad, LocalContext()) == DEFAULT
+
+
+def test_invalid_flow_delivers_unchanged(env: LocalAWS, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MIMEOPS_CONFIG", "rules:\n  - name: r\n    apply: [{nope: 1}]\n")
+    event = event_for(env)
+    assert app.lambda_handler(event, LocalContext()) == DEFAULT
+    assert env.emulator.puts(str(event["messageId"])) == []
+
+
+def test_slow_get_still_answers_before_the_deadline(env: LocalAWS) -> None:
+    event = event_for(env)
+    env.emulator.inject("latency", op="get", message_id=str(event["messageId"]), seconds=6)
+    started = time.monotonic()
+    response = app.lambda_handler(event, LocalContext(timeout_ms=4000))
+    assert response == DEFAULT
+    assert time.monotonic() - started < 4.0
+
+
+def test_missing_bucket_delivers_unchanged(env: LocalAWS, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MIMEOPS_BUCKET", "no-such-bucket")
+    event = event_for(env)
+    assert app.lambda_handler(event, LocalContext()) == DEFAULT
+    assert env.emulator.message(str(event["messageId"])) == RAW
+
+
+def test_on_error_retry_raises_so_workmail_retries(
+    env: LocalAWS, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MIMEOPS_CONFIG", "on_error: retry\n" + FLOW)
+    event = event_for(env)
+    env.emulator.inject("error5xx", op="any", message_id=str(event["messageId"]), times=-1)
+    with pytest.raises(app.RetryRequested):
+        app.lambda_handler(event, LocalContext())
+
+
+def test_truncated_event_takes_recipients_from_headers(
+    env: LocalAWS, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flow = ("rules:\n  - name: b\n"
+            "    action: {type: BOUNCE, message: 'no', recipients: john.smith@example.com}\n")
+    event = event_for(env, truncated=True)
+    event["envelope"] = {"mailFrom": {"address": "m.dupont@partner.example.net"},
+                         "recipients": [{"address": "jane.doe@example.com"}]}
+    monkeypatch.setenv("MIMEOPS_CONFIG", flow)
+    response = app.lambda_handler(event, LocalContext())
+    assert response["actions"][0] == {"action": {"type": "BOUNCE",
+                                                 "parameters": {"bounceMessage": "no"}},
+                                      "recipients": ["john.smith@example.com"]}
