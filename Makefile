@@ -57,7 +57,7 @@ build-MimeopsFunction:
 	rm -rf "$(ARTIFACTS_DIR)/bin"
 	find "$(ARTIFACTS_DIR)" -name __pycache__ -type d -prune -exec rm -rf {} +
 
-test: lint
+test: lint sam-build
 	MIMEOPS_CORPUS=$(CORPUS) $(BIN)/pytest
 
 # Long property-based run of the MIME engine (the quick one is part of `make test`).

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger, Metrics, single_metric
 from aws_lambda_powertools.metrics import MetricUnit
 
 from handlers import config, event, messageflow, storage
@@ -37,6 +37,13 @@ _flow_error: FlowError | None = None
 
 class RetryRequested(RuntimeError):
     """Raised under `on_error: retry` so that WorkMail retries the invocation."""
+
+
+def _count_by(name: str, dimension: str, value: str) -> None:
+    """A count with one low-cardinality dimension (a reason or an error code)."""
+    with single_metric(name=name, unit=MetricUnit.Count, value=1,
+                       namespace=metrics.namespace) as metric:
+        metric.add_dimension(name=dimension, value=value[:250] or "unknown")
 
 
 def _default() -> dict[str, Any]:
@@ -76,11 +83,11 @@ def lambda_handler(raw_event: Any, context: Any) -> dict[str, Any]:
         ev = event.parse(raw_event)
     except event.EventError as error:
         logger.error("malformed event; answering DEFAULT", extra={"error": str(error)})
-        metrics.add_metric(name="Failed", unit=MetricUnit.Count, value=1)
+        _count_by("Failed", "error", "MalformedEvent")
         return _default()
     flow = load_flow_once()
     if flow is None:
-        metrics.add_metric(name="Failed", unit=MetricUnit.Count, value=1)
+        _count_by("Failed", "error", "InvalidFlow")
         return _default()
 
     remaining = min(context.get_remaining_time_in_millis(), WORKMAIL_LIMIT_MS)
@@ -100,7 +107,7 @@ def lambda_handler(raw_event: Any, context: Any) -> dict[str, Any]:
         return outcome.response
     fault = outcome.error or RuntimeError("no outcome")
     code = messageflow.error_code(fault) or type(fault).__name__
-    metrics.add_metric(name="Failed", unit=MetricUnit.Count, value=1)
+    _count_by("Failed", "error", code)
     logger.error("processing failed", extra={"error_code": code, "error": str(fault)[:500]})
     if flow.on_error == "retry":
         raise RetryRequested(f"{code}: WorkMail will retry this message") from fault
@@ -134,7 +141,7 @@ def _process(flow: Flow, ev: event.WorkMailEvent,
     metrics.add_metric(name="Processed", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="MessageBytes", unit=MetricUnit.Bytes, value=len(raw))
     if result.skipped:
-        metrics.add_metric(name="Skipped", unit=MetricUnit.Count, value=1)
+        _count_by("Skipped", "reason", result.skipped)
     logger.info("flow applied", extra={"changed": result.changed, "skipped": result.skipped,
                                        "applied": result.applied, "bytes": len(raw)})
     response = {"actions": result.actions}

@@ -12,10 +12,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from aws_lambda_powertools import Logger
+
 from mimeops import Flow, FlowError, load_flow
 from mimeops.flow import marker
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "mimeops"), child=True)
 SSM_PREFIX = "ssm:"
 
 
@@ -54,6 +57,19 @@ def marker_key() -> bytes:
 
 
 def load() -> Flow:
+    """The flow with its marker key; with `organization_id`, the internal domains
+    come from WorkMail (the flow file's list is the fallback if the lookup fails)."""
     flow = load_flow(flow_source())
     flow.marker_key = marker_key()
+    if flow.organization_id:
+        from handlers.domains import organization_domains
+
+        try:
+            found = organization_domains(flow.organization_id)
+        except Exception as error:  # keep mail flowing on the flow file's list
+            logger.warning("ListMailDomains failed; using internal_domains from the flow",
+                           extra={"error": str(error)[:300]})
+        else:
+            if found:
+                flow.internal_domains = found
     return flow

@@ -30,6 +30,8 @@ def aws() -> Iterator[LocalAWS]:
 
 @pytest.fixture
 def env(aws: LocalAWS, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalAWS]:
+    for key in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(key, raising=False)  # a profile would override the dummy keys
     for key, value in aws.env.items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("MIMEOPS_CONFIG", FLOW)
@@ -38,6 +40,7 @@ def env(aws: LocalAWS, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalAWS]:
     app.reset()
     messageflow.client.cache_clear()
     yield aws
+    aws.emulator.clear_faults()
     app.reset()
     messageflow.client.cache_clear()
 
@@ -147,3 +150,57 @@ def test_truncated_event_takes_recipients_from_headers(
     assert response["actions"][0] == {"action": {"type": "BOUNCE",
                                                  "parameters": {"bounceMessage": "no"}},
                                       "recipients": ["john.smith@example.com"]}
+
+
+def test_throttling_is_retried_within_the_budget(env: LocalAWS) -> None:
+    event = event_for(env)
+    env.emulator.inject("throttle", op="put", message_id=str(event["messageId"]), times=1)
+    assert app.lambda_handler(event, LocalContext()) == DEFAULT
+    assert len(env.emulator.puts(str(event["messageId"]))) == 1
+
+
+def test_twenty_second_get_answers_within_workmail_limit(env: LocalAWS) -> None:
+    event = event_for(env)
+    env.emulator.inject("latency", op="get", message_id=str(event["messageId"]),
+                        seconds=20, times=-1)
+    started = time.monotonic()
+    response = app.lambda_handler(event, LocalContext(timeout_ms=15_000))
+    elapsed = time.monotonic() - started
+    assert response == DEFAULT
+    assert elapsed < 15.0
+
+
+def test_flow_from_ssm_parameter(env: LocalAWS, monkeypatch: pytest.MonkeyPatch) -> None:
+    import boto3
+
+    boto3.client("ssm").put_parameter(Name="/mimeops/flow", Type="String", Overwrite=True,
+                                      Value="rules:\n  - name: tag\n    apply: "
+                                            "[{subject_prefix: '[SSM]'}]\n")
+    monkeypatch.setenv("MIMEOPS_CONFIG", "ssm:/mimeops/flow")
+    event = event_for(env)
+    assert app.lambda_handler(event, LocalContext()) == DEFAULT
+    assert b"Subject: [SSM] " in env.emulator.message(str(event["messageId"]))
+
+
+def test_internal_domains_from_workmail(env: LocalAWS, monkeypatch: pytest.MonkeyPatch) -> None:
+    org = "m-" + "0123456789abcdef" * 2
+    env.emulator.add_organization(org, ["example.com", "partner.example.net"])
+    monkeypatch.setenv("MIMEOPS_CONFIG", f"organization_id: {org}\n" + FLOW)
+    event = event_for(env)  # from partner.example.net: internal for this organization
+    assert app.lambda_handler(event, LocalContext()) == DEFAULT
+    assert env.emulator.puts(str(event["messageId"])) == []
+
+
+def test_metrics_and_logs_carry_no_message_content(
+    env: LocalAWS, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    event = event_for(env)
+    app.lambda_handler(event, LocalContext())
+    out = capsys.readouterr().out
+    emf = [json.loads(line) for line in out.splitlines() if '"_aws"' in line]
+    names = {m["Name"] for blob in emf for d in blob["_aws"]["CloudWatchMetrics"]
+             for m in d["Metrics"]}
+    assert {"Processed", "Modified", "MessageBytes", "Latency"} <= names
+    assert "partner.example.net" not in out and "Lieferplan" not in out
+    assert "Hallo Jane" not in out
