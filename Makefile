@@ -32,7 +32,7 @@ $(CHECKOV):
 	$(TOOLS)/checkov/bin/python -m pip install -q 'checkov>=3.2,<4'
 
 lint: venv $(SAM) $(CHECKOV)
-	$(BIN)/ruff check mimeops handlers workmail_emulator tests bench
+	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/cfn-lint template.yaml
 	$(SAM) validate --lint
