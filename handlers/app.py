@@ -18,7 +18,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, single_metric
 from aws_lambda_powertools.metrics import MetricUnit
 
-from handlers import config, event, messageflow, storage
+from handlers import clients, config, event, messageflow, storage
 from mimeops import Envelope, Flow, FlowError
 from mimeops.flow.addresses import header_addresses
 from mimeops.mime import Message
@@ -106,7 +106,7 @@ def lambda_handler(raw_event: Any, context: Any) -> dict[str, Any]:
     if outcome.response is not None:
         return outcome.response
     fault = outcome.error or RuntimeError("no outcome")
-    code = messageflow.error_code(fault) or type(fault).__name__
+    code = clients.error_code(fault) or type(fault).__name__
     _count_by("Failed", "error", code)
     logger.error("processing failed", extra={"error_code": code, "error": str(fault)[:500]})
     if flow.on_error == "retry":
@@ -127,7 +127,7 @@ def _process(flow: Flow, ev: event.WorkMailEvent,
     try:
         raw = messageflow.get(ev.message_id)
     except Exception as error:
-        if messageflow.error_code(error) == "ResourceNotFoundException":
+        if clients.error_code(error) == "ResourceNotFoundException":
             logger.warning("message not found (expired or unknown); answering DEFAULT")
             return _default()
         raise
@@ -154,13 +154,13 @@ def _process(flow: Flow, ev: event.WorkMailEvent,
         raise FlowError("MIMEOPS_BUCKET is not set: cannot store the updated message")
     key = storage.object_key(os.environ.get("MIMEOPS_KEY_PREFIX", "updated/"),
                              ev.message_id, ev.invocation_id)
-    reference = storage.put(messageflow.client("s3"), bucket, key, result.message)
+    reference = storage.put(clients.client("s3"), bucket, key, result.message)
     if deadline_passed.is_set():
         raise TimeoutError("deadline passed before the update")
     try:
         messageflow.put(ev.message_id, reference)
     except Exception as error:
-        code = messageflow.error_code(error)
+        code = clients.error_code(error)
         if code == "MessageFrozen":
             logger.info("message is frozen (e.g. redirected); delivered unchanged")
             metrics.add_metric(name="Frozen", unit=MetricUnit.Count, value=1)

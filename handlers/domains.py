@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from handlers import messageflow
+from handlers import clients
 from mimeops.flow.addresses import normalize_domain
 
 
 def organization_domains(organization_id: str) -> frozenset[str]:
     """Every mail domain of the organization (paginated), normalized for matching."""
-    client = messageflow.client("workmail")
+    client = clients.client("workmail")
     domains: set[str] = set()
     token = None
     while True:

@@ -49,11 +49,11 @@ def invoke(event_bytes: bytes, raw: bytes, *, config: str | None = None,
         if config is not None:
             os.environ["MIMEOPS_CONFIG"] = config
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-        from handlers import app, messageflow
+        from handlers import app, clients
 
         try:
             app.reset()
-            messageflow.client.cache_clear()  # clients for this emulator's endpoints
+            clients.client.cache_clear()  # clients for this emulator's endpoints
             aws.emulator.add_message(raw, message_id=message_id)
             response = app.lambda_handler(event, LocalContext())
             puts = aws.emulator.puts(message_id)
@@ -66,7 +66,7 @@ def invoke(event_bytes: bytes, raw: bytes, *, config: str | None = None,
                     written = f"{output} (uploaded to {written})"
         finally:
             app.reset()
-            messageflow.client.cache_clear()
+            clients.client.cache_clear()
             for key, value in saved.items():
                 if value is None:
                     os.environ.pop(key, None)

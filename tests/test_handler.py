@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from handlers import app, messageflow
+from handlers import app, clients
 from handlers.local import LocalContext
 from workmail_emulator import LocalAWS
 
@@ -38,11 +38,11 @@ def env(aws: LocalAWS, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalAWS]:
     monkeypatch.setenv("MIMEOPS_MARKER_KEY", "handler-test-key")
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
     app.reset()
-    messageflow.client.cache_clear()
+    clients.client.cache_clear()
     yield aws
     aws.emulator.clear_faults()
     app.reset()
-    messageflow.client.cache_clear()
+    clients.client.cache_clear()
 
 
 def event_for(aws: LocalAWS, raw: bytes = RAW, **changes: object) -> dict[str, object]:
