@@ -20,6 +20,7 @@ TYPES = ("DEFAULT", "BOUNCE", "DROP", "BYPASS_SPAM_CHECK", "MOVE_TO_JUNK")
 INBOUND_ONLY = frozenset({"BYPASS_SPAM_CHECK", "MOVE_TO_JUNK"})
 STOPPING = frozenset({"BOUNCE", "DROP"})
 MAX_ACTIONS = 10
+DEFAULT_BOUNCE = "Message rejected by policy."
 
 
 @dataclass(frozen=True)
@@ -34,8 +35,8 @@ class Action:
     def render(self, values: Mapping[str, str]) -> dict[str, Any]:
         body: dict[str, Any] = {"type": self.type}
         if self.type == "BOUNCE":
-            text = self.message.render(values) if self.message else "Message rejected by policy."
-            body["parameters"] = {"bounceMessage": text}
+            text = self.message.render(values).strip() if self.message else ""
+            body["parameters"] = {"bounceMessage": text or DEFAULT_BOUNCE}
         return body
 
 

@@ -56,7 +56,8 @@ def _collect(root: Part, out: list[tuple[str, str]], depth: int) -> None:
     for part in root.walk():
         name = part.filename
         if name or part.is_attachment:
-            out.append(((name or "").lower(), part.ctype))
+            # Windows drops trailing dots and spaces: "setup.exe. " is setup.exe.
+            out.append(((name or "").rstrip(". ").lower(), part.ctype))
         if part.ctype == "message/rfc822" and depth < 8:
             try:
                 inner = transfer.decode(part.cte, part.body())
@@ -87,10 +88,18 @@ def _direction(value: Any, where: str) -> Predicate:
     return lambda facts: facts.direction == value
 
 
+def _scope(value: Any) -> str | None:
+    """'internal' / 'external' in any case, else None (a pattern)."""
+    if isinstance(value, str) and value.strip().lower() in ("internal", "external"):
+        return value.strip().lower()
+    return None
+
+
 def _sender(value: Any, where: str) -> Predicate:
-    if value == "internal":
+    scope = _scope(value)
+    if scope == "internal":
         return lambda facts: facts.sender_internal
-    if value == "external":
+    if scope == "external":
         return lambda facts: not facts.sender_internal
     compiled = patterns(value, where)
     # Like `internal`: both the envelope and the From header must match.
@@ -98,6 +107,12 @@ def _sender(value: Any, where: str) -> Predicate:
 
 
 def _recipient(value: Any, where: str) -> Predicate:
+    scope = _scope(value)
+    if scope is not None:
+        # Envelope recipients: for outbound mail that includes Bcc.
+        want_internal = scope == "internal"
+        return lambda facts: any(
+            (domain_of(r) in facts.internal_domains) == want_internal for r in facts.recipients)
     compiled = patterns(value, where)
     return lambda facts: any(_any(compiled, r) for r in facts.recipients)
 
@@ -201,4 +216,8 @@ def internal_domains(value: Any, where: str) -> frozenset[str]:
     items = [] if value is None else value
     if not isinstance(items, list) or not all(isinstance(d, str) and d for d in items):
         raise FlowError(f"{where}: expected a list of domain names")
+    for domain in items:
+        if "*" in domain or "@" in domain or " " in domain:
+            raise FlowError(f"{where}: {domain!r} is not a domain name (list each domain; "
+                            "subdomains are not included automatically)")
     return frozenset(normalize_domain(d) for d in items)

@@ -100,15 +100,15 @@ class Flow:
         if skipped is None or headers_only:
             key = self.marker_key if self.marker_key is not None else marker.default_key()
             done = marker.verified(key, message, envelope.direction)
-            for rule in matched:
-                if not rule.ops or rule.name in done:
-                    continue
-                changed = False
+            ran = [rule for rule in matched if rule.ops and rule.name not in done]
+            for rule in ran:
                 for op in rule.ops:
                     if not (headers_only and op.touches_body) and op.apply(message, values):
                         applied.append(f"{rule.name}:{op.name}")
-                        changed = True
-                if changed:
+            if message.changed:
+                # Every rule that ran is marked, also one that found nothing to do this
+                # time: on a retry it must not act on what later rules wrote.
+                for rule in ran:
                     header.add(marker.HEADER, marker.value(key, message, envelope.direction,
                                                            rule.name))
         out = message.to_bytes()

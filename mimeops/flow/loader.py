@@ -124,7 +124,7 @@ def _flow(data: Any) -> Flow:
         raise FlowError(f"protected{_line(data, 'protected')}: expected skip or headers, "
                         f"got {protected!r}")
     org = data.get("organization_id")
-    if org is not None and (not isinstance(org, str) or not _ORG_ID.match(org)):
+    if org is not None and (not isinstance(org, str) or not _ORG_ID.fullmatch(org)):
         raise FlowError(f"organization_id{_line(data, 'organization_id')}: expected "
                         f"m- and 32 hex digits, got {org!r}")
     rules: list[Rule] = []
@@ -149,7 +149,7 @@ def _rule(spec: Any, index: int) -> Rule:
     if not isinstance(spec, dict):
         raise FlowError(f"rules[{index}]: expected a mapping with name, when, apply/action")
     name = spec.get("name")
-    if not isinstance(name, str) or not _RULE_NAME.match(name):
+    if not isinstance(name, str) or not _RULE_NAME.fullmatch(name):
         raise FlowError(f"rules[{index}]{_line(spec, 'name')}: name: expected letters, digits, "
                         f"'-', '_' or '.' (up to 64), got {name!r}")
     where = f"rule {name!r}"
@@ -221,7 +221,7 @@ def _subject_prefix(arg: Any, where: str) -> Op:
 
 def _header_name(arg: dict[str, Any], where: str, verb: str) -> str:
     name = arg.get("name")
-    if not isinstance(name, str) or not _FIELD_NAME.match(name):
+    if not isinstance(name, str) or not _FIELD_NAME.fullmatch(name):
         raise FlowError(f"{where}.name: expected a header field name, got {name!r}")
     key = name.lower()
     if key in IMMUTABLE or key == MARKER_HEADER.lower():
