@@ -238,3 +238,10 @@ def test_sample_message_round_trip_through_demo(demo) -> None:
     pdf_after = [p for p in after.root.walk() if p.ctype == "application/pdf"]
     assert pdf_before and pdf_before[0].body() == pdf_after[0].body()
     assert marker.HEADER.encode() in result.message
+
+
+def test_long_one_line_json_flow_loads() -> None:
+    import json
+
+    text = json.dumps({"rules": [{"name": "r", "apply": [{"banner": "x" * 400}]}]})
+    assert load_flow(text).rules[0].name == "r"

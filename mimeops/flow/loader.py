@@ -82,10 +82,17 @@ def load_flow(source: str | Path, *, marker_key: bytes | None = None) -> Flow:
     return flow
 
 
+def _is_file(source: str) -> bool:
+    try:
+        return Path(source).is_file()
+    except (OSError, ValueError):  # a long one-line JSON flow is no file name
+        return False
+
+
 def _read(source: str | Path) -> tuple[str, str]:
     if isinstance(source, Path) or (
         "\n" not in source
-        and (source.endswith((".yaml", ".yml", ".json")) or Path(source).is_file())
+        and (source.endswith((".yaml", ".yml", ".json")) or _is_file(source))
     ):
         path = Path(source)
         try:

@@ -37,17 +37,19 @@ class SubjectPrefix(Op):
             return False
         eol = block.eol
         colon = field.raw.index(b":")
-        value = field.raw[colon + 1 :].lstrip(b" \t")
-        if prefix.isascii():
-            head = prefix.encode("ascii")
-            separator = b" "
-        else:
-            # Whitespace between two encoded words is dropped: keep it inside.
-            head = " ".join(words.encode(prefix + " ")).encode("ascii")
-            separator = b" " if not value.startswith(b"=?") else b""
         name = field.raw[:colon]
-        if not value.strip(b"\r\n"):
-            new = name + b": " + head + (value or eol)
+        # Leading whitespace and folding before the first word carry no meaning.
+        value = field.raw[colon + 1 :].lstrip(b" \t\r\n")
+        encoded_next = value.startswith(b"=?")
+        if prefix.isascii():
+            head, separator = prefix.encode("ascii"), b" "
+        elif encoded_next:
+            # Whitespace between two encoded words is dropped: keep the space inside.
+            head, separator = " ".join(words.encode(prefix + " ")).encode("ascii"), b""
+        else:
+            head, separator = " ".join(words.encode(prefix)).encode("ascii"), b" "
+        if not value:
+            new = name + b": " + head + eol
         else:
             first_line = len(name) + 2 + len(head) + 1 + len(value.split(b"\n", 1)[0].rstrip())
             joint = eol + b" " if first_line > headers.FOLD_AT else separator
