@@ -41,9 +41,9 @@ def _text(part: Part) -> tuple[bytes, str | None]:
     return transfer.decode(part.cte, part.body()), charset.lookup(part.charset_label)
 
 
-def check(original: bytes, result: bytes, inserted: dict[str, list[str]]) -> None:
-    """Assert the invariants; `inserted` maps 'plain'/'html' to the strings a
-    flow inserts in such parts (markup as rendered)."""
+def check_structure(original: bytes, result: bytes) -> None:
+    """Everything but the targets: the result parses; same part structure; untouched
+    parts, delimiters and header fields byte-identical; no new line over 998 octets."""
     email.message_from_bytes(result, policy=email.policy.default)  # must not raise
     before, after = Message(original), Message(result)
     targets = {id(p) for p in select.bodies(before.root).values()}
@@ -60,8 +60,6 @@ def check(original: bytes, result: bytes, inserted: dict[str, list[str]]) -> Non
             new_start = new.body_start if new is after.root else new.start
             assert old.buf[start:old.end] == new.buf[new_start:new.end], (
                 f"untouched {old.ctype} part changed")
-            continue
-        _check_target(old, new, inserted.get(old.subtype, []))
     kept = [f.raw for f in after.root.header]
     editable = {"subject"}
     if id(before.root) in targets:  # a single-part message: its body is the target
@@ -72,6 +70,17 @@ def check(original: bytes, result: bytes, inserted: dict[str, list[str]]) -> Non
     long_lines = {line for line in original.splitlines() if len(line) > 998}
     for line in result.splitlines():
         assert len(line) <= 998 or line in long_lines, f"new line of {len(line)} octets"
+
+
+def check(original: bytes, result: bytes, inserted: dict[str, list[str]]) -> None:
+    """Assert the invariants; `inserted` maps 'plain'/'html' to the strings a
+    flow inserts in such parts (markup as rendered)."""
+    check_structure(original, result)
+    before, after = Message(original), Message(result)
+    targets = {id(p) for p in select.bodies(before.root).values()}
+    for old, new in zip(leaves(before.root), leaves(after.root), strict=True):
+        if id(old) in targets:
+            _check_target(old, new, inserted.get(old.subtype, []))
 
 
 def _check_target(old: Part, new: Part, inserted: list[str]) -> None:

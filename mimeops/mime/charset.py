@@ -35,9 +35,12 @@ def lookup(label: str | None) -> str | None:
     name = label.strip().strip("\"'").lower()
     name = _ALIASES.get(name, name)
     try:
-        return codecs.lookup(name).name
+        info = codecs.lookup(name)
     except (LookupError, ValueError):
         return None
+    # Python also knows bytes-to-bytes and str-to-str codecs (base64, hex, zlib,
+    # rot13): not charsets, and str.encode / bytes.decode refuse them.
+    return info.name if getattr(info, "_is_text_encoding", True) else None
 
 
 @lru_cache(maxsize=256)

@@ -30,7 +30,7 @@ def insert(part: Part, banner: str | None, footer: str | None) -> None:
     cte = part.cte
     if cte in _OPAQUE_CTE:
         raise transfer.UndecodableBody(f"cannot edit a {cte} body")
-    decoded = transfer.decode(cte, part.body())
+    decoded = part.decoded()
     codec = charset.lookup(part.charset_label)
     eol = part.header.eol.decode("ascii")
     flowed = part.params.get("format", "").lower() == "flowed"
@@ -44,6 +44,9 @@ def insert(part: Part, banner: str | None, footer: str | None) -> None:
     # Bytes that contradict their label (latin-1 labelled utf-8): adding non-ASCII
     # text in the label's encoding would mix two encodings in one part.
     readable = _decodes(decoded, codec)
+    if not readable and not charset.ascii_transparent(codec):
+        # UTF-16, ISO-2022-JP, ... that do not decode: no safe place to splice.
+        raise transfer.UndecodableBody(f"body does not decode as {part.charset_label}")
     if part.subtype == "html":
         refs = codec if readable else None  # else ASCII character references only
         top, bottom = _as_charrefs(banner, refs), _as_charrefs(footer, refs)
@@ -64,8 +67,14 @@ def insert(part: Part, banner: str | None, footer: str | None) -> None:
         out = splice(original, banner, footer).encode("utf-8")
         new_label = "utf-8"
 
-    new_cte, encoded = transfer.encode(cte, out, part.header.eol)
-    part.set_body(encoded)
+    # In UTF-16/32 a 0x0A byte is not a line break: quoted-printable must keep it.
+    textual = charset.encode("\n", new_label or codec) == b"\n"
+    new_cte = transfer.target(cte, out, textual)
+    if transfer.reversible(new_cte, out, part.header.eol, textual):
+        # Encoded when written: a footer after a banner decodes and encodes it once.
+        part.set_decoded(new_cte, out, part.header.eol, textual)
+    else:
+        part.set_body(transfer.encode_as(new_cte, out, part.header.eol, textual))
     if new_cte != cte:
         part.header.set("Content-Transfer-Encoding", new_cte)
     if new_label:

@@ -15,7 +15,7 @@ the whole parse is linear in the message size.
 
 from __future__ import annotations
 
-from mimeops.mime import headers, params
+from mimeops.mime import headers, params, transfer
 
 MAX_DEPTH = 64
 _CR, _LF, _SP, _TAB = 0x0D, 0x0A, 0x20, 0x09
@@ -26,6 +26,8 @@ class Part:
 
     __slots__ = (
         "_body",
+        "_decoded",
+        "_original",
         "body_start",
         "buf",
         "children",
@@ -51,6 +53,9 @@ class Part:
         self.ctype = ctype if "/" in ctype else default_type
         self.children: list[Part] | None = None
         self._body: bytes | None = None
+        # An edited body kept decoded: (cte, bytes, eol, text), encoded when first needed.
+        self._decoded: tuple[str, bytes, bytes, bool] | None = None
+        self._original: tuple[str, bytes] | None = None  # (cte, the unedited body decoded)
         if self.maintype == "multipart" and depth < MAX_DEPTH:
             self.children = _split(self)
 
@@ -92,7 +97,24 @@ class Part:
 
     def body(self) -> bytes:
         """The body as transferred (still encoded), after any edit."""
+        if self._body is None and self._decoded is not None:
+            self._body = transfer.encode_as(*self._decoded)
         return self._body if self._body is not None else self.buf[self.body_start : self.end]
+
+    def decoded(self) -> bytes:
+        """The body decoded from its Content-Transfer-Encoding, after any edit.
+
+        Raises transfer.UndecodableBody when it does not decode.
+        """
+        cte = self.cte
+        if self._decoded is not None and self._decoded[0] == cte:
+            return self._decoded[1]
+        if self._body is not None or self._decoded is not None:
+            return transfer.decode(cte, self.body())
+        # Unedited: decoded once, for the checks before an edit and the edit itself.
+        if self._original is None or self._original[0] != cte:
+            self._original = (cte, transfer.decode(cte, self.body()))
+        return self._original[1]
 
     def walk(self) -> list[Part]:
         """This part and every part below it, depth first (not into attached messages)."""
@@ -105,10 +127,20 @@ class Part:
 
     def set_body(self, body: bytes) -> None:
         self._body = body
+        self._decoded = None
+
+    def set_decoded(self, cte: str, data: bytes, eol: bytes, text: bool = True) -> None:
+        """Replace the body with `data` encoded as `cte`; the encoding happens when the
+        body is first needed, so edits in a row decode and encode it only once.
+
+        Only for data that `transfer.reversible` accepts: `decoded()` returns `data`.
+        """
+        self._body = None
+        self._decoded = (cte, data, eol, text)
 
     @property
     def dirty(self) -> bool:
-        if self.header.dirty or self._body is not None:
+        if self.header.dirty or self._body is not None or self._decoded is not None:
             return True
         return any(child.dirty for child in self.children or ())
 
@@ -119,8 +151,8 @@ class Part:
             out.append(view[self.start : self.end])
             return
         body: list[bytes | memoryview] = []
-        if self._body is not None:
-            body.append(self._body)
+        if self._body is not None or self._decoded is not None:
+            body.append(self.body())
         elif self.children:
             pos = self.body_start
             for child in self.children:

@@ -17,7 +17,17 @@ _SECTION = re.compile(r"^(?P<name>[^*]+)\*(?:(?P<num>\d+)\*?|)$")
 
 def split(value: str) -> list[str]:
     """Split on semicolons outside quoted strings."""
-    pieces: list[str] = []
+    if "\\" not in value:
+        # No escapes: a semicolon is quoted exactly when an odd number of quotes comes
+        # before it since the last split, so split everywhere and rejoin those.
+        pieces: list[str] = []
+        for piece in value.split(";"):
+            if pieces and pieces[-1].count('"') % 2:
+                pieces[-1] += ";" + piece
+            else:
+                pieces.append(piece)
+        return pieces
+    pieces = []  # the general case, character by character
     current: list[str] = []
     quoted = escaped = False
     for char in value:
@@ -39,7 +49,8 @@ def split(value: str) -> list[str]:
 def _unquote(value: str) -> str:
     value = value.strip()
     if len(value) >= 2 and value[0] == value[-1] == '"':
-        return re.sub(r"\\(.)", r"\1", value[1:-1])
+        inner = value[1:-1]
+        return re.sub(r"\\(.)", r"\1", inner) if "\\" in inner else inner
     return value
 
 

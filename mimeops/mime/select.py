@@ -69,7 +69,7 @@ def hands_off(root: Part) -> str | None:
             return "calendar invitation (text/calendar)"
     for part in bodies(root).values():
         try:
-            text = transfer.decode(part.cte, part.body())
+            text = part.decoded()
         except transfer.UndecodableBody:
             continue
         if any(marker in text for marker in _PGP_ARMOUR):

@@ -42,24 +42,57 @@ def needs_reencoding(data: bytes) -> bool:
     return any(len(line) > _MAX_LINE for line in data.splitlines())
 
 
-def encode(cte: str, data: bytes, eol: bytes) -> tuple[str, bytes]:
+def encode(cte: str, data: bytes, eol: bytes, text: bool = True) -> tuple[str, bytes]:
     """Encode `data` for a part that was `cte`; returns the CTE actually used.
 
     base64 stays base64; quoted-printable stays quoted-printable; an identity
     encoding stays as it is when the bytes are 7-bit clean with short lines,
-    and becomes quoted-printable otherwise.
+    and becomes quoted-printable otherwise. `text` is False when line-break
+    bytes in `data` are not line breaks (UTF-16): quoted-printable then
+    encodes them instead of writing them as `eol`.
     """
+    new_cte = target(cte, data, text)
+    return new_cte, encode_as(new_cte, data, eol, text)
+
+
+def target(cte: str, data: bytes, text: bool = True) -> str:
+    """The CTE that `encode` gives `data` in a part that was `cte`."""
+    if cte == "base64":
+        return cte
+    if cte in IDENTITY and text and not needs_reencoding(data):
+        return cte
+    # Unknown labels and unsafe identity data become quoted-printable.
+    return "quoted-printable"
+
+
+def encode_as(cte: str, data: bytes, eol: bytes, text: bool = True) -> bytes:
+    """`data` encoded as `cte`, a CTE chosen by `target`."""
     if cte == "base64":
         lines = base64.encodebytes(data)
-        return cte, lines.replace(b"\n", eol) if eol != b"\n" else lines
-    if cte in IDENTITY and not needs_reencoding(data):
-        return cte, data
-    # Unknown labels and unsafe identity data become quoted-printable.
-    return "quoted-printable", qp(data, eol)
+        return lines.replace(b"\n", eol) if eol != b"\n" else lines
+    if cte == "quoted-printable":
+        return qp(data, eol, text)
+    return data
 
 
-def qp(data: bytes, eol: bytes) -> bytes:
+def reversible(cte: str, data: bytes, eol: bytes, text: bool = True) -> bool:
+    """True when `decode(cte, encode_as(cte, data, eol, text)) == data`, checked cheaply.
+
+    base64 and identity always give the bytes back; quoted-printable does when
+    every line break in `data` is already `eol` (no bare CR or LF to normalize).
+    """
+    if cte != "quoted-printable":
+        return True
+    if not text:
+        return False
+    crs = data.count(b"\r")
+    if eol == b"\r\n":
+        return crs == data.count(b"\n") == data.count(b"\r\n")
+    return crs == 0
+
+
+def qp(data: bytes, eol: bytes, text: bool = True) -> bytes:
     """Quoted-printable with soft breaks at 76 columns and `eol` hard breaks."""
-    normalized = data.replace(b"\r\n", b"\n")
-    encoded = binascii.b2a_qp(normalized, quotetabs=False, istext=True, header=False)
+    normalized = data.replace(b"\r\n", b"\n") if text else data
+    encoded = binascii.b2a_qp(normalized, quotetabs=False, istext=text, header=False)
     return encoded.replace(b"\n", eol) if eol != b"\n" else encoded

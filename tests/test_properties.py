@@ -1,0 +1,180 @@
+"""Property-based tests of the MIME engine on generated messages (see mime_strategies).
+
+Random trees of multipart/mixed, /alternative and /related up to depth 4, with
+text/plain and text/html leaves in many charsets and transfer encodings,
+attachments and attached messages, LF, CRLF or mixed line endings, preambles,
+epilogues, transport padding and missing close delimiters. `make fuzz` runs
+them with MIMEOPS_FUZZ_EXAMPLES=20000.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from hypothesis import given, settings
+
+from mimeops import load_flow
+from mimeops.mime import Message, charset
+from mimeops.mime.model import Part
+from tests.engine_checks import (
+    ENVELOPE,
+    MARKER_KEY,
+    MAX_LINE,
+    NON_ASCII_INSERTED,
+    assert_visible,
+    check_decoded,
+    codec_of,
+    decoded_bytes,
+    long_lines,
+    non_ascii_flow,
+    norm,
+    parses,
+    target_pairs,
+)
+from tests.invariants import check, check_structure, leaves
+from tests.mime_strategies import REAL_BODY_TAGS, Generated, messages
+from tests.test_corpus import INSERTED, MARKED_FLOW
+
+EXAMPLES = int(os.environ.get("MIMEOPS_FUZZ_EXAMPLES", "150"))
+FUZZ = settings(max_examples=EXAMPLES, deadline=None)
+
+MARKED = load_flow(MARKED_FLOW, marker_key=MARKER_KEY)
+NON_ASCII = non_ascii_flow()
+
+
+def _shown(part: Part) -> str:
+    """The part's text for what its bytes say (its label, else UTF-8, else cp1252)."""
+    return norm(charset.decode_lossless(decoded_bytes(part), codec_of(part))[0])
+
+
+def _contradicts_label(part: Part) -> bool:
+    """Bytes that do not decode under a charset label Python knows."""
+    codec = codec_of(part)
+    if codec is None:
+        return False
+    try:
+        decoded_bytes(part).decode(codec)
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
+def _assert_applied_once(flow, raw: bytes) -> bytes:
+    """The flow's result; applying it again changes nothing; the prefix is there once."""
+    result = flow.apply(raw, ENVELOPE)
+    assert result.skipped is None, result.skipped
+    again = flow.apply(result.message, ENVELOPE)
+    assert not again.changed, "applying the flow twice changed the message again"
+    assert again.message is result.message
+    subject = str(parses(result.message)["subject"]).casefold()
+    assert subject.count("[external]") == 1, subject
+    return result.message
+
+
+def _assert_placement(raw: bytes, result: bytes, inserted: dict[str, list[str]]) -> None:
+    """Banner at the top / footer at the bottom of each text, in the right HTML spot."""
+    for old, new in target_pairs(raw, result):
+        if new.body() == old.body():
+            continue
+        banner, footer = inserted[old.subtype]
+        before, after = _shown(old), _shown(new)
+        if old.subtype == "plain":
+            assert after.startswith(banner + "\n\n"), after[:80]
+            assert after.endswith("\n" + footer + "\n"), after[-80:]
+            continue
+        real = [tag for tag in REAL_BODY_TAGS if tag in before]
+        if real:
+            assert real[0] + banner in after, "banner not right after the real <body>"
+        elif "</head>" in before:
+            assert "</head>" + banner in after
+        elif re.search("<html", before, re.I):
+            assert re.search(r"<html[^>]*>" + re.escape(banner), after, re.I)
+        else:
+            head = after[:after.index(banner)]
+            assert re.fullmatch(r"(?:\s|<!DOCTYPE html>|<!--.*?-->)*", head, re.S), head
+        assert_visible(after, banner)
+        assert_visible(after, footer)
+        if real:  # the generator writes a real </body> exactly when it writes a real <body>
+            assert after.index(footer) + len(footer) == after.rindex("</body>")
+        elif "</html>" in before.lower():
+            assert after.index(footer) + len(footer) == after.lower().rindex("</html>")
+        else:
+            assert after.endswith(footer)
+
+
+# -- (a) unmodified round trip -------------------------------------------------------------
+
+
+@FUZZ
+@given(messages())
+def test_unmodified_round_trip_is_identical(generated: Generated) -> None:
+    raw = generated.raw
+    message = Message(raw)
+    assert message.to_bytes() is raw
+    for part in message.root.walk():
+        part.header.dirty = True  # re-emit every part from the tree
+    assert message.root.to_bytes() == raw
+    # The parser finds exactly the generated entities, and each decodes to its content.
+    found = leaves(Message(raw).root)
+    specs = generated.leaves()
+    assert len(found) == len(specs), "the parser found a different part structure"
+    for part, spec in zip(found, specs, strict=True):
+        if spec.kind in ("plain", "html"):
+            assert part.ctype == f"text/{spec.kind}"
+        elif spec.kind == "message":
+            assert part.ctype == "message/rfc822"
+            assert part.is_attachment is False
+        if spec.payload is not None:
+            got = norm(decoded_bytes(part).decode("latin-1")).rstrip("\n")
+            assert got == norm(spec.payload.decode("latin-1")).rstrip("\n")
+
+
+# -- (b) banner + footer + subject prefix -----------------------------------------------------
+
+
+@FUZZ
+@given(messages())
+def test_marked_flow_keeps_the_invariants(generated: Generated) -> None:
+    raw = generated.raw
+    result = _assert_applied_once(MARKED, raw)
+    check(raw, result, INSERTED)
+    check_decoded(raw, result, INSERTED)
+    _assert_placement(raw, result, INSERTED)
+    assert not long_lines(result)
+
+
+# -- (c) a non-ASCII banner into every charset ------------------------------------------------
+
+
+@FUZZ
+@given(messages())
+def test_non_ascii_banner_keeps_all_original_text(generated: Generated) -> None:
+    raw = generated.raw
+    result = _assert_applied_once(NON_ASCII, raw)
+    if any(_contradicts_label(part) for part in Message(raw).bodies().values()):
+        # invariants.check compares bytes when the label stays; a part whose bytes
+        # contradict it must be transcoded (plain) or get character references (HTML).
+        check_structure(raw, result)
+    else:
+        check(raw, result, NON_ASCII_INSERTED)
+    check_decoded(raw, result, NON_ASCII_INSERTED)
+    assert not long_lines(result)
+
+
+# -- (d) no line over 998 octets ---------------------------------------------------------------
+
+
+@FUZZ
+@given(messages(long_lines=True))
+def test_no_new_line_over_998_octets(generated: Generated) -> None:
+    raw = generated.raw
+    result = _assert_applied_once(MARKED, raw)
+    check(raw, result, INSERTED)
+    before = Message(raw)
+    targets = {id(p) for p in before.bodies().values()}
+    untouched = [p.buf[p.start:p.end] for p in leaves(before.root) if id(p) not in targets]
+    for line in result.splitlines():
+        if len(line) > MAX_LINE:
+            assert any(line in chunk for chunk in untouched), (
+                f"a line of {len(line)} octets outside any untouched part")
