@@ -44,16 +44,22 @@ def flow_source() -> str:
 
 
 def marker_key() -> bytes:
-    """$MIMEOPS_MARKER_KEY, else the Secrets Manager secret $MIMEOPS_MARKER_KEY_SECRET."""
+    """$MIMEOPS_MARKER_KEY, else $MIMEOPS_MARKER_KEY_SECRET: a Secrets Manager secret
+    (name or ARN), or `ssm:/name` for an SSM SecureString parameter; cached."""
     if os.environ.get(marker.ENV_KEY):
         return marker.default_key()
-    secret = os.environ.get("MIMEOPS_MARKER_KEY_SECRET")
-    if secret:
-        from aws_lambda_powertools.utilities import parameters
+    source = os.environ.get("MIMEOPS_MARKER_KEY_SECRET", "").strip()
+    if not source:
+        logger.warning("no marker key configured (MIMEOPS_MARKER_KEY_SECRET): retries in "
+                       "another container may apply a rule twice")
+        return marker.default_key()
+    from aws_lambda_powertools.utilities import parameters
 
-        value = parameters.get_secret(secret, max_age=3600)
-        return value.encode("utf-8") if isinstance(value, str) else bytes(value)
-    return marker.default_key()
+    if source.startswith(SSM_PREFIX):
+        value = parameters.get_parameter(source[len(SSM_PREFIX):], max_age=3600, decrypt=True)
+    else:
+        value = parameters.get_secret(source, max_age=3600)
+    return value.encode("utf-8") if isinstance(value, str) else bytes(value)
 
 
 def load() -> Flow:

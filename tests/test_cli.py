@@ -69,3 +69,25 @@ def test_bad_usage_exits_2_with_one_line() -> None:
         assert done.returncode == 2, args
         assert done.stderr.decode().count("\n") == 1, done.stderr
         assert done.stderr.startswith(b"mimeops: error: ")
+
+
+MISTAKES = {
+    "unknown op": ("apply: [{stamp: x}]", "apply (line 3)[0]: unknown op 'stamp'"),
+    "bad regex": ("when: {header: {Subject: '(['}}\n    action: DROP",
+                  "when (line 3).header.Subject: bad regular expression"),
+    "unknown field": ("apply: [{banner: {text: '{who}'}}]", "unknown template field {who}"),
+    "inbound-only on outbound": ("when: {direction: OUTBOUND}\n    action: BYPASS_SPAM_CHECK",
+                                 "BYPASS_SPAM_CHECK is allowed only on inbound mail"),
+    "wrong type": ("apply: [{subject_prefix: [a, b]}]",
+                   "apply (line 3)[0].subject_prefix: must be a string, got list"),
+}
+
+
+def test_each_flow_mistake_exits_2_naming_rule_and_field(tmp_path: Path) -> None:
+    for name, (body, expected) in MISTAKES.items():
+        flow = tmp_path / "flow.yaml"
+        flow.write_text(f"rules:\n  - name: my-rule\n    {body}\n")
+        done = mimeops("apply", "--config", str(flow), str(EXTERNAL))
+        err = done.stderr.decode()
+        assert done.returncode == 2, name
+        assert err.count("\n") == 1 and "rule 'my-rule'" in err and expected in err, (name, err)

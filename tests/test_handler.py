@@ -204,3 +204,32 @@ def test_metrics_and_logs_carry_no_message_content(
     assert {"Processed", "Modified", "MessageBytes", "Latency"} <= names
     assert "partner.example.net" not in out and "Lieferplan" not in out
     assert "Hallo Jane" not in out
+
+
+@pytest.mark.parametrize("store", ["secretsmanager", "ssm"])
+def test_marker_key_from_secrets_manager_or_ssm(
+    env: LocalAWS, monkeypatch: pytest.MonkeyPatch, store: str
+) -> None:
+    import boto3
+
+    monkeypatch.delenv("MIMEOPS_MARKER_KEY")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", env.s3_endpoint)  # moto: all services
+    if store == "secretsmanager":
+        client = boto3.client("secretsmanager")
+        client.create_secret(Name="mimeops-marker-test", SecretString="k" * 32)
+        monkeypatch.setenv("MIMEOPS_MARKER_KEY_SECRET", "mimeops-marker-test")
+        key = b"k" * 32
+    else:
+        boto3.client("ssm").put_parameter(Name="/mimeops/marker", Type="SecureString",
+                                          Value="s" * 32, Overwrite=True)
+        monkeypatch.setenv("MIMEOPS_MARKER_KEY_SECRET", "ssm:/mimeops/marker")
+        key = b"s" * 32
+    event = event_for(env)
+    app.lambda_handler(event, LocalContext())
+    updated = env.emulator.message(str(event["messageId"]))
+    # The marker verifies with that key, and only with that key.
+    from mimeops import Envelope, load_flow
+
+    retry = Envelope("INBOUND", "m.dupont@partner.example.net", ["jane.doe@example.com"])
+    assert not load_flow(FLOW, marker_key=key).apply(updated, retry).changed
+    assert load_flow(FLOW, marker_key=b"other").apply(updated, retry).changed
