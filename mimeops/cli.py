@@ -83,8 +83,8 @@ def _invoke(args: argparse.Namespace) -> int:
             load_flow(args.config)  # fail fast, with the loader's message
         except FlowError as error:
             _fail(str(error))
-        config = Path(args.config).read_text(encoding="utf-8") if Path(
-            args.config).is_file() else args.config
+        path = Path(args.config)
+        config = path.read_text(encoding="utf-8") if path.is_file() else args.config
     try:
         response, written = invoke(event, raw, config=config, output=args.output)
     except ValueError as error:
