@@ -245,3 +245,52 @@ def test_long_one_line_json_flow_loads() -> None:
 
     text = json.dumps({"rules": [{"name": "r", "apply": [{"banner": "x" * 400}]}]})
     assert load_flow(text).rules[0].name == "r"
+
+
+ABOVE_REPLY = """
+rules:
+  - name: disclaimer
+    apply:
+      - footer: {text: "Confidential.", html: "<p>Confidential.</p>", placement: above_reply}
+"""
+
+
+def test_footer_above_reply_sits_under_the_new_message_only() -> None:
+    raw = (ROOT / "events" / "messages" / "outbound.eml").read_bytes()
+    flow = load_flow(ABOVE_REPLY, marker_key=KEY)
+    result = flow.apply(raw, Envelope("OUTBOUND", "jane.doe@example.com", ["x@partner.example"]))
+    plain, html = bodies(result.message)
+    assert plain.index("Confidential.") < plain.index("____") < plain.index("From: Marie")
+    assert plain.index("Jane Doe") < plain.index("Confidential.")
+    assert "<p>Confidential.</p><div id=\"appendonsend\">" in html
+    assert flow.apply(result.message, Envelope(
+        "OUTBOUND", "jane.doe@example.com", ["x@partner.example"])).changed is False
+
+
+@pytest.mark.parametrize("quote", [
+    "On Tue, May 14, 2024 at 9:26 AM Marie Dupont <\nm.dupont@partner.example.net> wrote:\n> old\n",
+    "-----Original Message-----\nFrom: a@b.example\n\nold\n",
+    "> old line\n> more\n",
+])
+def test_footer_above_plain_text_reply_markers(quote: str) -> None:
+    raw = (b"From: al@example.com\nTo: x@partner.example\nSubject: Re: x\n"
+           b"Message-ID: <r@example.com>\nContent-Type: text/plain; charset=utf-8\n\n"
+           b"New text.\n\n" + quote.encode())
+    result = load_flow(ABOVE_REPLY, marker_key=KEY).apply(raw, Envelope(
+        "OUTBOUND", "al@example.com", ["x@partner.example"]))
+    body = result.message.split(b"\n\n", 1)[1].decode()
+    assert body == "New text.\n\nConfidential.\n\n" + quote
+
+
+def test_footer_above_reply_without_a_reply_goes_to_the_end() -> None:
+    flow = load_flow(ABOVE_REPLY, marker_key=KEY)
+    plain, html = bodies(flow.apply(message(), inbound()).message)
+    assert plain.rstrip().endswith("Confidential.")
+    assert html.rstrip().endswith("<p>Confidential.</p></body></html>")
+
+
+def test_placement_is_checked() -> None:
+    with pytest.raises(FlowError, match=r"footer\.placement: expected end or above_reply"):
+        load_flow("rules:\n  - name: r\n    apply: [{footer: {text: x, placement: top}}]\n")
+    with pytest.raises(FlowError, match=r"unknown field 'placement'"):
+        load_flow("rules:\n  - name: r\n    apply: [{banner: {text: x, placement: end}}]\n")

@@ -33,6 +33,7 @@ _ORG_ID = re.compile(r"^m-[0-9a-f]{32}$")
 IMMUTABLE = frozenset({"from", "date", "message-id"})
 _TOP_KEYS = ("internal_domains", "rules", "on_error", "protected", "organization_id")
 _RULE_KEYS = ("name", "when", "apply", "action", "stop")
+PLACEMENTS = ("end", "above_reply")
 
 
 class _Map(dict[str, Any]):
@@ -214,10 +215,16 @@ def _insert(kind: str) -> Callable[[Any, str], Op]:
             arg = {"text": arg}
         if not isinstance(arg, dict) or not arg:
             raise FlowError(f"{where}: expected text and/or html")
-        _no_unknown(arg, ("text", "html"), where)
+        allowed = ("text", "html", "placement") if kind == "footer" else ("text", "html")
+        _no_unknown(arg, allowed, where)
+        if "text" not in arg and "html" not in arg:
+            raise FlowError(f"{where}: expected text and/or html")
         text = Template(arg["text"], f"{where}.text") if "text" in arg else None
         markup = Template(arg["html"], f"{where}.html") if "html" in arg else None
-        return Insert(kind, text, markup)
+        placement = arg.get("placement", "end")
+        if placement not in PLACEMENTS:
+            raise FlowError(f"{where}.placement: expected end or above_reply, got {placement!r}")
+        return Insert(kind, text, markup, placement == "above_reply")
 
     return build
 

@@ -22,7 +22,9 @@ _OPAQUE_CTE = frozenset({"x-uuencode", "uuencode", "x-uue", "binhex", "x-binhex"
 _CHARSET_PARAM = re.compile(rb'(;\s*charset\s*=\s*)("[^"]*"|[^\s;]*)', re.IGNORECASE)
 
 
-def insert(part: Part, banner: str | None, footer: str | None) -> None:
+def insert(
+    part: Part, banner: str | None, footer: str | None, above_reply: bool = False
+) -> None:
     """Add `banner` at the top and `footer` at the bottom of `part`'s body.
 
     Raises transfer.UndecodableBody when the body cannot be decoded for editing.
@@ -37,8 +39,8 @@ def insert(part: Part, banner: str | None, footer: str | None) -> None:
 
     def splice(body: str, top: str | None, bottom: str | None) -> str:
         if part.subtype == "html":
-            return html.insert(body, top, bottom)
-        return text.insert(body, top, bottom, eol, flowed)
+            return html.insert(body, top, bottom, above_reply)
+        return text.insert(body, top, bottom, eol, flowed, above_reply)
 
     new_label = None
     # Bytes that contradict their label (latin-1 labelled utf-8): adding non-ASCII

@@ -160,10 +160,40 @@ def footer_offset(text: str, marks: Landmarks) -> int:
     return len(text)
 
 
-def insert(text: str, banner: str | None, footer: str | None) -> str:
+# Where mail clients start the quoted message of a reply or forward: Gmail, Outlook
+# (desktop and web), Thunderbird, Apple Mail and generic <blockquote>.
+_REPLY = re.compile(
+    r"<(?:div|blockquote)\b[^>]*?"
+    r"(?:gmail_quote|appendonsend|divrplyfwdmsg|olk_src_body_section|moz-cite-prefix"
+    r"|type\s*=\s*[\"']?cite)"
+    r"|<blockquote\b",
+    re.S,
+)
+
+
+def reply_offset(text: str, start: int = 0) -> int:
+    """Where the quoted message of a reply begins (after `start`), or -1.
+
+    Markers inside comments (Outlook conditional blocks included) do not count.
+    """
+    low = _lower(text)
+    for match in _REPLY.finditer(low, start):
+        opened = low.rfind("<!--", 0, match.start())
+        if opened < 0 or low.find("-->", opened, match.start()) >= 0:
+            return match.start()
+    return -1
+
+
+def insert(text: str, banner: str | None, footer: str | None, above_reply: bool = False) -> str:
+    """Banner after the first real <body>; footer before the last </body>, or, with
+    `above_reply`, right above the quoted message of a reply when there is one."""
     marks = scan(text, stop_at_body=not footer)
     top = banner_offset(text, marks) if banner else 0
     bottom = footer_offset(text, marks) if footer else len(text)
+    if footer and above_reply:
+        reply = reply_offset(text, max(top, marks.body_open_end, 0))
+        if reply >= 0:
+            bottom = reply
     if bottom < top:
         bottom = top
     return text[:top] + (banner or "") + text[top:bottom] + (footer or "") + text[bottom:]

@@ -11,6 +11,13 @@ from __future__ import annotations
 import re
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+# The first line of a reply's quoted part: "On ... wrote:" (possibly wrapped once),
+# Outlook's "-----Original Message-----" or underscore rule, or a "> " quote.
+_REPLY = re.compile(
+    r"^(?:On\b[^\r\n]*(?:\r?\n[^\r\n]*)?\bwrote:[ \t]*\r?$"
+    r"|-{2,} ?Original Message ?-{2,}|_{20,}[ \t]*\r?$|>)",
+    re.M,
+)
 
 
 def line_ending(text: str, default: str) -> str:
@@ -31,13 +38,26 @@ def _stuff(line: str) -> str:
     return " " + line if line.startswith((" ", ">", "From ")) else line
 
 
-def insert(text: str, banner: str | None, footer: str | None, eol: str, flowed: bool) -> str:
-    """`banner`, a blank line, the text, a blank line, `footer`."""
+def reply_start(text: str) -> int:
+    """Offset of the line where the quoted message of a reply begins, or -1."""
+    match = _REPLY.search(text)
+    return match.start() if match else -1
+
+
+def insert(text: str, banner: str | None, footer: str | None, eol: str, flowed: bool,
+           above_reply: bool = False) -> str:
+    """`banner`, a blank line, the text, a blank line, `footer` — or, with
+    `above_reply`, the footer and a blank line just above a reply's quoted part."""
     eol = line_ending(text, eol)
-    if banner:
-        text = prepare(banner, eol, flowed) + eol + eol + text
+    top = prepare(banner, eol, flowed) + eol + eol if banner else ""
     if footer:
+        block = prepare(footer, eol, flowed)
+        at = reply_start(text) if above_reply else -1
+        if at >= 0:
+            head = text[:at]
+            gap = eol if head and not head.endswith(eol + eol) else ""
+            return top + head + gap + block + eol + eol + text[at:]
         if text and not text.endswith(("\n", "\r")):
             text += eol
-        text += eol + prepare(footer, eol, flowed) + eol
-    return text
+        text += eol + block + eol
+    return top + text

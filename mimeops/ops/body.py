@@ -14,15 +14,19 @@ class Insert(Op):
     """Add rendered text to the plain-text body and HTML to the HTML body.
 
     With only `text`, HTML bodies get that text, escaped, in a <div>; with only
-    `html`, plain-text bodies are left as they are.
+    `html`, plain-text bodies are left as they are. A footer with `above_reply`
+    goes right above the quoted message of a reply (one disclaimer under each
+    message of a thread, instead of a pile at the bottom).
     """
 
     touches_body = True
 
-    def __init__(self, name: str, text: Template | None, html_: Template | None) -> None:
+    def __init__(self, name: str, text: Template | None, html_: Template | None,
+                 above_reply: bool = False) -> None:
         self.name = name
         self.text = text
         self.html = html_
+        self.above_reply = above_reply
 
     def render(self, kind: str, values: Mapping[str, str]) -> str | None:
         if kind == "html":
@@ -42,7 +46,7 @@ class Insert(Op):
                 continue
             top, bottom = (rendered, None) if self.name == "banner" else (None, rendered)
             try:
-                edit.insert(part, top, bottom)
+                edit.insert(part, top, bottom, self.above_reply)
             except transfer.UndecodableBody:
                 continue  # that part stays as it was; the others still get the text
             changed = True
