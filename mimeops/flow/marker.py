@@ -36,7 +36,10 @@ def default_key() -> bytes:
     env = os.environ.get(ENV_KEY)
     if env:
         return env.encode("utf-8")
-    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    try:
+        base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    except RuntimeError:  # no home directory (some containers)
+        return secrets.token_bytes(32)
     path = base / "mimeops" / "marker.key"
     try:
         return path.read_bytes()
