@@ -91,3 +91,38 @@ def test_each_flow_mistake_exits_2_naming_rule_and_field(tmp_path: Path) -> None
         err = done.stderr.decode()
         assert done.returncode == 2, name
         assert err.count("\n") == 1 and "rule 'my-rule'" in err and expected in err, (name, err)
+
+
+def test_serve_runs_the_emulator_for_boto3_clients(tmp_path: Path) -> None:
+    import socket
+    import urllib.request
+
+    import boto3
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mimeops.cli", "serve", "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT)
+    try:
+        settings = {}
+        assert server.stdout is not None
+        while "MIMEOPS_BUCKET" not in settings:
+            line = server.stdout.readline()
+            assert line, "mimeops serve exited before printing its settings"
+            name, _, value = line.strip().partition("=")
+            settings[name] = value
+        url = settings["AWS_ENDPOINT_URL_WORKMAILMESSAGEFLOW"]
+        assert url == f"http://127.0.0.1:{port}"
+        raw = EXTERNAL.read_bytes()
+        request = urllib.request.Request(f"{url}/_emulator/messages?id=serve-test", data=raw)
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            assert json.load(answer)["messageId"] == "serve-test"
+        client = boto3.client("workmailmessageflow", endpoint_url=url, region_name="us-east-1",
+                              aws_access_key_id="testing", aws_secret_access_key="testing")
+        got = client.get_raw_message_content(messageId="serve-test")["messageContent"].read()
+        assert got == raw
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -233,3 +233,30 @@ def test_marker_key_from_secrets_manager_or_ssm(
     retry = Envelope("INBOUND", "m.dupont@partner.example.net", ["jane.doe@example.com"])
     assert not load_flow(FLOW, marker_key=key).apply(updated, retry).changed
     assert load_flow(FLOW, marker_key=b"other").apply(updated, retry).changed
+
+
+def test_invalid_flow_is_logged_once_per_container(
+    env: LocalAWS, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("MIMEOPS_CONFIG", "rules: nope\n")
+    for _ in range(3):
+        assert app.lambda_handler(event_for(env), LocalContext()) == DEFAULT
+    said = [r for r in caplog.records if "invalid flow" in r.getMessage()]
+    assert len(said) == 1 and said[0].levelname == "ERROR"
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_tracer_is_imported_only_when_enabled(enabled: bool) -> None:
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys, handlers.app as app; from handlers.local import LocalContext;"
+            "print(app.lambda_handler({}, LocalContext())['actions'][0]['action']['type'],"
+            " 'aws_xray_sdk' in sys.modules)")
+    env_vars = {**os.environ, "MIMEOPS_TRACING": "true" if enabled else "false",
+                "POWERTOOLS_METRICS_DISABLED": "true"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=ROOT, env=env_vars, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr[-1000:]
+    assert done.stdout.split()[-2:] == ["DEFAULT", str(enabled)]
