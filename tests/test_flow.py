@@ -271,6 +271,8 @@ def test_footer_above_reply_sits_under_the_new_message_only() -> None:
     "On Tue, May 14, 2024 at 9:26 AM Marie Dupont <\nm.dupont@partner.example.net> wrote:\n> old\n",
     "-----Original Message-----\nFrom: a@b.example\n\nold\n",
     "> old line\n> more\n",
+    "Am 14.05.2024 um 09:26 schrieb Marie Dupont <m.dupont@partner.example.net>:\n\nalt\n",
+    "Le 14 mai 2024 à 09:26, Marie a écrit :\n> ancien\n",
 ])
 def test_footer_above_plain_text_reply_markers(quote: str) -> None:
     raw = (b"From: al@example.com\nTo: x@partner.example\nSubject: Re: x\n"
@@ -278,7 +280,7 @@ def test_footer_above_plain_text_reply_markers(quote: str) -> None:
            b"New text.\n\n" + quote.encode())
     result = load_flow(ABOVE_REPLY, marker_key=KEY).apply(raw, Envelope(
         "OUTBOUND", "al@example.com", ["x@partner.example"]))
-    body = result.message.split(b"\n\n", 1)[1].decode()
+    body = email.message_from_bytes(result.message, policy=email.policy.default).get_content()
     assert body == "New text.\n\nConfidential.\n\n" + quote
 
 

@@ -11,11 +11,16 @@ from __future__ import annotations
 import re
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
-# The first line of a reply's quoted part: "On ... wrote:" (possibly wrapped once),
-# Outlook's "-----Original Message-----" or underscore rule, or a "> " quote.
+# The first line of a reply's quoted part: the attribution line "On ... wrote:" as
+# common clients write it in English, German, French, Spanish, Italian and Dutch
+# (possibly wrapped once), Outlook's "-----Original Message-----" or underscore
+# rule, or a "> " quote. ASCII only: the text is usually the part's bytes seen
+# through latin-1, so an accented letter is one or two characters (\S{1,2}).
 _REPLY = re.compile(
-    r"^(?:On\b[^\r\n]*(?:\r?\n[^\r\n]*)?\bwrote:[ \t]*\r?$"
-    r"|-{2,} ?Original Message ?-{2,}|_{20,}[ \t]*\r?$|>)",
+    r"^(?:(?:On|Am|Le|El|Il|Op)\b[^\r\n]*(?:\r?\n[^\r\n]*)?"
+    r"\b(?:wrote|schrieb|a \S{1,2}crit|escribi\S{1,2}|ha scritto|schreef)\b[^\r\n]*:[ \t]*\r?$"
+    r"|-{2,} ?(?:Original Message|Urspr\S{1,2}ngliche Nachricht|Message d'origine) ?-{2,}"
+    r"|_{20,}[ \t]*\r?$|>)",
     re.M,
 )
 
