@@ -43,23 +43,25 @@ def flow_source() -> str:
     return source
 
 
-def marker_key() -> bytes:
+def marker_key() -> tuple[bytes, ...]:
     """$MIMEOPS_MARKER_KEY, else $MIMEOPS_MARKER_KEY_SECRET: a Secrets Manager secret
-    (name or ARN), or `ssm:/name` for an SSM SecureString parameter; cached."""
-    if os.environ.get(marker.ENV_KEY):
-        return marker.default_key()
+    (name or ARN), or `ssm:/name` for an SSM SecureString parameter; cached. Either
+    may hold several keys, newest first, separated by whitespace (rotation)."""
+    if os.environ.get(marker.ENV_KEY, "").strip():
+        return marker.default_keys()
     source = os.environ.get("MIMEOPS_MARKER_KEY_SECRET", "").strip()
     if not source:
         logger.warning("no marker key configured (MIMEOPS_MARKER_KEY_SECRET): retries in "
                        "another container may apply a rule twice")
-        return marker.default_key()
+        return marker.default_keys()
     from aws_lambda_powertools.utilities import parameters
 
     if source.startswith(SSM_PREFIX):
         value = parameters.get_parameter(source[len(SSM_PREFIX):], max_age=3600, decrypt=True)
     else:
         value = parameters.get_secret(source, max_age=3600)
-    return value.encode("utf-8") if isinstance(value, str) else bytes(value)
+    text = value if isinstance(value, str) else bytes(value).decode("utf-8")
+    return marker.keys_from_text(text)
 
 
 def load() -> Flow:

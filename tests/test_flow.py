@@ -296,3 +296,18 @@ def test_placement_is_checked() -> None:
         load_flow("rules:\n  - name: r\n    apply: [{footer: {text: x, placement: top}}]\n")
     with pytest.raises(FlowError, match=r"unknown field 'placement'"):
         load_flow("rules:\n  - name: r\n    apply: [{banner: {text: x, placement: end}}]\n")
+
+
+def test_key_rotation_keeps_retries_idempotent() -> None:
+    old = load_flow(DEMO, marker_key=b"old-key").apply(message(), inbound())
+    rotated = load_flow(DEMO, marker_key=(b"new-key", b"old-key"))
+    assert not rotated.apply(old.message, inbound()).changed  # the old marker still counts
+    fresh = rotated.apply(message(), inbound())
+    assert not load_flow(DEMO, marker_key=b"new-key").apply(fresh.message, inbound()).changed
+
+
+def test_marker_keys_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MIMEOPS_MARKER_KEY", "new-key  old-key")
+    assert marker.default_keys() == (b"new-key", b"old-key")
+    once = load_flow(DEMO, marker_key=b"old-key").apply(message(), inbound())
+    assert not load_flow(DEMO).apply(once.message, inbound()).changed

@@ -64,7 +64,7 @@ class Flow:
     on_error: str = "deliver"
     protected: str = "skip"
     organization_id: str | None = None
-    marker_key: bytes | None = None
+    marker_key: bytes | tuple[bytes, ...] | None = None
 
     def apply(self, raw: bytes, envelope: Envelope) -> Result:
         message = Message(raw)
@@ -98,8 +98,8 @@ class Flow:
         skipped, headers_only = self._policy(message, matched, assigned, blanket, recipients)
         applied: list[str] = []
         if skipped is None or headers_only:
-            key = self.marker_key if self.marker_key is not None else marker.default_key()
-            done = marker.verified(key, message, envelope.direction)
+            keys = self._marker_keys()
+            done = marker.verified(keys, message, envelope.direction)
             ran = [rule for rule in matched if rule.ops and rule.name not in done]
             for rule in ran:
                 for op in rule.ops:
@@ -109,10 +109,16 @@ class Flow:
                 # Every rule that ran is marked, also one that found nothing to do this
                 # time: on a retry it must not act on what later rules wrote.
                 for rule in ran:
-                    header.add(marker.HEADER, marker.value(key, message, envelope.direction,
-                                                           rule.name))
+                    header.add(marker.HEADER, marker.value(keys[0], message,
+                                                           envelope.direction, rule.name))
         out = message.to_bytes()
         return Result(out, out is not raw, skipped, applied, response)
+
+    def _marker_keys(self) -> marker.Keys:
+        """Sign with the first key, accept any (rotation); the default when none given."""
+        if isinstance(self.marker_key, bytes):
+            return (self.marker_key,)
+        return tuple(self.marker_key) if self.marker_key else marker.default_keys()
 
     def _policy(
         self, message: Message, matched: list[Rule], assigned: dict[str, Action],

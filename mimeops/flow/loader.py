@@ -63,12 +63,16 @@ def _mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Map:
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
 
 
-def load_flow(source: str | Path, *, marker_key: bytes | None = None) -> Flow:
+def load_flow(
+    source: str | Path, *, marker_key: bytes | tuple[bytes, ...] | None = None
+) -> Flow:
     """A Flow from a file path, or from YAML/JSON text.
 
     A string is read as a path when it names an existing file or ends in
     .yaml/.yml/.json and has no line break; otherwise it is the flow itself.
-    Raises FlowError (a ValueError) naming the problem.
+    `marker_key`: the HMAC key for processed markers, or several (newest first:
+    sign with the first, accept any); default $MIMEOPS_MARKER_KEY or a per-user
+    key file. Raises FlowError (a ValueError) naming the problem.
     """
     label, text = _read(source)
     try:

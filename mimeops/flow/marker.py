@@ -6,6 +6,11 @@ immutable identity (Message-ID, Date, From: WorkMail refuses changes to those).
 A WorkMail retry after a successful Put sees the marker and applies nothing
 again. A marker a sender wrote, or copied from another message or direction,
 does not verify: it is removed and the rule applies as if it were absent.
+
+Keys rotate without double banners: markers are written with the first key
+and verified with any key given ("NEW OLD", whitespace-separated, in
+MIMEOPS_MARKER_KEY or its secret), for as long as WorkMail may still retry
+(about 24 h).
 """
 
 from __future__ import annotations
@@ -24,6 +29,20 @@ HEADER = "X-Mimeops-Processed"
 ENV_KEY = "MIMEOPS_MARKER_KEY"
 _BOUND = ("message-id", "date", "from")
 _HEADER_KEY = HEADER.lower()
+
+
+Keys = tuple[bytes, ...]
+
+
+def keys_from_text(text: str) -> Keys:
+    """Keys from a setting: one key, or several separated by whitespace (newest first)."""
+    return tuple(k.encode("utf-8") for k in text.split())
+
+
+def default_keys() -> Keys:
+    """The marker keys: $MIMEOPS_MARKER_KEY, else a private per-user key file."""
+    env = os.environ.get(ENV_KEY, "")
+    return keys_from_text(env) if env.strip() else (default_key(),)
 
 
 def default_key() -> bytes:
@@ -73,8 +92,8 @@ def value(key: bytes, message: Message, direction: str, rule: str) -> str:
     return f"v1; rule={rule}; mac={_mac(key, message.root.header, direction, rule)}"
 
 
-def verified(key: bytes, message: Message, direction: str) -> set[str]:
-    """Rules whose marker verifies; every marker that does not is removed."""
+def verified(keys: Keys, message: Message, direction: str) -> set[str]:
+    """Rules whose marker verifies with one of `keys`; every other marker is removed."""
     block = message.root.header
     good: set[str] = set()
     keep = []
@@ -83,9 +102,9 @@ def verified(key: bytes, message: Message, direction: str) -> set[str]:
             attrs = dict(
                 item.strip().partition("=")[::2] for item in field.value().split(";")[1:]
             )
-            rule = attrs.get("rule", "")
-            if not rule or not hmac.compare_digest(
-                attrs.get("mac", ""), _mac(key, block, direction, rule)
+            rule, mac = attrs.get("rule", ""), attrs.get("mac", "")
+            if not rule or not any(
+                hmac.compare_digest(mac, _mac(key, block, direction, rule)) for key in keys
             ):
                 continue
             good.add(rule)
