@@ -51,8 +51,9 @@ def marker_key() -> tuple[bytes, ...]:
         return marker.default_keys()
     source = os.environ.get("MIMEOPS_MARKER_KEY_SECRET", "").strip()
     if not source:
-        logger.warning("no marker key configured (MIMEOPS_MARKER_KEY_SECRET): retries in "
-                       "another container may apply a rule twice")
+        if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):  # locally the key file is meant
+            logger.warning("no marker key configured (MIMEOPS_MARKER_KEY_SECRET): retries "
+                           "in another container may apply a rule twice")
         return marker.default_keys()
     from aws_lambda_powertools.utilities import parameters
 

@@ -7,8 +7,10 @@ the standard AWS_ENDPOINT_URL_* settings, exactly as it reaches AWS.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sys
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -45,7 +47,9 @@ def invoke(event_bytes: bytes, raw: bytes, *, config: str | None = None,
     if not isinstance(message_id, str):
         raise ValueError("event has no messageId")
     saved = {k: os.environ.get(k) for k in ("MIMEOPS_CONFIG", "POWERTOOLS_METRICS_DISABLED")}
-    with LocalAWS() as aws, aws.patch_env():
+    # The handler's logs and metrics go to stderr: stdout is for the response alone.
+    # (powertools binds its stream when handlers.app is first imported, below.)
+    with LocalAWS() as aws, aws.patch_env(), contextlib.redirect_stdout(sys.stderr):
         if config is not None:
             os.environ["MIMEOPS_CONFIG"] = config
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")

@@ -90,10 +90,11 @@ def _invoke(args: argparse.Namespace) -> int:
     except ValueError as error:
         _fail(str(error))
     print(json.dumps(response, indent=2))
+    # Where the message went is for the person watching: stdout stays pure JSON.
     if written:
-        print(f"rewritten message: {written}")
+        print(f"rewritten message: {written}", file=sys.stderr)
     else:
-        print("message unchanged: nothing was written")
+        print("message unchanged: nothing was written", file=sys.stderr)
     return 0
 
 

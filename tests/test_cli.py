@@ -126,3 +126,22 @@ def test_serve_runs_the_emulator_for_boto3_clients(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_invoke_prints_the_handler_response_as_json(tmp_path: Path) -> None:
+    out = tmp_path / "out.eml"
+    done = mimeops("invoke", str(ROOT / "events" / "inbound-external.json"),
+                   "--message", str(EXTERNAL), "--config", str(DEMO), "-o", str(out))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout) == {"actions": [{"action": {"type": "DEFAULT"},
+                                                    "allRecipients": True}]}
+    assert f"rewritten message: {out}" in done.stderr.decode()
+    assert b"CAUTION: external sender m.dupont@partner.example.net" in out.read_bytes()
+
+
+def test_invoke_with_an_invalid_event_file_exits_2(tmp_path: Path) -> None:
+    event = tmp_path / "event.json"
+    event.write_text("{not json")
+    done = mimeops("invoke", str(event), "--message", str(EXTERNAL), "--config", str(DEMO))
+    assert done.returncode == 2
+    assert done.stderr.decode().startswith("mimeops: error: event is not valid JSON")
