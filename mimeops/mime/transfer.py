@@ -42,21 +42,14 @@ def needs_reencoding(data: bytes) -> bool:
     return any(len(line) > _MAX_LINE for line in data.splitlines())
 
 
-def encode(cte: str, data: bytes, eol: bytes, text: bool = True) -> tuple[str, bytes]:
-    """Encode `data` for a part that was `cte`; returns the CTE actually used.
+def target(cte: str, data: bytes, text: bool = True) -> str:
+    """The CTE for edited `data` in a part that was `cte`.
 
     base64 stays base64; quoted-printable stays quoted-printable; an identity
-    encoding stays as it is when the bytes are 7-bit clean with short lines,
-    and becomes quoted-printable otherwise. `text` is False when line-break
-    bytes in `data` are not line breaks (UTF-16): quoted-printable then
-    encodes them instead of writing them as `eol`.
+    encoding stays when the bytes are 7-bit clean with short lines, and becomes
+    quoted-printable otherwise. `text` is False when line-break bytes in `data`
+    are not line breaks (UTF-16): quoted-printable then encodes them.
     """
-    new_cte = target(cte, data, text)
-    return new_cte, encode_as(new_cte, data, eol, text)
-
-
-def target(cte: str, data: bytes, text: bool = True) -> str:
-    """The CTE that `encode` gives `data` in a part that was `cte`."""
     if cte == "base64":
         return cte
     if cte in IDENTITY and text and not needs_reencoding(data):
