@@ -35,12 +35,14 @@ def flow_source() -> str:
         except Exception as error:  # any failure to fetch is a configuration error
             raise FlowError(f"MIMEOPS_CONFIG: cannot read SSM parameter {name}: {error}") from None
         return str(value)
-    if "\n" not in source and not source.lstrip().startswith(("{", "rules:")):
-        path = Path(source)
-        if not path.is_absolute():
-            path = PACKAGE_ROOT / path
-        return str(path)
-    return source
+    if "\n" not in source and not Path(source).is_absolute():
+        try:
+            packaged = PACKAGE_ROOT / source
+            if packaged.is_file():  # a path inside the deployment package
+                return str(packaged)
+        except OSError:  # a long one-line flow is no file name
+            pass
+    return source  # a path or the flow itself: load_flow tells them apart
 
 
 def marker_key() -> tuple[bytes, ...]:

@@ -260,3 +260,19 @@ def test_tracer_is_imported_only_when_enabled(enabled: bool) -> None:
                           cwd=ROOT, env=env_vars, timeout=60, check=False)
     assert done.returncode == 0, done.stderr[-1000:]
     assert done.stdout.split()[-2:] == ["DEFAULT", str(enabled)]
+
+
+@pytest.mark.parametrize("config", [
+    "examples/flows/demo.yaml",                     # a path inside the package
+    '{"rules": [{"name": "t", "apply": [{"subject_prefix": "[T]"}]}]}',
+    "internal_domains: [example.com]\nrules: [{name: t, apply: [{subject_prefix: '[T]'}]}]",
+    "--- {rules: [{name: t, apply: [{subject_prefix: '[T]'}]}]}",
+])
+def test_config_as_package_path_or_inline_text(
+    env: LocalAWS, monkeypatch: pytest.MonkeyPatch, config: str
+) -> None:
+    monkeypatch.setenv("MIMEOPS_CONFIG", config)
+    monkeypatch.chdir("/")  # a package path must not depend on the working directory
+    event = event_for(env)
+    assert app.lambda_handler(event, LocalContext()) == DEFAULT
+    assert len(env.emulator.puts(str(event["messageId"]))) == 1
