@@ -20,14 +20,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from handlers import clients, config, event, messageflow, storage
 from mimeops import Envelope, Flow, FlowError
+from mimeops.flow import actions
 from mimeops.flow.addresses import header_addresses
 from mimeops.mime import Message
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "mimeops"))
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "mimeops"))
 
-DEFAULT_RESPONSE: dict[str, Any] = {"actions": [{"action": {"type": "DEFAULT"},
-                                                 "allRecipients": True}]}
 WORKMAIL_LIMIT_MS = 15_000
 MARGIN_MS = 1_500  # time left for the answer to travel back to WorkMail
 
@@ -47,7 +46,7 @@ def _count_by(name: str, dimension: str, value: str) -> None:
 
 
 def _default() -> dict[str, Any]:
-    return {"actions": [dict(a) for a in DEFAULT_RESPONSE["actions"]]}
+    return {"actions": actions.default_response()}
 
 
 def load_flow_once() -> Flow | None:

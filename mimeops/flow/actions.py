@@ -43,6 +43,11 @@ class Action:
 DEFAULT_ACTION = Action("DEFAULT")
 
 
+def default_response() -> list[dict[str, Any]]:
+    """DEFAULT for every recipient: what WorkMail gets when nothing else applies."""
+    return [{"action": DEFAULT_ACTION.render({}), "allRecipients": True}]
+
+
 def parse(spec: Any, where: str) -> Action:
     if isinstance(spec, str):
         spec = {"type": spec}
