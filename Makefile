@@ -34,6 +34,7 @@ $(CHECKOV):
 lint: venv $(SAM) $(CHECKOV)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/cfn-lint template.yaml
 	$(SAM) validate --lint
 	BC_SKIP_MAPPING=TRUE $(CHECKOV) -f template.yaml --framework cloudformation --skip-download --quiet --compact
@@ -55,7 +56,7 @@ build-MimeopsFunction:
 		--target "$(ARTIFACTS_DIR)" --implementation cp --python-version 3.13 \
 		$(addprefix --platform ,$(LAMBDA_PLATFORMS)) --only-binary=:all: \
 		-r requirements.txt
-	cp -R mimeops handlers "$(ARTIFACTS_DIR)/"
+	cp -R mimeops mimeops_workmail handlers "$(ARTIFACTS_DIR)/"
 	mkdir -p "$(ARTIFACTS_DIR)/examples"
 	cp -R examples/flows "$(ARTIFACTS_DIR)/examples/"
 	rm -rf "$(ARTIFACTS_DIR)/bin"

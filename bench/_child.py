@@ -22,7 +22,8 @@ from typing import Any
 
 # What the SAM package ships (requirements.txt and its dependencies, the two packages);
 # boto3, botocore and their dependencies come with the Lambda runtime.
-BUNDLED = ("mimeops", "handlers", "aws_lambda_powertools", "yaml", "email_validator", "idna",
+BUNDLED = ("mimeops", "mimeops_workmail", "handlers", "aws_lambda_powertools", "yaml",
+           "email_validator", "idna",
            "dns", "jmespath", "typing_extensions")
 
 
@@ -59,12 +60,12 @@ def main(argv: list[str]) -> None:
         result["import_cpu_s"] = time.process_time() - cpu
     elif mode == "handler":
         start, cpu = time.perf_counter(), time.process_time()
-        from handlers import app
+        from mimeops_workmail import app
 
         result["import_s"] = time.perf_counter() - start
         result["import_cpu_s"] = time.process_time() - cpu
         result["rss_after_import_mb"] = _rss_mb()
-        from handlers.local import LocalContext
+        from mimeops_workmail.local import LocalContext
 
         invocations: list[dict[str, Any]] = []
         for path in argv[2:]:

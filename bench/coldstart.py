@@ -146,7 +146,7 @@ def _strip_bundled(compiled: Path, packaged: Path, caches: list[str]) -> None:
 def measure(runs: int, message: bytes, large_message: bytes | None = None,
             pycache: Path = PYCACHE) -> ColdStart:
     """`runs` fresh interpreters of each kind, interleaved; `message` is the one processed."""
-    from workmail_emulator import LocalAWS
+    from mimeops_emulator import LocalAWS
 
     result = ColdStart(runs)
     with tempfile.TemporaryDirectory(prefix="mimeops-bench-") as tmp_name, LocalAWS() as aws:

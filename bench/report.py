@@ -89,7 +89,8 @@ def revision() -> str:
     commit = git("rev-parse", "--short", "HEAD")
     if not commit:
         return "unknown (not a git checkout)"
-    dirty = git("status", "--porcelain", "--untracked-files=no", "--", "mimeops", "handlers")
+    dirty = git("status", "--porcelain", "--untracked-files=no", "--",
+                "mimeops", "mimeops_workmail", "handlers")
     return commit + (" + uncommitted changes in mimeops/handlers" if dirty else "")
 
 

@@ -1,7 +1,7 @@
 """mimeops: byte-preserving MIME rewriting flows for mail in transit.
 
 The engine, ops and flows import no AWS library, so a flow runs the same
-under the WorkMail Lambda handler (`handlers`), the CLI or any other transport.
+under the WorkMail Lambda handler (`mimeops_workmail`), the CLI or any other transport.
 
     from mimeops import load_flow, Envelope
     flow = load_flow("flow.yaml")

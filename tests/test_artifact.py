@@ -19,9 +19,9 @@ pytestmark = pytest.mark.skipif(
 SCRIPT = """
 import json, sys
 sys.path.insert(0, sys.argv[1])          # the artifact first, as in Lambda's /var/task
-import mimeops, handlers.app, yaml, email_validator, aws_lambda_powertools
-from workmail_emulator import LocalAWS   # the emulator is a test tool, not in the artifact
-from handlers.local import LocalContext
+import mimeops, mimeops_workmail.app, handlers.app, yaml, email_validator, aws_lambda_powertools
+from mimeops_emulator import LocalAWS   # the emulator is a test tool, not in the artifact
+from mimeops_workmail.local import LocalContext
 event = json.load(open(sys.argv[2]))
 with LocalAWS() as aws, aws.patch_env():
     import os
@@ -49,4 +49,4 @@ def test_built_artifact_handles_an_event(tmp_path: Path) -> None:
     assert result["banner"] is True
     for path in result["files"]:
         assert Path(path).resolve().is_relative_to(BUILD.resolve()), path
-    assert not (BUILD / "tests").exists() and not (BUILD / "workmail_emulator").exists()
+    assert not (BUILD / "tests").exists() and not (BUILD / "mimeops_emulator").exists()

@@ -14,7 +14,7 @@ INTERNAL = ROOT / "events" / "messages" / "internal.eml"
 
 
 def mimeops(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run([sys.executable, "-m", "mimeops.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "mimeops", *args], capture_output=True,
                           cwd=ROOT, env=env, timeout=60, check=False)
 
 
@@ -103,7 +103,7 @@ def test_serve_runs_the_emulator_for_boto3_clients(tmp_path: Path) -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = subprocess.Popen(
-        [sys.executable, "-m", "mimeops.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "mimeops", "serve", "--port", str(port)],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT)
     try:
         settings = {}

@@ -1,4 +1,4 @@
-"""workmail_emulator through real boto3 clients over HTTP (no mocks, no stubs).
+"""mimeops_emulator through real boto3 clients over HTTP (no mocks, no stubs).
 
 One LocalAWS (moto S3 server + emulator) is shared by the module; each test adds its
 own messages and S3 keys, and faults/request logs are reset around every test.
@@ -27,7 +27,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from workmail_emulator import Emulator, LocalAWS
+from mimeops_emulator import Emulator, LocalAWS
 
 REPO = Path(__file__).resolve().parents[1]
 ORG_ID = "m-0123456789abcdef0123456789abcdef"
@@ -640,7 +640,7 @@ def test_serve_prints_env_serves_and_stops_on_ctrl_c(tmp_path: Path) -> None:
         "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "workmail_emulator", "--port", "0", "--bucket", "served-bucket"],
+        [sys.executable, "-m", "mimeops_emulator", "--port", "0", "--bucket", "served-bucket"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

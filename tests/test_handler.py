@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from handlers import app, clients
-from handlers.local import LocalContext
-from workmail_emulator import LocalAWS
+from mimeops_emulator import LocalAWS
+from mimeops_workmail import app, clients
+from mimeops_workmail.local import LocalContext
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENT = json.loads((ROOT / "events" / "inbound-external.json").read_text())
@@ -251,7 +251,7 @@ def test_tracer_is_imported_only_when_enabled(enabled: bool) -> None:
     import subprocess
     import sys
 
-    code = ("import sys, handlers.app as app; from handlers.local import LocalContext;"
+    code = ("import sys, handlers.app as app; from mimeops_workmail.local import LocalContext;"
             "print(app.lambda_handler({}, LocalContext())['actions'][0]['action']['type'],"
             " 'aws_xray_sdk' in sys.modules)")
     env_vars = {**os.environ, "MIMEOPS_TRACING": "true" if enabled else "false",

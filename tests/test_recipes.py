@@ -92,7 +92,7 @@ def assert_idempotent(flow: Flow, raw: bytes, envelope: Envelope) -> None:
 
 def mimeops(*args: str) -> subprocess.CompletedProcess[bytes]:
     env = {**os.environ, "MIMEOPS_MARKER_KEY": KEY.decode()}
-    return subprocess.run([sys.executable, "-m", "mimeops.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "mimeops", *args], capture_output=True,
                           cwd=ROOT, env=env, timeout=60, check=False)
 
 

@@ -356,7 +356,7 @@ def test_size_strings_agree_with_the_loader() -> None:
 
 
 def test_mimeops_schema_prints_the_file_as_valid_json() -> None:
-    done = subprocess.run([sys.executable, "-m", "mimeops.cli", "schema"], capture_output=True,
+    done = subprocess.run([sys.executable, "-m", "mimeops", "schema"], capture_output=True,
                           cwd=ROOT, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout == SCHEMA_PATH.read_bytes()

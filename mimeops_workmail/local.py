@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workmail_emulator import LocalAWS
+from mimeops_emulator import LocalAWS
 
 
 @dataclass
@@ -53,7 +53,7 @@ def invoke(event_bytes: bytes, raw: bytes, *, config: str | None = None,
         if config is not None:
             os.environ["MIMEOPS_CONFIG"] = config
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-        from handlers import app, clients
+        from mimeops_workmail import app, clients
 
         try:
             app.reset()

@@ -1,6 +1,6 @@
 """Reading the updated message from S3, as WorkMail does for a Put.
 
-boto3 is imported on first use only, so ``import workmail_emulator`` stays cheap for
+boto3 is imported on first use only, so ``import mimeops_emulator`` stays cheap for
 code paths (and tests) that never Put. The client is built once and shared: botocore
 clients are thread-safe, building them is not.
 """

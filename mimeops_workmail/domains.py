@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from handlers import clients
 from mimeops.flow.addresses import normalize_domain
+from mimeops_workmail import clients
 
 
 def organization_domains(organization_id: str) -> frozenset[str]:

@@ -21,7 +21,7 @@ class Emulator:
     """In-process WorkMail Message Flow (+ ListMailDomains) server.
 
     ``s3_endpoint_url`` is where Puts read the updated message from (moto's S3 server
-    in :class:`~workmail_emulator.LocalAWS`); None means the standard boto3 resolution
+    in :class:`~mimeops_emulator.LocalAWS`); None means the standard boto3 resolution
     (``AWS_ENDPOINT_URL_S3`` or real S3 with your credentials). ``port=0`` picks a free
     port, which keeps parallel test runs from colliding.
     """

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers.clients import client
+from mimeops_workmail.clients import client
 
 
 def get(message_id: str) -> bytes:

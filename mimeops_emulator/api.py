@@ -4,7 +4,7 @@
 would: WorkMail Message Flow (rest-json, ``/messages/{messageId}``), WorkMail's
 ListMailDomains (json-1.1, dispatched on ``X-Amz-Target``), and the emulator's own
 admin endpoints under ``/_emulator/`` (a prefix the real API never uses). Keeping this
-apart from :mod:`workmail_emulator.server` lets the routing be read (and tested) as a
+apart from :mod:`mimeops_emulator.server` lets the routing be read (and tested) as a
 table of operations rather than as socket code.
 """
 

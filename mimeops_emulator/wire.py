@@ -1,6 +1,6 @@
 """Protocol-neutral request/response values and AWS's error encoding.
 
-Shared by the operations (:mod:`workmail_emulator.api`), the admin endpoints and the
+Shared by the operations (:mod:`mimeops_emulator.api`), the admin endpoints and the
 HTTP server, so that none of them depends on another's internals.
 """
 

@@ -1,7 +1,7 @@
 """LocalAWS and ``serve``: moto's S3 server and the emulator wired together.
 
 moto (and boto3) are imported inside the functions that need them, so importing
-``workmail_emulator`` costs a few milliseconds and the Lambda package never needs moto.
+``mimeops_emulator`` costs a few milliseconds and the Lambda package never needs moto.
 moto's in-process server keeps its state in process-wide backends: two LocalAWS
 instances in one process see the same buckets, and so does ``moto.mock_aws``.
 """
@@ -284,7 +284,7 @@ def _install_sigterm(stop: threading.Event) -> Any:
 
 
 def _configure_request_log() -> None:
-    logger = logging.getLogger("workmail_emulator")
+    logger = logging.getLogger("mimeops_emulator")
     if not logger.handlers:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))

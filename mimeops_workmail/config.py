@@ -73,7 +73,7 @@ def load() -> Flow:
     flow = load_flow(flow_source())
     flow.marker_key = marker_key()
     if flow.organization_id:
-        from handlers.domains import organization_domains
+        from mimeops_workmail.domains import organization_domains
 
         try:
             found = organization_domains(flow.organization_id)

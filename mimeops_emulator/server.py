@@ -22,7 +22,7 @@ from .api import Api
 from .errors import internal_error
 from .wire import Request, error_response
 
-logger = logging.getLogger("workmail_emulator")
+logger = logging.getLogger("mimeops_emulator")
 
 MAX_BODY_BYTES = 64 * 1024 * 1024
 """Larger than any WorkMail message (40 MB); guards the admin upload endpoint."""

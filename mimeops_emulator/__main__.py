@@ -1,4 +1,4 @@
-"""``python -m workmail_emulator``: the same server as ``mimeops serve``."""
+"""``python -m mimeops_emulator``: the same server as ``mimeops serve``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from .local import DEFAULT_BUCKET, serve
 def main(argv: list[str] | None = None) -> None:
     """Parse the command line and serve until interrupted."""
     parser = argparse.ArgumentParser(
-        prog="python -m workmail_emulator",
+        prog="python -m mimeops_emulator",
         description="Serve the WorkMail Message Flow API emulator (and moto S3) locally.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="bind address (0.0.0.0 for Docker)")

@@ -1,0 +1,52 @@
+"""What every `mimeops` subcommand shares: one-line usage errors, file I/O, extras hints.
+
+Subcommands live in their own modules and packages and register through the
+`mimeops.commands` entry-point group, so the engine's CLI never imports the AWS
+side: a transport adds commands by declaring an entry point, not by being imported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+USAGE_ERROR = 2
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but usage errors are one line on stderr and exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(USAGE_ERROR, f"mimeops: error: {message}\n")
+
+
+def fail(message: str, code: int = USAGE_ERROR) -> NoReturn:
+    """Stop the command with one line on stderr (exit 2: the user's input is at fault)."""
+    sys.stderr.write(f"mimeops: error: {message}\n")
+    raise SystemExit(code)
+
+
+def read(path: str, what: str) -> bytes:
+    """The bytes of `path` ('-' is stdin), or a one-line error naming the file."""
+    try:
+        return sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+    except OSError as error:
+        fail(f"cannot read {what} {path}: {error.strerror}")
+
+
+def write(path: str, data: bytes) -> None:
+    """Write `data` to `path`, or a one-line error naming the file."""
+    try:
+        Path(path).write_bytes(data)
+    except OSError as error:
+        fail(f"cannot write {path}: {error.strerror}", 1)
+
+
+def missing_extra(command: str, extra: str, error: ModuleNotFoundError) -> NoReturn:
+    """A command whose optional dependencies are not installed: say which extra brings them."""
+    fail(f"'mimeops {command}' needs the '{extra}' extra (no module named {error.name!r}): "
+         f"pip install 'mimeops[{extra}]'", 1)
+
+
