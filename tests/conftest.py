@@ -26,3 +26,6 @@ def corpus_params() -> list[object]:
         return [pytest.param(None, marks=pytest.mark.skip(
             reason=f"mail corpus not found at {CORPUS} (set MIMEOPS_CORPUS)"))]
     return [pytest.param(p, id=f"{p.parent.name}/{p.name}") for p in files]
+
+
+from tests.browser import browser, page  # noqa: E402,F401  (fixtures for the browser tests)
