@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import entry_points
 
+from mimeops import __version__
 from mimeops.cli.common import Parser
 
 GROUP = "mimeops.commands"
@@ -20,6 +21,7 @@ GROUP = "mimeops.commands"
 def parser() -> Parser:
     """The full command line: every registered subcommand, in name order."""
     top = Parser(prog="mimeops", description=(__doc__ or "").splitlines()[0])
+    top.add_argument("--version", action="version", version=f"mimeops {__version__}")
     commands = top.add_subparsers(dest="command", required=True, parser_class=Parser)
     for entry in sorted(entry_points(group=GROUP), key=lambda e: e.name):
         entry.load()(commands)

@@ -15,6 +15,7 @@ from typing import Any
 
 from mimeops.flow.addresses import Pattern, domain_of, normalize_domain, patterns
 from mimeops.flow.errors import FlowError
+from mimeops.flow.regex import LinearRegex
 from mimeops.mime import Message, Part, transfer
 
 DIRECTIONS = ("INBOUND", "OUTBOUND")
@@ -124,14 +125,9 @@ def _any(compiled: list[Pattern], address: str) -> bool:
 def _header(value: Any, where: str) -> Predicate:
     if not isinstance(value, dict) or not value:
         raise FlowError(f"{where}: expected a mapping of header name to regular expression")
-    checks: list[tuple[str, re.Pattern[str]]] = []
-    for name, regex in value.items():
-        if not isinstance(regex, str):
-            raise FlowError(f"{where}.{name}: expected a regular expression string")
-        try:
-            checks.append((str(name).lower(), re.compile(regex)))
-        except re.error as error:
-            raise FlowError(f"{where}.{name}: bad regular expression {regex!r}: {error}") from None
+    # RE2: linear-time on a sender's header whatever the admin's pattern.
+    checks = [(str(name).lower(), LinearRegex(regex, f"{where}.{name}"))
+              for name, regex in value.items()]
 
     def check(facts: Facts) -> bool:
         fields = facts.message.root.header
@@ -164,7 +160,12 @@ def _strings(value: Any, where: str) -> list[str]:
 
 
 def _attachment_extension(value: Any, where: str) -> Predicate:
-    suffixes = tuple("." + e.lstrip(".") for e in _strings(value, where))
+    # exe, .exe and *.exe mean the same; any other pattern would silently never match.
+    given = _strings(value, where)
+    suffixes = tuple("." + e.removeprefix("*").lstrip(".") for e in given)
+    for text, suffix in zip(given, suffixes, strict=True):
+        if len(suffix) < 2 or any(c in suffix for c in "*?[]/\\ "):
+            raise FlowError(f"{where}: {text!r} is not a file extension (write exe, .exe or *.exe)")
     return lambda facts: any(name.endswith(suffixes) for name, _ in facts.attachments)
 
 

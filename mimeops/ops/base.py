@@ -4,8 +4,19 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from typing import Protocol
 
 from mimeops.mime import Message
+
+
+class Text(Protocol):
+    """What an op needs of its text: render it for one message.
+
+    The flow's template (mimeops.flow.template.Template) provides it; ops depend on
+    this protocol, not on the flow package, so the layering stays mime <- ops <- flow.
+    """
+
+    def render(self, values: Mapping[str, str], *, escape_html: bool = False) -> str: ...
 
 
 class Op(ABC):

@@ -5,9 +5,8 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping
 
-from mimeops.flow.template import Template
 from mimeops.mime import Message, edit, transfer
-from mimeops.ops.base import Op
+from mimeops.ops.base import Op, Text
 
 
 class Insert(Op):
@@ -21,7 +20,7 @@ class Insert(Op):
 
     touches_body = True
 
-    def __init__(self, name: str, text: Template | None, html_: Template | None,
+    def __init__(self, name: str, text: Text | None, html_: Text | None,
                  above_reply: bool = False) -> None:
         self.name = name
         self.text = text

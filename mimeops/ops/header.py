@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from mimeops.flow.template import Template
 from mimeops.mime import Message, headers
-from mimeops.ops.base import Op
+from mimeops.ops.base import Op, Text
 
 
 class AddHeader(Op):
@@ -14,7 +13,7 @@ class AddHeader(Op):
 
     name = "add_header"
 
-    def __init__(self, field: str, value: Template) -> None:
+    def __init__(self, field: str, value: Text) -> None:
         self.field = field
         self.value = value
 

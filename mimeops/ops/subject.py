@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from mimeops.flow.template import Template
 from mimeops.mime import Message, headers, words
 from mimeops.mime.headers import Field
-from mimeops.ops.base import Op
+from mimeops.ops.base import Op, Text
 
 
 class SubjectPrefix(Op):
@@ -21,7 +20,7 @@ class SubjectPrefix(Op):
 
     name = "subject_prefix"
 
-    def __init__(self, prefix: Template) -> None:
+    def __init__(self, prefix: Text) -> None:
         self.prefix = prefix
 
     def apply(self, message: Message, values: Mapping[str, str]) -> bool:
