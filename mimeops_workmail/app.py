@@ -15,57 +15,48 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, single_metric
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from mimeops import Envelope, Flow, FlowError
 from mimeops.flow import actions
 from mimeops.flow.addresses import header_addresses
 from mimeops.mime import Message
-from mimeops_workmail import clients, config, event, messageflow, storage
+from mimeops_workmail import clients, event, messageflow, storage
+from mimeops_workmail.config import Config
+from mimeops_workmail.invocation import Invocation, count_by
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "mimeops"))
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "mimeops"))
 
 WORKMAIL_LIMIT_MS = 15_000
 MARGIN_MS = 1_500  # time left for the answer to travel back to WorkMail
+UPDATE_GRACE_S = 1.0  # at the deadline, how long to wait for a Put already under way
 
-_flow: Flow | None = None
-_flow_error: FlowError | None = None
+_config: Config | None = None
 
 
 class RetryRequested(RuntimeError):
     """Raised under `on_error: retry` so that WorkMail retries the invocation."""
 
 
-def _count_by(name: str, dimension: str, value: str) -> None:
-    """A count with one low-cardinality dimension (a reason or an error code)."""
-    with single_metric(name=name, unit=MetricUnit.Count, value=1,
-                       namespace=metrics.namespace) as metric:
-        metric.add_dimension(name=dimension, value=value[:250] or "unknown")
-
-
 def _default() -> dict[str, Any]:
     return {"actions": actions.default_response()}
 
 
-def load_flow_once() -> Flow | None:
-    """The flow, loaded at most once per container; None (logged once) when invalid."""
-    global _flow, _flow_error
-    if _flow is None and _flow_error is None:
-        try:
-            _flow = config.load()
-        except FlowError as error:
-            _flow_error = error
-            logger.error("invalid flow; delivering every message unchanged",
-                         extra={"error": str(error)})
-    return _flow
+def config() -> Config:
+    """This container's flow and marker keys (read, and re-read after the TTL, on use)."""
+    global _config
+    if _config is None:
+        _config = Config()
+    return _config
 
 
-def reset() -> None:
-    """Forget the cached flow (tests, or a new MIMEOPS_CONFIG in the same process)."""
-    global _flow, _flow_error
-    _flow, _flow_error = None, None
+def reset(clock: Any = None) -> None:
+    """Forget the flow and keys (tests, or a new MIMEOPS_CONFIG in the same process);
+    `clock` (a monotonic seconds function) replaces time.monotonic for the TTL."""
+    global _config
+    _config = Config(clock) if clock is not None else None
 
 
 @dataclass
@@ -93,52 +84,65 @@ def lambda_handler(raw_event: Any, context: Any) -> dict[str, Any]:
         ev = event.parse(raw_event)
     except event.EventError as error:
         logger.error("malformed event; answering DEFAULT", extra={"error": str(error)})
-        _count_by("Failed", "error", "MalformedEvent")
+        count_by(metrics, "Failed", "error", "MalformedEvent")
         return _default()
-    flow = load_flow_once()
-    if flow is None:
-        _count_by("Failed", "error", "InvalidFlow")
-        return _default()
-
+    settings = config()
     remaining = min(context.get_remaining_time_in_millis(), WORKMAIL_LIMIT_MS)
     budget = max(0.0, (remaining - MARGIN_MS) / 1000)
     outcome = _Outcome()
-    deadline_passed = threading.Event()
-    worker = threading.Thread(target=_run, args=(flow, ev, outcome, deadline_passed),
-                              daemon=True)
+    scope = Invocation(logger, metrics)
+    worker = threading.Thread(target=_run, args=(settings, ev, outcome, scope), daemon=True,
+                              name=f"mimeops-worker-{ev.invocation_id or ev.message_id}")
     worker.start()
     worker.join(budget)
+    if not scope.close(UPDATE_GRACE_S if worker.is_alive() else 0):
+        logger.warning("deadline passed while the update was being stored; its outcome "
+                       "is unknown")
     if worker.is_alive():
-        deadline_passed.set()  # the worker will not Put after this
         outcome = _Outcome(error=TimeoutError(f"no answer within {budget:.1f} s"))
     metrics.add_metric(name="Latency", unit=MetricUnit.Milliseconds,
                        value=(time.monotonic() - started) * 1000)
     if outcome.response is not None:
         return outcome.response
     fault = outcome.error or RuntimeError("no outcome")
+    if isinstance(fault, FlowError):  # reported when read; a retry cannot fix a typo
+        count_by(metrics, "Failed", "error", "InvalidFlow")
+        return _default()
     code = clients.error_code(fault) or type(fault).__name__
-    _count_by("Failed", "error", code)
+    count_by(metrics, "Failed", "error", code)
     logger.error("processing failed", extra={"error_code": code, "error": str(fault)[:500]})
-    if flow.on_error == "retry":
+    if settings.on_error() == "retry":
         raise RetryRequested(f"{code}: WorkMail will retry this message") from fault
     return _default()
 
 
-def _run(flow: Flow, ev: event.WorkMailEvent, outcome: _Outcome,
-         deadline_passed: threading.Event) -> None:
+def _run(settings: Config, ev: event.WorkMailEvent, outcome: _Outcome,
+         scope: Invocation) -> None:
     try:
-        outcome.response = _process(flow, ev, deadline_passed)
+        flow = settings.current(
+            lambda what, error, kept: _read_failed(scope, what, error, kept))
+        outcome.response = _process(flow, ev, scope)
     except BaseException as error:  # reported by the handler thread
         outcome.error = error
 
 
-def _process(flow: Flow, ev: event.WorkMailEvent,
-             deadline_passed: threading.Event) -> dict[str, Any]:
+def _read_failed(scope: Invocation, what: str, error: Exception, kept: bool) -> None:
+    """A failed read of the flow or the marker key: logged and counted, never fatal."""
+    invalid = isinstance(error, FlowError)
+    then = ("keeping the last good one until a read succeeds" if kept
+            else "delivering messages unchanged until a read succeeds")
+    scope.log("error", f"{'invalid' if invalid else 'cannot read'} {what}; {then}",
+              error=str(error)[:500])
+    scope.count_by("ConfigReadFailed", "error", "Invalid" if invalid else
+                   clients.error_code(error.__cause__ or error) or type(error).__name__)
+
+
+def _process(flow: Flow, ev: event.WorkMailEvent, scope: Invocation) -> dict[str, Any]:
     try:
         raw = messageflow.get(ev.message_id)
     except Exception as error:
         if clients.error_code(error) == "ResourceNotFoundException":
-            logger.warning("message not found (expired or unknown); answering DEFAULT")
+            scope.log("warning", "message not found (expired or unknown); answering DEFAULT")
             return _default()
         raise
     recipients = ev.recipients
@@ -148,43 +152,41 @@ def _process(flow: Flow, ev: event.WorkMailEvent,
         named = [a for _, a in header_addresses(header.get_all("to") + header.get_all("cc"))]
         recipients = list(dict.fromkeys([*recipients, *named]))
     result = flow.apply(raw, Envelope(ev.direction, ev.mail_from, recipients))
-    metrics.add_metric(name="Processed", unit=MetricUnit.Count, value=1)
-    metrics.add_metric(name="MessageBytes", unit=MetricUnit.Bytes, value=len(raw))
+    scope.metric("Processed", MetricUnit.Count, 1)
+    scope.metric("MessageBytes", MetricUnit.Bytes, len(raw))
     if result.skipped:
-        _count_by("Skipped", "reason", result.skipped)
-    logger.info("flow applied", extra={"changed": result.changed, "skipped": result.skipped,
-                                       "applied": result.applied, "bytes": len(raw)})
+        scope.count_by("Skipped", "reason", result.skipped)
+    scope.log("info", "flow applied", changed=result.changed, skipped=result.skipped,
+              applied=result.applied, bytes=len(raw))
     response = {"actions": result.actions}
     if not result.changed:
         return response
-    if deadline_passed.is_set():
-        raise TimeoutError("deadline passed before the update")
     bucket = os.environ.get("MIMEOPS_BUCKET", "")
     if not bucket:
-        raise FlowError("MIMEOPS_BUCKET is not set: cannot store the updated message")
+        raise RuntimeError("MIMEOPS_BUCKET is not set: cannot store the updated message")
     key = storage.object_key(os.environ.get("MIMEOPS_KEY_PREFIX", "updated/"),
                              ev.message_id, ev.invocation_id)
+    scope.check()  # no upload for an invocation that has answered
     reference = storage.put(clients.client("s3"), bucket, key, result.message)
-    if deadline_passed.is_set():
-        raise TimeoutError("deadline passed before the update")
     try:
-        messageflow.put(ev.message_id, reference)
+        with scope.step():  # the deadline check and the Put: one step
+            messageflow.put(ev.message_id, reference)
     except Exception as error:
         code = clients.error_code(error)
         if code == "MessageFrozen":
-            logger.info("message is frozen (e.g. redirected); delivered unchanged")
-            metrics.add_metric(name="Frozen", unit=MetricUnit.Count, value=1)
+            scope.log("info", "message is frozen (e.g. redirected); delivered unchanged")
+            scope.metric("Frozen", MetricUnit.Count, 1)
             return response
         if code == "MessageRejected":
-            logger.error("WorkMail rejected the updated message; delivered unchanged",
-                         extra={"reason": str(error)[:500]})
-            metrics.add_metric(name="Rejected", unit=MetricUnit.Count, value=1)
+            scope.log("error", "WorkMail rejected the updated message; delivered unchanged",
+                      reason=str(error)[:500])
+            scope.metric("Rejected", MetricUnit.Count, 1)
             return response
         if code == "InvalidContentLocation":
-            logger.error("WorkMail cannot read the S3 object: check the bucket policy allows "
-                         "workmail.<region>.amazonaws.com and the bucket is in the "
-                         "organization's region", extra={"bucket": bucket})
+            scope.log("error", "WorkMail cannot read the S3 object: check the bucket policy "
+                      "allows workmail.<region>.amazonaws.com and the bucket is in the "
+                      "organization's region", bucket=bucket)
         raise
-    metrics.add_metric(name="Modified", unit=MetricUnit.Count, value=1)
-    logger.info("message updated", extra={"s3_key": key})
+    scope.metric("Modified", MetricUnit.Count, 1)
+    scope.log("info", "message updated", s3_key=key)
     return response

@@ -1,40 +1,75 @@
-"""The flow and the marker key, from the Lambda environment, loaded once per cold start.
+"""The flow and the marker key, from the Lambda environment, kept fresh in a warm container.
 
 MIMEOPS_CONFIG is a path inside the package (or absolute), inline YAML/JSON,
-or `ssm:/parameter/name` (read with powertools Parameters, cached). A flow
-that does not load is reported once, clearly, and every message is then
-delivered unchanged: a broken flow must never become a crash loop that holds
-the organization's mail.
+or `ssm:/parameter/name`; the marker key is $MIMEOPS_MARKER_KEY or the secret
+named by $MIMEOPS_MARKER_KEY_SECRET. Both are read at the first invocation and
+again every MIMEOPS_CONFIG_TTL seconds (default 300) — see `refresh` for what a
+failed read does. A flow that does not load is reported clearly and every
+message is then delivered unchanged: a broken flow must never become a crash
+loop that holds the organization's mail.
+
+`on_error` comes from the flow, which may be the very thing that cannot be read:
+the flow in force (the last good one) decides; before any flow was read in this
+container, MIMEOPS_ON_ERROR (deliver | retry, default deliver) does. An invalid
+flow always delivers (a retry cannot fix a typo).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from aws_lambda_powertools import Logger
 
 from mimeops import Flow, FlowError, load_flow
 from mimeops.flow import marker
+from mimeops.flow.core import ON_ERROR
+from mimeops_workmail import clients
+from mimeops_workmail.refresh import Refreshing, Report
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "mimeops"), child=True)
+
+ENV_CONFIG = "MIMEOPS_CONFIG"
+ENV_TTL = "MIMEOPS_CONFIG_TTL"
+ENV_ON_ERROR = "MIMEOPS_ON_ERROR"
+ENV_MARKER_SECRET = "MIMEOPS_MARKER_KEY_SECRET"
+DEFAULT_TTL = 300.0
 SSM_PREFIX = "ssm:"
 
 
-def flow_source() -> str:
-    source = os.environ.get("MIMEOPS_CONFIG", "").strip()
-    if not source:
-        raise FlowError("MIMEOPS_CONFIG is not set (a flow path, inline YAML/JSON or ssm:/name)")
-    if source.startswith(SSM_PREFIX):
-        from aws_lambda_powertools.utilities import parameters
+class ConfigUnavailable(RuntimeError):
+    """The flow or the marker key could not be fetched (SSM, Secrets Manager): transient."""
 
-        name = source[len(SSM_PREFIX):]
-        try:
-            value = parameters.get_parameter(name, max_age=300, decrypt=True)
-        except Exception as error:  # any failure to fetch is a configuration error
-            raise FlowError(f"MIMEOPS_CONFIG: cannot read SSM parameter {name}: {error}") from None
-        return str(value)
+
+def _fetch(kind: str, name: str) -> str:
+    """One fresh read of an SSM parameter or a secret, through the handler's bounded clients
+    (powertools' own cache is bypassed: `refresh` decides when to read again)."""
+    from aws_lambda_powertools.utilities import parameters
+
+    try:
+        if kind == "ssm":
+            value = parameters.SSMProvider(boto3_client=clients.client("ssm")).get(
+                name, decrypt=True, force_fetch=True)
+        else:
+            value = parameters.SecretsProvider(
+                boto3_client=clients.client("secretsmanager")).get(name, force_fetch=True)
+    except Exception as error:
+        code = clients.error_code(error) or type(error).__name__
+        where = "SSM parameter" if kind == "ssm" else "secret"
+        raise ConfigUnavailable(f"cannot read {where} {name}: {code}") from error
+    return value if isinstance(value, str) else bytes(value or b"").decode("utf-8")
+
+
+def flow_source() -> str:
+    """The flow text (or a path load_flow reads): MIMEOPS_CONFIG, fetched when `ssm:`."""
+    source = os.environ.get(ENV_CONFIG, "").strip()
+    if not source:
+        raise FlowError(f"{ENV_CONFIG} is not set (a flow path, inline YAML/JSON or ssm:/name)")
+    if source.startswith(SSM_PREFIX):
+        return _fetch("ssm", source[len(SSM_PREFIX):])
     if "\n" not in source and not Path(source).is_absolute():
         try:
             packaged = PACKAGE_ROOT / source
@@ -45,42 +80,81 @@ def flow_source() -> str:
     return source  # a path or the flow itself: load_flow tells them apart
 
 
-def marker_key() -> tuple[bytes, ...]:
-    """$MIMEOPS_MARKER_KEY, else $MIMEOPS_MARKER_KEY_SECRET: a Secrets Manager secret
-    (name or ARN), or `ssm:/name` for an SSM SecureString parameter; cached. Either
-    may hold several keys, newest first, separated by whitespace (rotation)."""
-    if os.environ.get(marker.ENV_KEY, "").strip():
-        return marker.default_keys()
-    source = os.environ.get("MIMEOPS_MARKER_KEY_SECRET", "").strip()
-    if not source:
-        if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):  # locally the key file is meant
-            logger.warning("no marker key configured (MIMEOPS_MARKER_KEY_SECRET): retries "
-                           "in another container may apply a rule twice")
-        return marker.default_keys()
-    from aws_lambda_powertools.utilities import parameters
-
-    if source.startswith(SSM_PREFIX):
-        value = parameters.get_parameter(source[len(SSM_PREFIX):], max_age=3600, decrypt=True)
-    else:
-        value = parameters.get_secret(source, max_age=3600)
-    text = value if isinstance(value, str) else bytes(value).decode("utf-8")
-    return marker.keys_from_text(text)
-
-
-def load() -> Flow:
-    """The flow with its marker key; with `organization_id`, the internal domains
-    come from WorkMail (the flow file's list is the fallback if the lookup fails)."""
+def read_flow(report: Report) -> Flow:
+    """The flow; with `organization_id`, the internal domains come from WorkMail (the flow
+    file's list is the fallback when the lookup fails, until the next read)."""
     flow = load_flow(flow_source())
-    flow.marker_key = marker_key()
     if flow.organization_id:
         from mimeops_workmail.domains import organization_domains
 
         try:
             found = organization_domains(flow.organization_id)
         except Exception as error:  # keep mail flowing on the flow file's list
-            logger.warning("ListMailDomains failed; using internal_domains from the flow",
-                           extra={"error": str(error)[:300]})
+            report("internal domains (ListMailDomains; the flow's list is used)", error, True)
         else:
             if found:
                 flow.internal_domains = found
     return flow
+
+
+def read_marker_keys(report: Report) -> marker.Keys:
+    """$MIMEOPS_MARKER_KEY, else $MIMEOPS_MARKER_KEY_SECRET: a Secrets Manager secret
+    (name or ARN), or `ssm:/name` for an SSM SecureString parameter. Either may hold
+    several keys, newest first, separated by whitespace (rotation)."""
+    source = os.environ.get(ENV_MARKER_SECRET, "").strip()
+    if os.environ.get(marker.ENV_KEY, "").strip() or not source:
+        return marker.default_keys()
+    if source.startswith(SSM_PREFIX):
+        text = _fetch("ssm", source[len(SSM_PREFIX):])
+    else:
+        text = _fetch("secret", source)
+    keys = marker.keys_from_text(text)
+    if not keys:
+        raise FlowError(f"{ENV_MARKER_SECRET}: {source} holds no key")
+    return keys
+
+
+def _ttl() -> float:
+    raw = os.environ.get(ENV_TTL, "").strip()
+    if not raw:
+        return DEFAULT_TTL
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        logger.warning(f"{ENV_TTL}={raw!r} is not a number of seconds >= 0; "
+                       f"using {DEFAULT_TTL:.0f}")
+        return DEFAULT_TTL
+    return value
+
+
+class Config:
+    """The flow and marker keys of one container; `current()` once per invocation."""
+
+    def __init__(self, clock: Callable[[], float] | None = None) -> None:
+        ttl = _ttl()
+        self.flow = Refreshing("flow", read_flow, ttl, permanent=(FlowError,),
+                               clock=clock)
+        self.keys = Refreshing("marker key", read_marker_keys, ttl,
+                               permanent=(FlowError,), clock=clock)
+        fallback = os.environ.get(ENV_ON_ERROR, "deliver").strip().lower() or "deliver"
+        if fallback not in ON_ERROR:
+            logger.warning(f"{ENV_ON_ERROR}={fallback!r} is not deliver or retry; using deliver")
+            fallback = "deliver"
+        self._fallback_on_error = fallback
+        if (os.environ.get("AWS_LAMBDA_FUNCTION_NAME") and not os.environ.get(ENV_MARKER_SECRET)
+                and not os.environ.get(marker.ENV_KEY)):  # locally the key file is meant
+            logger.warning(f"no marker key configured ({ENV_MARKER_SECRET}): retries "
+                           "in another container may apply a rule twice")
+
+    def current(self, report: Report) -> Flow:
+        """The flow in force with the marker keys in force (a copy: a worker left over from
+        an earlier invocation may still hold the previous one)."""
+        flow = self.flow.get(report)
+        return dataclasses.replace(flow, marker_key=self.keys.get(report))
+
+    def on_error(self) -> str:
+        """deliver | retry for a fault: the flow in force decides, else MIMEOPS_ON_ERROR."""
+        flow = self.flow.held()
+        return flow.on_error if flow is not None else self._fallback_on_error
