@@ -133,8 +133,7 @@ def _read_failed(scope: Invocation, what: str, error: Exception, kept: bool) -> 
             else "delivering messages unchanged until a read succeeds")
     scope.log("error", f"{'invalid' if invalid else 'cannot read'} {what}; {then}",
               error=str(error)[:500])
-    scope.count_by("ConfigReadFailed", "error", "Invalid" if invalid else
-                   clients.error_code(error.__cause__ or error) or type(error).__name__)
+    scope.count_by("ConfigReadFailed", "what", what.split()[0] + ("Invalid" if invalid else ""))
 
 
 def _process(flow: Flow, ev: event.WorkMailEvent, scope: Invocation) -> dict[str, Any]:

@@ -56,8 +56,8 @@ def _fetch(kind: str, name: str) -> str:
         else:
             value = parameters.SecretsProvider(
                 boto3_client=clients.client("secretsmanager")).get(name, force_fetch=True)
-    except Exception as error:
-        code = clients.error_code(error) or type(error).__name__
+    except Exception as error:  # powertools wraps botocore's error: name the AWS code
+        code = clients.error_code(error.__context__ or error) or type(error).__name__
         where = "SSM parameter" if kind == "ssm" else "secret"
         raise ConfigUnavailable(f"cannot read {where} {name}: {code}") from error
     return value if isinstance(value, str) else bytes(value or b"").decode("utf-8")

@@ -67,7 +67,8 @@ class Invocation:
         """Log through the handler's logger, unless the invocation has answered."""
         with self._lock:
             if self._open:
-                getattr(self._logger, level)(message, extra=extra)
+                # stacklevel: the location logged is the caller's, not this method
+                getattr(self._logger, level)(message, extra=extra, stacklevel=3)
 
     def metric(self, name: str, unit: MetricUnit, value: float) -> None:
         """Add a metric to this invocation's set, unless it has answered (and flushed)."""
