@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from mimeops.cli.common import missing_extra
+from mimeops.cli.common import check_listen, missing_extra, port_number
 
 if TYPE_CHECKING:
     from mimeops.cli.common import Parser
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 def run(args: argparse.Namespace) -> int:
     """Serve until Ctrl-C or SIGTERM."""
+    check_listen(args.host, args.port)
     try:
         import boto3  # noqa: F401  (checked here for a clear hint; used by the emulator)
         import moto  # noqa: F401
@@ -33,7 +34,7 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     serve = commands.add_parser(
         "serve", help="run the WorkMail Message Flow emulator (for sam local invoke)")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8687)
+    serve.add_argument("--port", type=port_number, default=8687)
     serve.add_argument("--s3-endpoint", metavar="URL",
                        help="an S3 endpoint to read from (default: an embedded moto S3)")
     serve.set_defaults(run=run)

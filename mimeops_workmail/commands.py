@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,8 +22,14 @@ if TYPE_CHECKING:
 
 def run(args: argparse.Namespace) -> int:
     """Run the handler; the response JSON alone on stdout, the message location on stderr."""
-    try:
-        from mimeops_workmail.local import invoke  # boto3, powertools, moto, the emulator
+    if not args.config and not os.environ.get("MIMEOPS_CONFIG", "").strip():
+        fail("no flow to run: give --config FLOW or set MIMEOPS_CONFIG")
+    try:  # the 'local' extra: imported here for the hint, before any work
+        import aws_lambda_powertools  # noqa: F401
+        import boto3  # noqa: F401
+        import moto  # noqa: F401
+
+        from mimeops_workmail.local import invoke
     except ModuleNotFoundError as error:
         missing_extra("invoke", "local", error)
 

@@ -8,6 +8,7 @@ side: a transport adds commands by declaring an entry point, not by being import
 from __future__ import annotations
 
 import argparse
+import socket
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -42,6 +43,30 @@ def write(path: str, data: bytes) -> None:
         Path(path).write_bytes(data)
     except OSError as error:
         fail(f"cannot write {path}: {error.strerror}", 1)
+
+
+def port_number(text: str) -> int:
+    """argparse type for a TCP port: 0-65535 (0: any free port), else a usage error."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 0-65535, got {port}")
+    return port
+
+
+def check_listen(host: str, port: int) -> None:
+    """Fail fast, in one line, when `host:port` cannot be listened on (unknown host, port
+    in use, no permission): servers started in threads would otherwise wait forever."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as error:
+        fail(f"cannot listen on {host}:{port}: {error.strerror or error}")
 
 
 def missing_extra(command: str, extra: str, error: ModuleNotFoundError) -> NoReturn:

@@ -28,6 +28,12 @@ class Envelope:
     def __post_init__(self) -> None:
         if self.direction not in DIRECTIONS:
             raise ValueError(f"direction must be INBOUND or OUTBOUND, not {self.direction!r}")
+        # A str is a Sequence[str] too: "a@b" would be read one character at a time.
+        recipients = self.recipients
+        if isinstance(recipients, str | bytes) or not all(isinstance(r, str) for r in recipients):
+            hint = f" (write [{recipients!r}])" if isinstance(recipients, str) else ""
+            raise TypeError("Envelope recipients must be a list of address strings, "
+                            f"got {recipients!r}{hint}")
 
 
 @dataclass
@@ -67,6 +73,15 @@ class Flow:
     marker_key: bytes | tuple[bytes, ...] | None = None
 
     def apply(self, raw: bytes, envelope: Envelope) -> Result:
+        """Run the flow on one message: `raw` is its bytes exactly as received."""
+        if isinstance(raw, bytearray | memoryview):
+            raw = bytes(raw)
+        if not isinstance(raw, bytes):
+            hint = " (encode it, or read the file in binary mode)" if isinstance(raw, str) else ""
+            raise TypeError(f"Flow.apply() takes the message as bytes, got "
+                            f"{type(raw).__name__}{hint}")
+        if not isinstance(envelope, Envelope):
+            raise TypeError(f"Flow.apply() takes an Envelope, got {type(envelope).__name__}")
         message = Message(raw)
         header = message.root.header
         senders = header_addresses(header.get_all("from"))

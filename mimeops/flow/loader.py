@@ -68,8 +68,9 @@ def load_flow(
 ) -> Flow:
     """A Flow from a file path, or from YAML/JSON text.
 
-    A string is read as a path when it names an existing file or ends in
-    .yaml/.yml/.json and has no line break; otherwise it is the flow itself.
+    A string is read as a path when it names an existing file, or when it does
+    not look like a flow: no line break, no leading `{` or `---`, no `key: value`
+    (so a mistyped path is reported as a missing file); otherwise it is the flow.
     `marker_key`: the HMAC key for processed markers, or several (newest first:
     sign with the first, accept any); default $MIMEOPS_MARKER_KEY or a per-user
     key file. Raises FlowError (a ValueError) naming the problem.
@@ -94,12 +95,23 @@ def _is_file(source: str) -> bool:
         return False
 
 
+def _is_text(source: str) -> bool:
+    """The flow itself, not a path: several lines, a JSON object or YAML document start, or
+    a one-line YAML mapping (`key: value`). Anything else is a path — so a mistyped file
+    name is reported as a missing file, not parsed as YAML."""
+    start = source.lstrip()
+    return "\n" in source or start.startswith(("{", "---")) or ": " in source
+
+
 def _read(source: str | Path) -> tuple[str, str]:
-    if isinstance(source, Path) or (
-        "\n" not in source
-        and (source.endswith((".yaml", ".yml", ".json")) or _is_file(source))
-    ):
+    if isinstance(source, str) and not source.strip():
+        raise FlowError("the flow is empty (give a flow file's path, or YAML/JSON text)")
+    if isinstance(source, Path) or _is_file(source) or not _is_text(source):
         path = Path(source)
+        if path.is_dir():
+            raise FlowError(f"{path}: is a directory, not a flow file")
+        if path.exists() and not path.is_file():
+            raise FlowError(f"{path}: not a regular file")
         try:
             return str(path), path.read_text(encoding="utf-8")
         except OSError as error:
