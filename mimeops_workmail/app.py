@@ -133,7 +133,8 @@ def _read_failed(scope: Invocation, what: str, error: Exception, kept: bool) -> 
             else "delivering messages unchanged until a read succeeds")
     scope.log("error", f"{'invalid' if invalid else 'cannot read'} {what}; {then}",
               error=str(error)[:500])
-    scope.count_by("ConfigReadFailed", "what", what.split()[0] + ("Invalid" if invalid else ""))
+    slug = what.split(" (")[0].replace(" ", "-") + ("-invalid" if invalid else "")
+    scope.count_by("ConfigReadFailed", "what", slug)
 
 
 def _process(flow: Flow, ev: event.WorkMailEvent, scope: Invocation) -> dict[str, Any]:

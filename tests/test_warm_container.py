@@ -3,6 +3,7 @@ HTTP, real boto3 clients and a frozen clock (no sleeps) for MIMEOPS_CONFIG_TTL."
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Iterator
@@ -114,15 +115,19 @@ def test_default_ttl_is_300_seconds(
 
 
 def test_ssm_failing_at_cold_start_delivers_then_heals_next_invocation(
-    warm: tuple[LocalAWS, Clock], caplog: pytest.LogCaptureFixture
+    warm: tuple[LocalAWS, Clock], caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     aws, _ = warm
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
     boto3.client("ssm").delete_parameter(Name=PARAM)
     for _ in range(2):  # never a cached failure: each invocation reads again
         response, written = run(aws)
         assert response == DEFAULT and written is None
     said = [r for r in caplog.records if "cannot read flow" in r.getMessage()]
     assert len(said) == 2 and "ParameterNotFound" in str(said[0].__dict__.get("error"))
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert [m.get("what") for m in emf if "ConfigReadFailed" in m] == ["flow", "flow"]
     put_flow(tag_flow("BACK"))
     assert subject_tag(run(aws)[1]) == "BACK"  # the very next invocation, clock unchanged
 
