@@ -128,3 +128,14 @@ def test_missing_extra_is_a_one_line_hint(command: list[str], hidden: set[str]) 
     err = one_line(done)
     assert f"'mimeops {command[0]}' needs the 'local' extra" in err
     assert "pip install 'mimeops[local]'" in err
+
+
+@pytest.mark.parametrize("command", [
+    ["apply", "--config", "examples/flows/demo.yaml", str(EXTERNAL), "-o", "/dev/null"],
+    ["schema"], ["--help"], ["--version"],
+])
+def test_engine_commands_need_no_extra(command: list[str]) -> None:
+    code = HIDE.format(hidden=["aws_lambda_powertools", "boto3", "botocore", "moto"])
+    done = subprocess.run([sys.executable, "-c", code, *command], capture_output=True,
+                          cwd=ROOT, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr.decode()[-500:]
