@@ -98,7 +98,11 @@ def lambda_handler(raw_event: Any, context: Any) -> dict[str, Any]:
     if not scope.close(UPDATE_GRACE_S if worker.is_alive() else 0):
         logger.warning("deadline passed while the update was being stored; its outcome "
                        "is unknown")
-    if worker.is_alive():
+    if worker.is_alive() and scope.answer is not None:  # the Put ended as time ran out
+        logger.info("message updated as the deadline passed")
+        metrics.add_metric(name="Modified", unit=MetricUnit.Count, value=1)
+        outcome = _Outcome(response=scope.answer)
+    elif worker.is_alive():
         outcome = _Outcome(error=TimeoutError(f"no answer within {budget:.1f} s"))
     metrics.add_metric(name="Latency", unit=MetricUnit.Milliseconds,
                        value=(time.monotonic() - started) * 1000)
@@ -169,8 +173,9 @@ def _process(flow: Flow, ev: event.WorkMailEvent, scope: Invocation) -> dict[str
     scope.check()  # no upload for an invocation that has answered
     reference = storage.put(clients.client("s3"), bucket, key, result.message)
     try:
-        with scope.step():  # the deadline check and the Put: one step
+        with scope.step():  # the deadline check, the Put and its answer: one step
             messageflow.put(ev.message_id, reference)
+            scope.answer = response
     except Exception as error:
         code = clients.error_code(error)
         if code == "MessageFrozen":

@@ -39,6 +39,9 @@ class Invocation:
         self._metrics = metrics
         self._lock = threading.RLock()
         self._open = True
+        #: The response, recorded inside the Put's step: a handler that waited for that
+        #: step at the deadline answers what the updated message needs.
+        self.answer: dict[str, Any] | None = None
 
     def close(self, wait: float) -> bool:
         """Revoke the worker's rights. An update in progress is waited for up to `wait`

@@ -323,3 +323,23 @@ def test_put_and_deadline_check_are_one_step() -> None:
     assert fresh.close(wait=0) is True
     with pytest.raises(Expired):
         fresh.check()
+
+
+def test_put_under_way_at_the_deadline_is_waited_for_and_answered(
+    warm: tuple[LocalAWS, Clock], caplog: pytest.LogCaptureFixture
+) -> None:
+    aws, _ = warm
+    run(aws)  # warm: flow read, clients made, so the Put starts at once
+    event = event_for(aws)
+    message_id = str(event["messageId"])
+    # Budget 4.5 s - 1.5 s = 3 s; the Put starts almost at once and takes 3.2 s: it is
+    # under way at the deadline and ends within the handler's grace (1 s).
+    aws.emulator.inject("latency", op="put", message_id=message_id, seconds=3.2, times=1)
+    caplog.clear()
+    assert app.lambda_handler(event, LocalContext(timeout_ms=4500)) == DEFAULT
+    said = [r.getMessage() for r in caplog.records]
+    # Said by the worker (if it got the lock back first) or by the handler: never both.
+    assert ("message updated" in said) != ("message updated as the deadline passed" in said)
+    assert "processing failed" not in said
+    assert len(aws.emulator.puts(message_id)) == 1
+    _join_workers()
