@@ -18,6 +18,7 @@ pytestmark = pytest.mark.skipif(
 
 SCRIPT = """
 import json, sys
+import re2  # compiled for python3.13/arm64 in the artifact: this Python loads its own build
 sys.path.insert(0, sys.argv[1])          # the artifact first, as in Lambda's /var/task
 import mimeops, mimeops_workmail.app, handlers.app, yaml, email_validator, aws_lambda_powertools
 from mimeops_emulator import LocalAWS   # the emulator is a test tool, not in the artifact
@@ -50,3 +51,5 @@ def test_built_artifact_handles_an_event(tmp_path: Path) -> None:
     for path in result["files"]:
         assert Path(path).resolve().is_relative_to(BUILD.resolve()), path
     assert not (BUILD / "tests").exists() and not (BUILD / "mimeops_emulator").exists()
+    # RE2 (header regexes) ships compiled for the function's runtime: python3.13 on arm64.
+    assert list((BUILD / "re2").glob("_re2.cpython-313-aarch64-linux-gnu*.so"))
