@@ -10,14 +10,21 @@ Python's `\\Z` is written `\\z` in RE2; it is accepted and rewritten here.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
-
-import re2
 
 from mimeops.flow.errors import FlowError
 
-_OPTIONS = re2.Options()
-_OPTIONS.log_errors = False  # the FlowError says it; RE2 would also print to stderr
+
+@cache
+def _re2() -> tuple[Any, Any]:
+    """The re2 module and its options, imported on first use: flows without header
+    conditions do not pay for it at cold start (like email_validator)."""
+    import re2
+
+    options = re2.Options()
+    options.log_errors = False  # the FlowError says it; RE2 would also print to stderr
+    return re2, options
 
 
 class LinearRegex:
@@ -29,8 +36,9 @@ class LinearRegex:
         if not isinstance(pattern, str):
             raise FlowError(f"{where}: expected a regular expression string, got {pattern!r}")
         self.pattern = pattern
+        re2, options = _re2()
         try:
-            self._compiled: Any = re2.compile(_python_to_re2(pattern), _OPTIONS)
+            self._compiled: Any = re2.compile(_python_to_re2(pattern), options)
         except re2.error as error:
             reason = error.args[0] if error.args else "invalid"
             if isinstance(reason, bytes):
