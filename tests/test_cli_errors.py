@@ -139,3 +139,10 @@ def test_engine_commands_need_no_extra(command: list[str]) -> None:
     done = subprocess.run([sys.executable, "-c", code, *command], capture_output=True,
                           cwd=ROOT, timeout=60, check=False)
     assert done.returncode == 0, done.stderr.decode()[-500:]
+
+
+def test_missing_file_with_a_colon_in_its_name_is_still_a_path(tmp_path: Path) -> None:
+    missing = tmp_path / "flows: v2.yaml"
+    done = run_mimeops("apply", "--config", str(missing), str(EXTERNAL))
+    assert done.returncode == 2
+    assert str(missing) in one_line(done) and "No such file" in done.stderr.decode()

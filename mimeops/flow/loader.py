@@ -97,10 +97,13 @@ def _is_file(source: str) -> bool:
 
 def _is_text(source: str) -> bool:
     """The flow itself, not a path: several lines, a JSON object or YAML document start, or
-    a one-line YAML mapping (`key: value`). Anything else is a path — so a mistyped file
-    name is reported as a missing file, not parsed as YAML."""
-    start = source.lstrip()
-    return "\n" in source or start.startswith(("{", "---")) or ": " in source
+    a one-line YAML mapping (`key: value`) not ending in .yaml/.yml/.json. Anything else is
+    a path — so a mistyped file name is reported as a missing file, not parsed as YAML."""
+    if "\n" in source:
+        return True
+    if source.rstrip().endswith((".yaml", ".yml", ".json")):
+        return False
+    return source.lstrip().startswith(("{", "---")) or ": " in source
 
 
 def _read(source: str | Path) -> tuple[str, str]:
