@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,7 +53,7 @@ def config() -> Config:
     return _config
 
 
-def reset(clock: Any = None) -> None:
+def reset(clock: Callable[[], float] | None = None) -> None:
     """Forget the flow and keys (tests, or a new MIMEOPS_CONFIG in the same process);
     `clock` (a monotonic seconds function) replaces time.monotonic for the TTL."""
     global _config
