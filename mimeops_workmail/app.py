@@ -152,6 +152,14 @@ def _process(flow: Flow, ev: event.WorkMailEvent,
     metrics.add_metric(name="MessageBytes", unit=MetricUnit.Bytes, value=len(raw))
     if result.skipped:
         _count_by("Skipped", "reason", result.skipped)
+    for rule in result.matched:
+        _count_by("RuleApplied", "rule", rule)
+    if result.audited:
+        audited = list(dict.fromkeys(effect.partition(":")[0] for effect in result.audited))
+        for rule in audited:
+            _count_by("RuleAudited", "rule", rule)
+        logger.info("audit rules matched; nothing was changed for them",
+                    extra={"audited": result.audited})
     logger.info("flow applied", extra={"changed": result.changed, "skipped": result.skipped,
                                        "applied": result.applied, "bytes": len(raw)})
     response = {"actions": result.actions}
