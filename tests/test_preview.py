@@ -185,3 +185,55 @@ def test_corpus_as_folder_mbox_and_maildir(tmp_path: Path,
     maildir = build_maildir(tmp_path / "corpus-maildir", raws)
     for path in (mbox, maildir):
         assert preview(capsys, "--config", str(WARNING), str(path))[1] == folder_tally
+
+
+def test_a_damaged_message_beside_its_siblings_is_read_a_note_is_not(tmp_path: Path) -> None:
+    (tmp_path / "msg_01.txt").write_bytes(b"From: a@b.net\nSubject: s\n\nbody\n")
+    (tmp_path / "msg_02.txt").write_bytes(b"Send submissions to\n\tlist@b.net\n\nbody\n")
+    (tmp_path / "notes.md").write_text("Subject of the export: none\n")
+    (tmp_path / "lic").mkdir()
+    (tmp_path / "lic" / "LICENSE.txt").write_text("Permission is hereby granted\n")
+    found = find([str(tmp_path)])
+    assert [Path(i.label).name for i in found.items] == ["msg_01.txt", "msg_02.txt"]
+    assert sorted(Path(p).name for p in found.ignored) == ["LICENSE.txt", "notes.md"]
+
+
+def test_a_file_that_vanishes_before_it_is_read_is_an_error_and_exit_1(
+        folder: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from mimeops.cli import preview as command
+
+    def find_then_lose(paths: list[str]) -> object:
+        found = find(paths)
+        Path(found.items[0].label).unlink()
+        return found
+
+    monkeypatch.setattr(command, "find", find_then_lose)
+    code, tally, _ = preview(capsys, "--config", str(WARNING), str(folder))
+    assert code == 1 and tally["errors"] == 1 and tally["messages"] == 8
+
+
+def test_progress_bar_only_on_a_terminal(folder: Path) -> None:
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    done = subprocess.run([sys.executable, "-m", "mimeops", "preview", "--config", str(WARNING),
+                           str(folder)], stdout=subprocess.PIPE, stderr=follower, cwd=ROOT,
+                          timeout=60, check=False)
+    os.close(follower)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(leader)
+    assert done.returncode == 0 and b"0/8 [" in seen and b"msg/s]" in seen
+    assert list(json.loads(done.stdout.decode().splitlines()[-1])) == KEYS

@@ -265,3 +265,32 @@ def test_validate_command(tmp_path: Path) -> None:
     assert "mode (line 2): expected enforce or audit" in done.stderr
     missing = mimeops("validate", str(tmp_path / "nope"))
     assert missing.returncode == 2 and "cannot read flow file" in missing.stderr
+
+
+# -- the JSON Schema says what the loader says ---------------------------------------------------
+
+
+def test_schema_knows_mode_and_active() -> None:
+    import jsonschema
+
+    from mimeops.flow import core, window
+    from mimeops.flow.loader import _RULE_KEYS
+
+    schema = json.loads((ROOT / "mimeops" / "flow.schema.json").read_text())
+    rule = schema["$defs"]["rule"]["properties"]
+    assert tuple(rule["mode"]["enum"]) == core.MODES
+    assert tuple(rule["active"]["properties"]) == window.KEYS
+    assert {"mode", "active"} <= set(_RULE_KEYS)
+    validator = jsonschema.Draft202012Validator(schema)
+    for instant, valid in [("2026-12-24T00:00:00Z", True), ("2026-12-24T00:00+01:00", True),
+                           ("2026-12-24 10:00:00.5-07:00", True), ("2026-12-24T00:00:00", False),
+                           ("2026-12-24", False)]:
+        spec = {"rules": [{"name": "r", "mode": "audit", "active": {"from": instant},
+                           "action": "DROP"}]}
+        assert validator.is_valid(spec) is valid, instant
+        try:
+            load_flow(json.dumps(spec))
+            loaded = True
+        except FlowError:
+            loaded = False
+        assert loaded is valid, instant
