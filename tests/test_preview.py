@@ -61,20 +61,22 @@ def messages_of(root: Path) -> list[bytes]:
     return [item.read() for item in find([str(root)]).items]
 
 
-def build_mbox(path: Path, messages: list[bytes]) -> Path:
-    box = mailbox.mbox(str(path))
+def build(kind: type[mailbox.Mailbox[mailbox.Message]], path: Path,
+          messages: list[bytes]) -> Path:
+    """An mbox or a Maildir written by the stdlib, as mail tools write them."""
+    box = kind(str(path))
     for raw in messages:
         box.add(raw)
     box.close()
     return path
+
+
+def build_mbox(path: Path, messages: list[bytes]) -> Path:
+    return build(mailbox.mbox, path, messages)
 
 
 def build_maildir(path: Path, messages: list[bytes]) -> Path:
-    box = mailbox.Maildir(str(path))
-    for raw in messages:
-        box.add(raw)
-    box.close()
-    return path
+    return build(mailbox.Maildir, path, messages)
 
 
 def preview(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, object], str]:
@@ -237,3 +239,11 @@ def test_progress_bar_only_on_a_terminal(folder: Path) -> None:
     os.close(leader)
     assert done.returncode == 0 and b"0/8 [" in seen and b"msg/s]" in seen
     assert list(json.loads(done.stdout.decode().splitlines()[-1])) == KEYS
+
+
+def test_report_that_cannot_be_written_still_prints_the_tally_last(
+        folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, tally, err = preview(capsys, "--config", str(WARNING), "--report",
+                               str(tmp_path / "no" / "such" / "r.html"), str(folder))
+    assert code == 1 and tally["messages"] == 8
+    assert "cannot write" in err

@@ -33,7 +33,8 @@ Content-Type: text/html; charset=utf-8
 <img src="http://127.0.0.1:9/track.png" onerror="parent.document.title='pwned'">
 <img srcset="http://127.0.0.1:9/a.png 2x"><iframe src="http://127.0.0.1:9/frame"></iframe>
 <video poster="//127.0.0.1:9/p.png"></video><table background="http://127.0.0.1:9/t.png">
-<tr><td>cell</td></tr></table><p>Hello "'</iframe></textarea>--> Bob</p>
+<tr><td>cell</td></tr></table><svg><image href="http://127.0.0.1:9/svg.png"/></svg>
+<p>Hello "'</iframe></textarea>--> Bob</p>
 <img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" alt="inline">
 </body></html>
 """

@@ -8,7 +8,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from mimeops.cli.common import fail, read, write
-from mimeops.flow import FlowError, load_flow
+from mimeops.flow import Envelope, Flow, FlowError, load_flow
 from mimeops.flow.implied import implied_envelope
 from mimeops.mime import Message
 
@@ -16,8 +16,9 @@ if TYPE_CHECKING:
     from mimeops.cli.common import Parser
 
 
-def run(args: argparse.Namespace) -> int:
-    """Apply the flow; message and one-line JSON summary to stdout/stderr or `-o`."""
+def prepare(args: argparse.Namespace) -> tuple[Flow, bytes, Envelope]:
+    """The flow, the message and its envelope from `envelope_options` and IN.eml,
+    or a one-line error (exit 2)."""
     try:
         flow = load_flow(args.config)
     except FlowError as error:
@@ -25,6 +26,12 @@ def run(args: argparse.Namespace) -> int:
     raw = read(args.message, "message")
     envelope = implied_envelope(Message(raw).root.header, args.direction, args.mail_from,
                                 args.recipient)
+    return flow, raw, envelope
+
+
+def run(args: argparse.Namespace) -> int:
+    """Apply the flow; message and one-line JSON summary to stdout/stderr or `-o`."""
+    flow, raw, envelope = prepare(args)
     result = flow.apply(raw, envelope)
     summary = json.dumps(result.summary(), separators=(",", ":"))
     if args.output:

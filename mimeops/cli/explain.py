@@ -6,12 +6,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from mimeops.cli.apply import envelope_options
-from mimeops.cli.common import fail, read
-from mimeops.flow import FlowError, load_flow
+from mimeops.cli.apply import envelope_options, prepare
 from mimeops.flow.explain import explain
-from mimeops.flow.implied import implied_envelope
-from mimeops.mime import Message
 
 if TYPE_CHECKING:
     from mimeops.cli.common import Parser
@@ -19,13 +15,7 @@ if TYPE_CHECKING:
 
 def run(args: argparse.Namespace) -> int:
     """Print one line per rule; change nothing."""
-    try:
-        flow = load_flow(args.config)
-    except FlowError as error:
-        fail(str(error))
-    raw = read(args.message, "message")
-    envelope = implied_envelope(Message(raw).root.header, args.direction, args.mail_from,
-                                args.recipient)
+    flow, raw, envelope = prepare(args)
     for line in explain(flow, raw, envelope):
         print(line)
     return 0

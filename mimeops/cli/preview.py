@@ -59,13 +59,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"mimeops: ignored {len(sources.ignored)} file(s) that are not messages, "
               f"e.g. {sources.ignored[0]}", file=sys.stderr)
     summary = json.dumps(tally.as_dict(), separators=(",", ":"))
+    written = True
     if report is not None:
         try:
             report.write(args.report, tally, summary)
         except OSError as error:
-            fail(f"cannot write {args.report}: {error.strerror}", 1)
+            print(f"mimeops: error: cannot write {args.report}: {error.strerror}",
+                  file=sys.stderr)
+            written = False
     print(summary, flush=True)
-    return 1 if unread else 0
+    return 1 if unread or not written else 0
 
 
 def register(commands: argparse._SubParsersAction[Parser]) -> None:

@@ -37,6 +37,8 @@ _TAG = re.compile(r"<[A-Za-z][^>]*>")
 _FETCHING = re.compile(
     r"""(?i)(\s)(src|srcset|lowsrc|background|poster|data|xlink:href|on[a-z]+)(\s*=\s*)"""
     r"""("[^"]*"|'[^']*'|[^\s>]*)""")
+_SVG_FETCH = re.compile(r"(?i)<(?:image|use|feimage|script)\b")
+_SVG_HREF = re.compile(r"(?i)(\s)href(?=\s*=)")
 _CSS_URL = re.compile(r"""(?i)url\(\s*(?!["']?data:)[^)]*\)""")
 
 _SCRIPT = """
@@ -92,6 +94,12 @@ def _document(body: str) -> str:
             f"</head><body>{body}</body></html>")
 
 
+def _inert_tag(tag: re.Match[str]) -> str:
+    text = _FETCHING.sub(_inert_attribute, tag.group(0))
+    # SVG fetches through plain href too.
+    return _SVG_HREF.sub(r"\1data-inert-href", text) if _SVG_FETCH.match(text) else text
+
+
 def _inert_attribute(match: re.Match[str]) -> str:
     space, name, equals, value = match.groups()
     if name.lower() != "data" and value.strip("'\"").lower().startswith("data:"):
@@ -102,7 +110,7 @@ def _inert_attribute(match: re.Match[str]) -> str:
 def inert(html: str) -> str:
     """The HTML with what would fetch or run renamed or removed (display stays)."""
     html = _CSS_URL.sub("none", _DEAD.sub("", html))
-    return _TAG.sub(lambda tag: _FETCHING.sub(_inert_attribute, tag.group(0)), html)
+    return _TAG.sub(_inert_tag, html)
 
 
 def rendered_body(raw: bytes) -> str:
@@ -152,7 +160,18 @@ class Report:
     rules: dict[str, None] = field(default_factory=dict)
 
     def add(self, outcome: Outcome) -> None:
-        """Render one message's entry."""
+        """Render one message's entry; one the report cannot render is still listed."""
+        try:
+            self.entries.append(self._entry(outcome))
+        except Exception as error:  # a rendering fault must not lose the other messages
+            label = escape(outcome.label)
+            self.entries.append(
+                f'<section class="msg" data-flags="error" data-rules="" data-text="{label}">'
+                f'<h2><span class="badge b-error">error</span>{label}</h2><p>The report '
+                f"could not render this message: {escape(type(error).__name__)}: "
+                f"{escape(str(error))}</p></section>")
+
+    def _entry(self, outcome: Outcome) -> str:
         result = outcome.result
         flags: list[str] = []
         if result is not None:
@@ -198,7 +217,7 @@ class Report:
         if result is not None and result.changed:
             html.append(self._changes(outcome.before, result.message, outcome.label))
         html.append("</section>")
-        self.entries.append("".join(html))
+        return "".join(html)
 
     def _changes(self, before: bytes, after: bytes, label: str) -> str:
         self.pairs += 1
