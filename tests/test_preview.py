@@ -32,6 +32,9 @@ rules:
     mode: audit
     when: {direction: INBOUND, header: {Subject: "(?i)invoice"}}
     action: MOVE_TO_JUNK
+  - name: outbound-only
+    when: {direction: OUTBOUND}
+    apply: [{footer: "Confidential."}]
 """
 
 
@@ -97,7 +100,7 @@ def test_tally_has_the_documented_keys_and_counts(
     assert tally["messages"] == 8 and tally["errors"] == 0
     assert tally["skipped"] == {"signed message (multipart/signed)": 1}
     # external senders: external.eml, external-signed, finance-invoice, envelope-line, crlf
-    assert tally["rules"] == {"warn": 5} and tally["changed"] == 4
+    assert tally["rules"] == {"warn": 5, "outbound-only": 0} and tally["changed"] == 4
     assert tally["audited"] == {"trial-junk": 2}  # finance-invoice and "Invoice 7"
     assert "ignored 1 file(s) that are not messages" in err and "README.md" in err
 
@@ -136,11 +139,18 @@ def test_a_file_starting_with_an_envelope_line_is_an_mbox_unless_named_eml(tmp_p
     assert item.read() == envelope_line_message().split(b"\n", 1)[1]
 
 
-def test_missing_path_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_path_or_bad_flow_is_a_usage_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as stopped:
         main(["preview", "--config", str(WARNING), str(tmp_path / "nope")])
     assert stopped.value.code == 2
     assert "no such file or directory" in capsys.readouterr().err
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("rules:\n  - {name: r, mode: shadow, action: DROP}\n")
+    with pytest.raises(SystemExit) as stopped:
+        main(["preview", "--config", str(bad), str(tmp_path)])
+    err = capsys.readouterr()
+    assert stopped.value.code == 2 and err.out == "" and "expected enforce or audit" in err.err
 
 
 def test_message_the_flow_fails_on_is_counted_and_preview_goes_on(
