@@ -64,6 +64,7 @@ def test_audit_rule_changes_nothing_and_is_reported() -> None:
     assert result.applied == [] and result.matched == []
     assert result.audited == ["warn:banner", "warn:subject_prefix", "junk:MOVE_TO_JUNK"]
     assert result.summary()["audited"] == result.audited
+    assert "audited" not in flow(AUDIT_WARN).apply(message(), Envelope("OUTBOUND")).summary()
 
 
 def test_audit_rule_beside_an_enforced_one_leaves_only_the_enforced_edit() -> None:
@@ -294,3 +295,15 @@ def test_schema_knows_mode_and_active() -> None:
         except FlowError:
             loaded = False
         assert loaded is valid, instant
+
+
+def test_apply_command_with_an_audit_rule_writes_the_input_bytes(tmp_path: Path) -> None:
+    path = tmp_path / "flow.yaml"
+    path.write_text("internal_domains: [example.com]\nrules:\n" + AUDIT_WARN)
+    out = tmp_path / "out.eml"
+    done = mimeops("apply", "--config", str(path), str(EXTERNAL), "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    assert out.read_bytes() == EXTERNAL.read_bytes()
+    assert json.loads(done.stdout) == {
+        "changed": False, "skipped": None, "applied": [], "actions": DEFAULT,
+        "audited": ["warn:banner", "warn:subject_prefix", "junk:MOVE_TO_JUNK"]}

@@ -51,9 +51,11 @@ class Result:
     matched: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
-        """The one-line JSON summary of `mimeops apply` (without the message)."""
-        return {"changed": self.changed, "skipped": self.skipped,
-                "applied": self.applied, "actions": self.actions, "audited": self.audited}
+        """The one-line JSON summary of `mimeops apply` (without the message); `audited`
+        only when an audit rule matched, so flows without one keep the plain summary."""
+        summary = {"changed": self.changed, "skipped": self.skipped,
+                   "applied": self.applied, "actions": self.actions}
+        return summary | ({"audited": self.audited} if self.audited else {})
 
 
 def utc_now() -> datetime:
