@@ -184,3 +184,17 @@ def test_report_is_readable_without_javascript(page: Any, mailbox_folder: Path,
     assert page.locator("section.msg:visible").count() == 7
     after = entry(page, "external.eml").frame_locator("iframe.after").locator("body")
     assert BANNER in after.inner_text()
+
+
+def test_past_the_limit_changed_messages_keep_their_header_diff_only(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from mimeops.preview import report
+
+    monkeypatch.setattr(report, "MAX_PAIRS", 1)
+    folder = tmp_path / "two"
+    folder.mkdir()
+    for name in ("a.eml", "b.eml"):
+        shutil.copy(EVENTS / "external.eml", folder / name)
+    html, _ = report_for(tmp_path, folder)
+    assert html.count('class="after"') == 1 and html.count('<pre class="diff">') == 2
+    assert "before/after shown for the first 1 changed messages" in html

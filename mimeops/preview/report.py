@@ -29,6 +29,9 @@ _HEADER_END = re.compile(rb"\r?\n\r?\n")
 # they scroll into view (the inline script): a frame costs Chromium ~30 ms to create,
 # so a mailbox of thousands of changed messages must not open thousands at once.
 EAGER_PAIRS = 10
+# Past this many, changed messages are listed with their header diff only: the page
+# must stay small enough for a browser to open (each pair holds two whole bodies).
+MAX_PAIRS = 1000
 # A message's own fetches are blocked by the policy above; made inert first, they do
 # not even try (no console noise): scripts, links, metas, imports, remote URLs dropped.
 _DEAD = re.compile(r"(?is)<script\b.*?</script\s*>|<script\b[^>]*>|<(?:link|meta|base)\b[^>]*>"
@@ -150,6 +153,16 @@ def _fields(raw: bytes, *names: str) -> list[str]:
     return [f.decoded() if f else "" for f in found]
 
 
+def _frames(before: bytes, after: bytes, label: str) -> str:
+    """The before/after figures: sandboxed srcdoc iframes, no scripts, no same origin."""
+    return "".join(
+        f"<figure><figcaption>{side.capitalize()}</figcaption>"
+        f'<iframe class="{side}" data-side="{side}" title="{side}: {escape(label)}" '
+        f'sandbox="" referrerpolicy="no-referrer" srcdoc="{escape(rendered_body(raw))}">'
+        f"</iframe></figure>"
+        for side, raw in (("before", before), ("after", after)))
+
+
 @dataclass
 class Report:
     """Entries rendered as messages come (their bytes are not kept), written at the end."""
@@ -224,15 +237,15 @@ class Report:
         diff = "\n".join(
             f'<span class="{"add" if line[:1] == "+" else "del" if line[:1] == "-" else ""}">'
             f"{escape(line)}</span>" for line in header_diff(before, after))
-        frames = "".join(
-            f'<figure><figcaption>{side.capitalize()}</figcaption>'
-            f'<iframe class="{side}" data-side="{side}" title="{side}: {escape(label)}" '
-            f'sandbox="" referrerpolicy="no-referrer" srcdoc="{escape(rendered_body(raw))}">'
-            f"</iframe></figure>"
-            for side, raw in (("before", before), ("after", after)))
-        pair = (f'<div class="pair">{frames}</div>' if self.pairs <= EAGER_PAIRS else
-                f'<div class="pair" data-deferred><template>{frames}</template>'
-                "<p>(the before/after preview appears when scrolled into view)</p></div>")
+        if self.pairs > MAX_PAIRS:
+            pair = f"<p>(before/after shown for the first {MAX_PAIRS} changed messages)</p>"
+        elif self.pairs > EAGER_PAIRS:
+            pair = (f'<div class="pair" data-deferred><template>{_frames(before, after, label)}'
+                    "</template><p>(the before/after preview appears when scrolled into view)"
+                    "</p></div>")
+        else:
+            pair = f'<div class="pair">{_frames(before, after, label)}</div>'
+
         return (f'<details open><summary>Header changes</summary><pre class="diff">{diff}</pre>'
                 f"</details>{pair}")
 
