@@ -133,6 +133,9 @@ def test_a_file_starting_with_an_envelope_line_is_an_mbox_unless_named_eml(tmp_p
     raws = [p.read_bytes() for p in sorted(EVENTS.glob("*.eml"))]
     mbox = build_mbox(tmp_path / "Inbox", raws)  # no extension, as mail clients name them
     assert len(find([str(mbox)]).items) == 3
+    empty = tmp_path / "Archive.mbox"
+    empty.write_bytes(b"")
+    assert find([str(empty)]).items == []
     single = tmp_path / "saved.eml"
     single.write_bytes(envelope_line_message())
     (item,) = find([str(single)]).items

@@ -79,7 +79,8 @@ class Rule:
         return self.mode == "audit"
 
     def effects(self) -> list[str]:
-        """"<rule>:<op>" for each op and "<rule>:<ACTION>" for its action."""
+        """What the rule does, as reported: each op as "<rule>:<op>", the action as
+        "<rule>:<ACTION>" (the `audited` list of an audit rule)."""
         names = [op.name for op in self.ops] + ([self.action.type] if self.action else [])
         return [f"{self.name}:{name}" for name in names]
 

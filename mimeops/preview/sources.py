@@ -4,8 +4,9 @@ Detection, by content rather than by name where names lie:
 - a folder with `cur/` and `new/` sub-folders is a Maildir (stdlib `mailbox`),
   its Maildir++ sub-folders (`.Sent`, ...) included;
 - any other folder is walked recursively (hidden names skipped);
-- a file starting with an mbox `From ` line is an mbox (stdlib `mailbox`),
-  unless it is named `*.eml`: that is one message saved with its envelope line;
+- a file named `*.mbox` / `*.mbx`, or starting with an mbox `From ` line, is an
+  mbox (stdlib `mailbox`), unless it is named `*.eml`: that is one message
+  saved with its envelope line;
 - any other file is one message.
 Inside folders, a file is taken for a message when its first 64 KiB hold a
 header field line (From:, To:, Subject:, Received:, ...) or start with `From `,
@@ -30,6 +31,7 @@ _HEADER_LINE = re.compile(
     rb"(?im)^(?:\xef\xbb\xbf)?[ \t]*(?:from|to|cc|subject|date|message-id|received|"
     rb"mime-version|content-type|return-path|sender|reply-to|delivered-to)[ \t]*:")
 _MBOX_LINE = b"From "
+_MBOX_SUFFIXES = (".mbox", ".mbx")
 
 
 class SourceError(ValueError):
@@ -95,7 +97,8 @@ def _is_maildir(path: Path) -> bool:
 def _file(path: Path, found: Sources, head: bytes | None) -> None:
     if head is None:
         return
-    if head.startswith(_MBOX_LINE) and path.suffix.lower() != ".eml":
+    suffix = path.suffix.lower()
+    if suffix in _MBOX_SUFFIXES or (head.startswith(_MBOX_LINE) and suffix != ".eml"):
         _mbox(path, found)
     else:
         found.items.append(Item(str(path), path.read_bytes))
