@@ -126,7 +126,7 @@ def _folder(root: Path, found: Sources) -> None:
     for path, head in files:
         if head is None:
             continue
-        if _looks(head) or path.suffix.lower() in mail_like:
+        if _looks(head) or path.suffix.lower() in (*mail_like, *_MBOX_SUFFIXES):
             _file(path, found, head)
         else:
             found.ignored.append(str(path))
