@@ -118,7 +118,7 @@ def inert(html: str) -> str:
 
 def rendered_body(raw: bytes) -> str:
     """The body a mail client would show, as a complete HTML document for `srcdoc`:
-    the HTML body as it is (the iframe sandbox contains it), else the text escaped."""
+    the HTML body made inert (the iframe sandbox contains it anyway), else the text escaped."""
     bodies = Message(raw).bodies()
     part = bodies.get("html") or bodies.get("plain")
     if part is None:
