@@ -161,6 +161,14 @@ def _process(flow: Flow, ev: event.WorkMailEvent, scope: Invocation) -> dict[str
     scope.metric("MessageBytes", MetricUnit.Bytes, len(raw))
     if result.skipped:
         scope.count_by("Skipped", "reason", result.skipped)
+    for rule in result.matched:
+        scope.count_by("RuleApplied", "rule", rule)
+    if result.audited:
+        audited = list(dict.fromkeys(effect.partition(":")[0] for effect in result.audited))
+        for rule in audited:
+            scope.count_by("RuleAudited", "rule", rule)
+        scope.log("info", "audit rules matched; nothing was changed for them",
+                  audited=result.audited)
     scope.log("info", "flow applied", changed=result.changed, skipped=result.skipped,
               applied=result.applied, bytes=len(raw))
     response = {"actions": result.actions}

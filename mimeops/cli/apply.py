@@ -8,30 +8,31 @@ import sys
 from typing import TYPE_CHECKING
 
 from mimeops.cli.common import fail, read, write
-from mimeops.flow import Envelope, FlowError, load_flow
-from mimeops.flow.addresses import header_addresses
+from mimeops.flow import Envelope, Flow, FlowError, load_flow
+from mimeops.flow.implied import implied_envelope
 from mimeops.mime import Message
 
 if TYPE_CHECKING:
     from mimeops.cli.common import Parser
 
 
-def run(args: argparse.Namespace) -> int:
-    """Apply the flow; message and one-line JSON summary to stdout/stderr or `-o`."""
+def prepare(args: argparse.Namespace) -> tuple[Flow, bytes, Envelope]:
+    """The flow, the message and its envelope from `envelope_options` and IN.eml,
+    or a one-line error (exit 2)."""
     try:
         flow = load_flow(args.config)
     except FlowError as error:
         fail(str(error))
     raw = read(args.message, "message")
-    header = Message(raw).root.header
-    mail_from = args.mail_from
-    if mail_from is None:
-        senders = header_addresses(header.get_all("from"))
-        mail_from = senders[0][1] if senders else ""
-    recipients = args.recipient
-    if not recipients:
-        recipients = [a for _, a in header_addresses(header.get_all("to") + header.get_all("cc"))]
-    result = flow.apply(raw, Envelope(args.direction, mail_from, recipients))
+    envelope = implied_envelope(Message(raw).root.header, args.direction, args.mail_from,
+                                args.recipient)
+    return flow, raw, envelope
+
+
+def run(args: argparse.Namespace) -> int:
+    """Apply the flow; message and one-line JSON summary to stdout/stderr or `-o`."""
+    flow, raw, envelope = prepare(args)
+    result = flow.apply(raw, envelope)
     summary = json.dumps(result.summary(), separators=(",", ":"))
     if args.output:
         write(args.output, result.message)
@@ -43,15 +44,20 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def envelope_options(command: Parser) -> None:
+    """--config, --direction, --mail-from, --recipient: shared by apply and explain."""
+    command.add_argument("--config", required=True, metavar="FLOW", help="flow file (YAML/JSON)")
+    command.add_argument("--direction", choices=("INBOUND", "OUTBOUND"), default="INBOUND")
+    command.add_argument("--mail-from", metavar="ADDR",
+                         help="envelope sender (default: the From address)")
+    command.add_argument("--recipient", action="append", default=[], metavar="ADDR",
+                         help="envelope recipient, repeatable (default: To + Cc)")
+
+
 def register(commands: argparse._SubParsersAction[Parser]) -> None:
     """Entry point of the `mimeops.commands` group."""
     apply = commands.add_parser("apply", help="apply a flow to one message, as the handler would")
-    apply.add_argument("--config", required=True, metavar="FLOW", help="flow file (YAML/JSON)")
-    apply.add_argument("--direction", choices=("INBOUND", "OUTBOUND"), default="INBOUND")
-    apply.add_argument("--mail-from", metavar="ADDR",
-                       help="envelope sender (default: the From address)")
-    apply.add_argument("--recipient", action="append", default=[], metavar="ADDR",
-                       help="envelope recipient, repeatable (default: To + Cc)")
+    envelope_options(apply)
     apply.add_argument("message", metavar="IN.eml", help="the message ('-' for stdin)")
     apply.add_argument("-o", "--output", metavar="OUT.eml",
                        help="write the result here and the summary to stdout")

@@ -8,79 +8,128 @@ any rule's ops), so rule order never changes which rules match.
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from functools import cached_property
+from dataclasses import dataclass
 from typing import Any
 
 from mimeops.flow.addresses import Pattern, domain_of, normalize_domain, patterns
 from mimeops.flow.errors import FlowError
+from mimeops.flow.facts import Facts
+from mimeops.flow.observed import observe
 from mimeops.flow.regex import LinearRegex
-from mimeops.mime import Message, Part, transfer
 
 DIRECTIONS = ("INBOUND", "OUTBOUND")
-
-
-@dataclass
-class Facts:
-    """What conditions look at: the envelope, the From address and the message."""
-
-    message: Message
-    direction: str
-    mail_from: str
-    sender: str
-    recipients: list[str]
-    internal_domains: frozenset[str] = field(default_factory=frozenset)
-
-    @cached_property
-    def sender_internal(self) -> bool:
-        """Internal only when the envelope AND the From header are ours.
-
-        A From that claims our domain over an outside envelope is external:
-        that is what spoofing looks like.
-        """
-        return (
-            domain_of(self.mail_from) in self.internal_domains
-            and domain_of(self.sender) in self.internal_domains
-        )
-
-    @cached_property
-    def attachments(self) -> list[tuple[str, str]]:
-        """(lower-cased file name, content type) of every named part, attached
-        messages included: an .exe inside a forwarded message is still sent."""
-        out: list[tuple[str, str]] = []
-        _collect(self.message.root, out, depth=0)
-        return out
-
-
-def _collect(root: Part, out: list[tuple[str, str]], depth: int) -> None:
-    for part in root.walk():
-        name = part.filename
-        if name or part.is_attachment:
-            # Windows drops trailing dots and spaces: "setup.exe. " is setup.exe.
-            out.append(((name or "").rstrip(". ").lower(), part.ctype))
-        if part.ctype == "message/rfc822" and depth < 8:
-            try:
-                inner = transfer.decode(part.cte, part.body())
-            except transfer.UndecodableBody:
-                continue
-            _collect(Message(inner).root, out, depth + 1)
 
 
 Predicate = Callable[[Facts], bool]
 
 
-def compile_when(spec: Any, where: str) -> Predicate:
+@dataclass(frozen=True)
+class Verdict:
+    """Whether a condition held, and the values it compared, in words (`mimeops explain`)."""
+
+    held: bool
+    why: str
+
+
+class Combinator(ABC):
+    """A condition made of conditions (`when`, `all`, `any`, `not`): a predicate that can
+    also say which part decided. `explain` runs the very same checks, so what explain
+    reports is what `apply` decides."""
+
+    @abstractmethod
+    def __call__(self, facts: Facts) -> bool:
+        """Whether the condition holds: what `apply` uses."""
+
+    @abstractmethod
+    def explain(self, facts: Facts) -> Verdict:
+        """The same evaluation, with the values compared."""
+
+
+class Condition:
+    """One `when:` key: the predicate its builder compiled, plus the key and value, so
+    `explain` can show what it compared. A builder returning a plain predicate plugs in
+    as is; `observed.OBSERVERS` may add the values it looked at."""
+
+    __slots__ = ("key", "test", "value")
+
+    def __init__(self, key: str, value: Any, test: Predicate) -> None:
+        self.key, self.value, self.test = key, value, test
+
+    def __call__(self, facts: Facts) -> bool:
+        return self.test(facts)
+
+    def explain(self, facts: Facts) -> Verdict:
+        return Verdict(self.test(facts), f"{self.key}: {observe(self.key, self.value, facts)}")
+
+
+class When(Combinator):
+    """Every check must hold (a rule's `when`, and `all`); explain stops at the first
+    that did not, as evaluation does."""
+
+    def __init__(self, checks: list[Condition | Combinator]) -> None:
+        self.checks = checks
+
+    def __call__(self, facts: Facts) -> bool:
+        return all(check(facts) for check in self.checks)
+
+    def explain(self, facts: Facts) -> Verdict:
+        held: list[str] = []
+        for check in self.checks:
+            verdict = check.explain(facts)
+            if not verdict.held:
+                return verdict
+            held.append(verdict.why)
+        return Verdict(True, "; ".join(held))
+
+
+class AnyOf(Combinator):
+    """At least one nested condition set must hold."""
+
+    def __init__(self, checks: list[When]) -> None:
+        self.checks = checks
+
+    def __call__(self, facts: Facts) -> bool:
+        return any(check(facts) for check in self.checks)
+
+    def explain(self, facts: Facts) -> Verdict:
+        failed: list[str] = []
+        for check in self.checks:
+            verdict = check.explain(facts)
+            if verdict.held:
+                return Verdict(True, f"any: {verdict.why}")
+            failed.append(verdict.why)
+        return Verdict(False, "any: none held (" + " | ".join(failed) + ")")
+
+
+class Not(Combinator):
+    """The nested condition set must not hold."""
+
+    def __init__(self, check: When) -> None:
+        self.check = check
+
+    def __call__(self, facts: Facts) -> bool:
+        return not self.check(facts)
+
+    def explain(self, facts: Facts) -> Verdict:
+        inner = self.check.explain(facts)
+        state = "held" if inner.held else "did not hold"
+        return Verdict(not inner.held, f"not: ({inner.why}) {state}")
+
+
+def compile_when(spec: Any, where: str) -> When:
     if not isinstance(spec, dict):
         raise FlowError(f"{where}: expected a mapping of conditions, got {type(spec).__name__}")
-    checks: list[Predicate] = []
+    checks: list[Condition | Combinator] = []
     for key, value in spec.items():
         builder = _BUILDERS.get(key)
         if builder is None:
             known = ", ".join(sorted(_BUILDERS))
             raise FlowError(f"{where}: unknown condition {key!r} (known: {known})")
-        checks.append(builder(value, f"{where}.{key}"))
-    return lambda facts: all(check(facts) for check in checks)
+        test = builder(value, f"{where}.{key}")
+        checks.append(test if isinstance(test, Combinator) else Condition(key, value, test))
+    return When(checks)
 
 
 def _direction(value: Any, where: str) -> Predicate:
@@ -178,25 +227,22 @@ def _attachment_type(value: Any, where: str) -> Predicate:
     )
 
 
-def _list(value: Any, where: str) -> list[Predicate]:
+def _list(value: Any, where: str) -> list[When]:
     if not isinstance(value, list) or not value:
         raise FlowError(f"{where}: expected a non-empty list of conditions")
     return [compile_when(item, f"{where}[{i}]") for i, item in enumerate(value)]
 
 
 def _all(value: Any, where: str) -> Predicate:
-    checks = _list(value, where)
-    return lambda facts: all(check(facts) for check in checks)
+    return When(list(_list(value, where)))
 
 
 def _any_of(value: Any, where: str) -> Predicate:
-    checks = _list(value, where)
-    return lambda facts: any(check(facts) for check in checks)
+    return AnyOf(_list(value, where))
 
 
 def _not(value: Any, where: str) -> Predicate:
-    check = compile_when(value, where)
-    return lambda facts: not check(facts)
+    return Not(compile_when(value, where))
 
 
 _BUILDERS: dict[str, Callable[[Any, str], Predicate]] = {

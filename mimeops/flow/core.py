@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from mimeops.flow import actions, marker
 from mimeops.flow.actions import Action
 from mimeops.flow.addresses import domain_of, header_addresses, normalize_address
-from mimeops.flow.conditions import DIRECTIONS, Facts, Predicate
+from mimeops.flow.conditions import DIRECTIONS, Verdict, When
+from mimeops.flow.facts import Facts
+from mimeops.flow.window import Window
 from mimeops.mime import Message, words
 from mimeops.ops.base import Op
 
 ON_ERROR = ("deliver", "retry")
 PROTECTED = ("skip", "headers")
+MODES = ("enforce", "audit")
+# How evaluate() reports each rule to an observer (`mimeops explain`).
+MATCHED, FAILED, INACTIVE, STOPPED = "matched", "failed", "inactive", "stopped"
+Observer = Callable[["Rule", str, str], None]
 
 
 @dataclass(frozen=True)
@@ -45,20 +52,44 @@ class Result:
     skipped: str | None
     applied: list[str]
     actions: list[dict[str, Any]]
+    # "<rule>:<op or action>" that audit rules would have applied (nothing was).
+    audited: list[str] = field(default_factory=list)
+    # The enforced rules whose conditions held (whatever their ops then found to do).
+    matched: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
-        """The one-line JSON summary of `mimeops apply` (without the message)."""
-        return {"changed": self.changed, "skipped": self.skipped,
-                "applied": self.applied, "actions": self.actions}
+        """The one-line JSON summary of `mimeops apply` (without the message); `audited`
+        only when an audit rule matched, so flows without one keep the plain summary."""
+        summary = {"changed": self.changed, "skipped": self.skipped,
+                   "applied": self.applied, "actions": self.actions}
+        return summary | ({"audited": self.audited} if self.audited else {})
+
+
+def utc_now() -> datetime:
+    """The default clock of activation windows (tests inject their own)."""
+    return datetime.now(UTC)
 
 
 @dataclass
 class Rule:
     name: str
-    when: Predicate | None = None
+    when: When | None = None
     ops: list[Op] = field(default_factory=list)
     action: Action | None = None
     stop: bool = False
+    mode: str = "enforce"
+    active: Window | None = None
+
+    @property
+    def audit(self) -> bool:
+        """An audit rule is evaluated and reported, but changes nothing."""
+        return self.mode == "audit"
+
+    def effects(self) -> list[str]:
+        """What the rule does, as reported: each op as "<rule>:<op>", the action as
+        "<rule>:<ACTION>" (the `audited` list of an audit rule)."""
+        names = [op.name for op in self.ops] + ([self.action.type] if self.action else [])
+        return [f"{self.name}:{name}" for name in names]
 
 
 @dataclass
@@ -71,6 +102,62 @@ class Flow:
     protected: str = "skip"
     organization_id: str | None = None
     marker_key: bytes | tuple[bytes, ...] | None = None
+    # Activation windows are checked against this clock (timezone-aware).
+    clock: Callable[[], datetime] = utc_now
+
+    def facts(self, message: Message, envelope: Envelope) -> Facts:
+        """What the conditions look at, for this message and envelope."""
+        senders = header_addresses(message.root.header.get_all("from"))
+        return self._facts(message, envelope, senders)
+
+    def _facts(self, message: Message, envelope: Envelope,
+               senders: list[tuple[str, str]]) -> Facts:
+        sender = senders[0][1] if senders else ""
+        recipients = [normalize_address(r) for r in envelope.recipients]
+        return Facts(message, envelope.direction, envelope.mail_from, sender, recipients,
+                     self.internal_domains)
+
+    def evaluate(
+        self, facts: Facts, observe: Observer | None = None
+    ) -> tuple[list[Rule], list[Rule]]:
+        """(enforced rules that match, audit rules that match), in flow order.
+
+        The one place rules are matched: `apply` uses it, and `explain` passes
+        `observe` to hear, per rule, MATCHED / FAILED / INACTIVE / STOPPED and why.
+        A rule outside its activation window does not match; an audit rule never
+        stops later rules (it must change nothing, also not what others do).
+        """
+        now = self.clock() if any(rule.active for rule in self.rules) else None
+        matched: list[Rule] = []
+        audited: list[Rule] = []
+        stopper: Rule | None = None
+        for rule in self.rules:
+            if stopper is not None:
+                if observe:
+                    observe(rule, STOPPED, f"rule {stopper.name!r} matched and has stop: true")
+                continue
+            if rule.active and now is not None and not rule.active.contains(now):
+                if observe:
+                    observe(rule, INACTIVE, f"active {rule.active}; now {now.isoformat()}")
+                continue
+            verdict: Verdict | None = None
+            if observe and rule.when is not None:
+                verdict = rule.when.explain(facts)
+                held = verdict.held
+            else:
+                held = rule.when is None or rule.when(facts)
+            if observe:
+                why = verdict.why if verdict else "no conditions: every message"
+                observe(rule, MATCHED if held else FAILED, why)
+            if not held:
+                continue
+            if rule.audit:
+                audited.append(rule)
+                continue
+            matched.append(rule)
+            if rule.stop:
+                stopper = rule
+        return matched, audited
 
     def apply(self, raw: bytes, envelope: Envelope) -> Result:
         """Run the flow on one message: `raw` is its bytes exactly as received."""
@@ -85,18 +172,10 @@ class Flow:
         message = Message(raw)
         header = message.root.header
         senders = header_addresses(header.get_all("from"))
-        sender_name, sender = senders[0] if senders else ("", "")
-        recipients = [normalize_address(r) for r in envelope.recipients]
-        facts = Facts(message, envelope.direction, envelope.mail_from, sender, recipients,
-                      self.internal_domains)
-        values = _values(message, envelope, sender_name, sender)
-
-        matched: list[Rule] = []
-        for rule in self.rules:
-            if rule.when is None or rule.when(facts):
-                matched.append(rule)
-                if rule.stop:
-                    break
+        facts = self._facts(message, envelope, senders)
+        recipients = facts.recipients
+        values = _values(message, envelope, senders[0][0] if senders else "", facts.sender)
+        matched, audit = self.evaluate(facts)
 
         assigned: dict[str, Action] = {}
         blanket: Action | None = None
@@ -127,7 +206,9 @@ class Flow:
                     header.add(marker.HEADER, marker.value(keys[0], message,
                                                            envelope.direction, rule.name))
         out = message.to_bytes()
-        return Result(out, out is not raw, skipped, applied, response)
+        return Result(out, out is not raw, skipped, applied, response,
+                      audited=[effect for rule in audit for effect in rule.effects()],
+                      matched=[rule.name for rule in matched])
 
     def _marker_keys(self) -> marker.Keys:
         """Sign with the first key, accept any (rotation); the default when none given."""

@@ -14,9 +14,9 @@ from typing import Any
 
 import yaml
 
-from mimeops.flow import actions
+from mimeops.flow import actions, window
 from mimeops.flow.conditions import compile_when, internal_domains
-from mimeops.flow.core import ON_ERROR, PROTECTED, Flow, Rule
+from mimeops.flow.core import MODES, ON_ERROR, PROTECTED, Flow, Rule
 from mimeops.flow.errors import FlowError
 from mimeops.flow.marker import HEADER as MARKER_HEADER
 from mimeops.flow.template import Template
@@ -32,7 +32,7 @@ _ORG_ID = re.compile(r"^m-[0-9a-f]{32}$")
 # WorkMail refuses changes to these; the marker header is ours alone.
 IMMUTABLE = frozenset({"from", "date", "message-id"})
 _TOP_KEYS = ("internal_domains", "rules", "on_error", "protected", "organization_id")
-_RULE_KEYS = ("name", "when", "apply", "action", "stop")
+_RULE_KEYS = ("name", "when", "apply", "action", "stop", "mode", "active")
 PLACEMENTS = ("end", "above_reply")
 
 
@@ -194,6 +194,12 @@ def _rule(spec: Any, index: int) -> Rule:
         if not isinstance(stop, bool):
             raise FlowError(f"stop{_line(spec, 'stop')}: expected true or false, got {stop!r}")
         rule.stop = stop
+        rule.mode = spec.get("mode", "enforce")
+        if rule.mode not in MODES:
+            raise FlowError(f"mode{_line(spec, 'mode')}: expected enforce or audit, "
+                            f"got {rule.mode!r}")
+        if "active" in spec:
+            rule.active = window.parse(spec["active"], f"active{_line(spec, 'active')}")
         if not rule.ops and rule.action is None:
             raise FlowError("needs 'apply' (ops) or 'action'")
     except FlowError as error:
