@@ -119,8 +119,12 @@ class Serve:
             [sys.executable, "-m", "mimeops", "serve", "--port", "0", *args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
         lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=lambda: [lines.put(line) for line in self.process.stdout or ()],
-                         daemon=True).start()
+
+        def pump() -> None:
+            for line in self.process.stdout or ():
+                lines.put(line)
+
+        threading.Thread(target=pump, daemon=True).start()
         self.settings: dict[str, str] = {}
         deadline = time.monotonic() + 60
         while "MIMEOPS_BUCKET" not in self.settings:
