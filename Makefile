@@ -69,9 +69,11 @@ build-MimeopsFunction:
 
 # sam build + sam local invoke (Docker) against `mimeops serve`, for this machine's
 # architecture (SAM_LOCAL_ARCH=arm64 needs qemu); exit 2 at once without a Docker engine.
+# (make's own $(error): the one line, exit 2, and no second "Error 2" line.)
 SAM_LOCAL_ARCH ?= $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x86_64)
+SAM_LOCAL_NO_ENGINE = $(shell $(BIN)/python -m mimeops_emulator.sam_local --check-engine 2>&1)
 sam-local: venv
-	@$(BIN)/python -m mimeops_emulator.sam_local --check-engine
+	$(if $(SAM_LOCAL_NO_ENGINE),$(error $(SAM_LOCAL_NO_ENGINE)))
 	@$(MAKE) --no-print-directory $(SAM)
 	$(BIN)/python -m mimeops_emulator.sam_local --sam $(SAM) --arch $(SAM_LOCAL_ARCH) \
 		--event events/inbound-external.json --message events/messages/external.eml

@@ -236,6 +236,15 @@ def test_sam_local_without_an_engine_exits_2_with_one_line(tmp_path: Path) -> No
         assert done.stderr.startswith("sam-local: no Docker engine answers ("), done.stderr
 
 
+def test_make_sam_local_without_an_engine_is_one_line_exit_2(tmp_path: Path) -> None:
+    env = {**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"}
+    done = subprocess.run(["make", "--no-print-directory", "sam-local"], capture_output=True,
+                          text=True, cwd=ROOT, env=env, timeout=120, check=False)
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == "" and done.stderr.count("\n") == 1, done.stderr
+    assert "sam-local: no Docker engine answers (" in done.stderr
+
+
 @pytest.mark.parametrize(("configs", "gateway"), [
     ([{"Subnet": "172.17.0.0/16", "Gateway": "172.17.0.1"}], "172.17.0.1"),
     ([{"Subnet": "172.18.0.0/16"}], "172.18.0.1"),  # docker0: the engine leaves Gateway out
