@@ -35,7 +35,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _docker_host(host: str) -> str:
     """--docker: the Docker bridge address, or a one-line error (exit 2) naming why not."""
-    from mimeops_emulator.sam_env import DockerUnavailable, docker_bridge_address
+    from mimeops_emulator.errors import DockerUnavailable
+    from mimeops_emulator.sam_env import docker_bridge_address
 
     if host != DEFAULT_HOST:
         fail("--docker picks the address itself: drop --host")

@@ -19,7 +19,9 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DockerUnavailable", "docker_bridge_address", "sam_env_vars", "write_env_vars_file"]
+from .errors import DockerUnavailable
+
+__all__ = ["docker_bridge_address", "sam_env_vars", "write_env_vars_file"]
 
 SAM_ENV_NAMES = (
     "AWS_ENDPOINT_URL_S3",
@@ -32,10 +34,6 @@ SAM_ENV_NAMES = (
 Region and credentials are SAM's own business (it sets them in every container)."""
 
 MARKER_KEY = "MIMEOPS_MARKER_KEY"
-
-
-class DockerUnavailable(RuntimeError):
-    """No Docker engine answers (or its bridge network has no IPv4 gateway)."""
 
 
 def docker_bridge_address(timeout: float = 10.0) -> str:

@@ -25,10 +25,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from .errors import DockerUnavailable, SamLocalFailed
 from .local import INTERFERING_ENV
-from .sam_env import DockerUnavailable, docker_bridge_address
+from .sam_env import docker_bridge_address
 
-__all__ = ["SamLocalFailed", "machine_architecture", "main"]
+__all__ = ["machine_architecture", "main"]
 
 LAMBDA_IMAGE = "public.ecr.aws/lambda/python:3.13-{arch}"
 """The base image SAM derives from the template's Runtime (python3.13) and Architectures."""
@@ -36,10 +37,6 @@ LAMBDA_IMAGE = "public.ecr.aws/lambda/python:3.13-{arch}"
 SERVE_START_S = 60.0
 BUILD_S = 900.0
 INVOKE_S = 300.0
-
-
-class SamLocalFailed(RuntimeError):
-    """A step failed; the message is the one line the user sees."""
 
 
 def machine_architecture() -> str:

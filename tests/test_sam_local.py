@@ -28,6 +28,7 @@ import pytest
 import yaml
 
 from mimeops_emulator import sam_env, sam_local
+from mimeops_emulator.errors import DockerUnavailable
 
 ROOT = Path(__file__).resolve().parent.parent
 SAM = ROOT / ".venv" / "tools" / "sam" / "bin" / "sam"
@@ -255,7 +256,7 @@ def test_bridge_gateway_from_the_engine_config(configs: list[Any], gateway: str)
 
 
 def test_bridge_without_ipv4_is_reported() -> None:
-    with pytest.raises(sam_env.DockerUnavailable, match="no IPv4 subnet"):
+    with pytest.raises(DockerUnavailable, match="no IPv4 subnet"):
         sam_env._ipv4_gateway([{"Subnet": "fd00::/64"}, "junk"])
 
 
@@ -266,7 +267,7 @@ def _docker_missing() -> str | None:
     """Why the Docker tests cannot run here, or None."""
     try:
         sam_env.docker_bridge_address()
-    except sam_env.DockerUnavailable as error:
+    except DockerUnavailable as error:
         return f"no Docker engine answers ({error}): run ../shared/tools/sam-local.sh engine"
     if not SAM.exists():
         return f"no SAM CLI at {SAM.relative_to(ROOT)}: run make {SAM.relative_to(ROOT)}"
