@@ -70,7 +70,11 @@ class Served:
         command = [sys.executable, "-m", "mimeops", "serve", "--docker", "--port", "0",
                    "--env-vars-file", str(env_vars_file), "--event", event, "--message", message]
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-        self.settings = self._read_settings(self.process.stdout)
+        try:
+            self.settings = self._read_settings(self.process.stdout)
+        except BaseException:
+            self.stop()
+            raise
         self.url = self.settings["AWS_ENDPOINT_URL_WORKMAILMESSAGEFLOW"]
 
     def _read_settings(self, stream: IO[str] | None) -> dict[str, str]:

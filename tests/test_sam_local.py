@@ -83,6 +83,18 @@ def test_template_architecture_defaults_to_arm64_for_aws() -> None:
     assert function["Architectures"] == ["Architecture"]  # !Ref Architecture
 
 
+def test_lambda_accepts_the_empty_endpoint_values() -> None:
+    """Lambda's API model (botocore's copy) sets no minimum length for a value."""
+    import botocore.session
+
+    shapes = botocore.session.get_session().get_service_model("lambda").shape_for
+    name_pattern = shapes("EnvironmentVariableName").metadata["pattern"]
+    value = shapes("EnvironmentVariableValue").metadata
+    assert "min" not in value and "pattern" not in value
+    for name in _function_variables():
+        assert re.fullmatch(name_pattern, name), name
+
+
 @pytest.mark.parametrize("service", ["s3", "ssm", "workmailmessageflow", "workmail"])
 def test_an_empty_endpoint_variable_leaves_the_aws_endpoint(
         service: str, monkeypatch: pytest.MonkeyPatch) -> None:
