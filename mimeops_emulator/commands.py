@@ -20,6 +20,8 @@ DEFAULT_HOST = "127.0.0.1"
 
 def run(args: argparse.Namespace) -> int:
     """Serve until Ctrl-C or SIGTERM."""
+    messages = _preloaded(args.event, args.message)  # usage errors before the slow imports
+    host = _docker_host(args.host) if args.docker else args.host
     try:
         import boto3  # noqa: F401  (checked here for a clear hint; used by the emulator)
         import moto  # noqa: F401
@@ -27,9 +29,8 @@ def run(args: argparse.Namespace) -> int:
         missing_extra("serve", "local", error)
     from mimeops_emulator.local import serve
 
-    host = _docker_host(args.host) if args.docker else args.host
     serve(host=host, port=args.port, s3_endpoint_url=args.s3_endpoint,
-          env_vars_file=args.env_vars_file, messages=_preloaded(args.event, args.message))
+          env_vars_file=args.env_vars_file, messages=messages)
     return 0
 
 

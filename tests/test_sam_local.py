@@ -166,9 +166,9 @@ class Serve:
             self.process.wait(timeout=15)
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[Serve, Path]]:
-    env_vars = tmp_path / "env.json"
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Serve, Path]]:
+    env_vars = tmp_path_factory.mktemp("serve") / "env.json"
     server = Serve("--env-vars-file", str(env_vars), "--event", str(EVENT),
                    "--message", str(MESSAGE))
     try:
