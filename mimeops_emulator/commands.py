@@ -7,17 +7,22 @@ when the command runs.
 from __future__ import annotations
 
 import argparse
+import json
 from typing import TYPE_CHECKING
 
-from mimeops.cli.common import check_listen, missing_extra, port_number
+from mimeops.cli.common import check_listen, fail, missing_extra, port_number, read
 
 if TYPE_CHECKING:
     from mimeops.cli.common import Parser
 
+DEFAULT_HOST = "127.0.0.1"
+
 
 def run(args: argparse.Namespace) -> int:
     """Serve until Ctrl-C or SIGTERM."""
-    check_listen(args.host, args.port)
+    messages = _preloaded(args.event, args.message)  # usage errors before the slow imports
+    host = _docker_host(args.host) if args.docker else args.host
+    check_listen(host, args.port)
     try:
         import boto3  # noqa: F401  (checked here for a clear hint; used by the emulator)
         import moto  # noqa: F401
@@ -25,16 +30,58 @@ def run(args: argparse.Namespace) -> int:
         missing_extra("serve", "local", error)
     from mimeops_emulator.local import serve
 
-    serve(host=args.host, port=args.port, s3_endpoint_url=args.s3_endpoint)
+    serve(host=host, port=args.port, s3_endpoint_url=args.s3_endpoint,
+          env_vars_file=args.env_vars_file, messages=messages)
     return 0
+
+
+def _docker_host(host: str) -> str:
+    """--docker: the Docker bridge address, or a one-line error (exit 2) naming why not."""
+    from mimeops_emulator.errors import DockerUnavailable
+    from mimeops_emulator.sam_env import docker_bridge_address
+
+    if host != DEFAULT_HOST:
+        fail("--docker picks the address itself: drop --host")
+    try:
+        return docker_bridge_address()
+    except DockerUnavailable as error:
+        fail(f"--docker: no Docker engine answers ({error})")
+
+
+def _preloaded(events: list[str] | None, messages: list[str] | None) -> list[tuple[str, bytes]]:
+    """(messageId of each --event, bytes of the --message given with it), in order."""
+    events, messages = events or [], messages or []
+    if len(events) != len(messages):
+        fail("give one --message for each --event (the message is stored under its messageId)")
+    loaded = []
+    for event_path, message_path in zip(events, messages, strict=True):
+        try:
+            message_id = json.loads(read(event_path, "event")).get("messageId")
+        except (ValueError, AttributeError):
+            message_id = None
+        if not isinstance(message_id, str) or not message_id:
+            fail(f"event {event_path} has no messageId")
+        loaded.append((message_id, read(message_path, "message")))
+    return loaded
 
 
 def register(commands: argparse._SubParsersAction[Parser]) -> None:
     """Entry point of the `mimeops.commands` group."""
     serve = commands.add_parser(
         "serve", help="run the WorkMail Message Flow emulator (for sam local invoke)")
-    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--host", default=DEFAULT_HOST)
     serve.add_argument("--port", type=port_number, default=8687)
     serve.add_argument("--s3-endpoint", metavar="URL",
                        help="an S3 endpoint to read from (default: an embedded moto S3)")
+    serve.add_argument("--docker", action="store_true",
+                       help="listen on the Docker bridge address (e.g. 172.17.0.1): reachable "
+                            "from sam local invoke's containers and this host only")
+    serve.add_argument("--env-vars-file", metavar="PATH",
+                       help="write a ready `sam local invoke --env-vars` file (endpoints, "
+                            "bucket, a fresh marker key) once the servers answer")
+    serve.add_argument("--event", action="append", metavar="EVENT.json",
+                       help="with --message: have that message in transit under the event's "
+                            "messageId (repeatable)")
+    serve.add_argument("--message", action="append", metavar="IN.eml",
+                       help="the raw MIME for the --event given in the same position")
     serve.set_defaults(run=run)

@@ -79,3 +79,12 @@ def validation_error(violations: Sequence[str]) -> ServiceError:
     return ServiceError(
         "ValidationException", 400, f"{count} {noun} detected: " + "; ".join(violations)
     )
+
+
+class DockerUnavailable(RuntimeError):
+    """No Docker engine answers (or its bridge network has no IPv4 subnet): the one line
+    ``mimeops serve --docker`` and ``make sam-local`` show before exiting 2."""
+
+
+class SamLocalFailed(RuntimeError):
+    """A step of ``make sam-local`` failed; the message is the one line the user sees."""

@@ -14,12 +14,13 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any, TextIO
 
 from .emulator import Emulator
 from .s3 import DUMMY_CREDENTIAL
+from .sam_env import sam_env_vars, write_env_vars_file
 
 if TYPE_CHECKING:
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer
@@ -230,14 +231,19 @@ def serve(
     bucket: str = DEFAULT_BUCKET,
     region: str = "us-east-1",
     out: TextIO | None = None,
+    env_vars_file: str | None = None,
+    messages: Sequence[tuple[str, bytes]] = (),
 ) -> None:
     """Run the emulator in the foreground until Ctrl-C (or SIGTERM).
 
     Without ``s3_endpoint_url`` moto's S3 server starts in-process on the same host
     (a free port) with a versioned ``bucket``. Prints one ``NAME=value`` line per
     environment variable a handler needs (on ``out``, default stdout), then logs each
-    request to stderr. For ``sam local invoke`` the Lambda runs in a container: bind
-    ``host="0.0.0.0"`` and use ``host.docker.internal`` in place of 127.0.0.1.
+    request to stderr. ``messages`` (id, raw MIME) are in transit from the start.
+
+    For ``sam local invoke`` the Lambda runs in a container: bind the Docker bridge
+    address (``sam_env.docker_bridge_address()``), and ``env_vars_file`` gets a ready
+    ``--env-vars`` file (written once the servers answer, so its presence means ready).
     """
     out = out if out is not None else sys.stdout
     moto = None
@@ -251,7 +257,12 @@ def serve(
     previous = _install_sigterm(stop)
     try:
         emulator.start()
-        for name, value in build_env(s3_endpoint_url, emulator.url, region, created_bucket).items():
+        for message_id, raw in messages:
+            emulator.add_message(raw, message_id=message_id)
+        env = build_env(s3_endpoint_url, emulator.url, region, created_bucket)
+        if env_vars_file is not None:
+            write_env_vars_file(env_vars_file, sam_env_vars(env))
+        for name, value in env.items():
             print(f"{name}={value}", file=out, flush=True)
         _configure_request_log()
         print(
