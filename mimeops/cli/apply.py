@@ -8,6 +8,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from mimeops.cli.common import fail, read, write
+from mimeops.directory import DirectoryError, DirectoryUnavailable, load_directory
 from mimeops.flow import Envelope, FlowError, load_flow
 from mimeops.flow.addresses import header_addresses
 from mimeops.mime import Message
@@ -22,6 +23,11 @@ def run(args: argparse.Namespace) -> int:
         flow = load_flow(args.config)
     except FlowError as error:
         fail(str(error))
+    if args.directory:
+        try:
+            flow.directory = load_directory(args.directory)
+        except DirectoryError as error:
+            fail(str(error))
     raw = read(args.message, "message")
     header = Message(raw).root.header
     mail_from = args.mail_from
@@ -31,7 +37,10 @@ def run(args: argparse.Namespace) -> int:
     recipients = args.recipient
     if not recipients:
         recipients = [a for _, a in header_addresses(header.get_all("to") + header.get_all("cc"))]
-    result = flow.apply(raw, Envelope(args.direction, mail_from, recipients))
+    try:
+        result = flow.apply(raw, Envelope(args.direction, mail_from, recipients))
+    except DirectoryUnavailable as error:
+        fail(str(error))
     summary = json.dumps(result.summary(), separators=(",", ":"))
     if args.output:
         write(args.output, result.message)
@@ -52,6 +61,8 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
                        help="envelope sender (default: the From address)")
     apply.add_argument("--recipient", action="append", default=[], metavar="ADDR",
                        help="envelope recipient, repeatable (default: To + Cc)")
+    apply.add_argument("--directory", metavar="DIR.yaml",
+                       help="static directory file: users and groups (instead of WorkMail)")
     apply.add_argument("message", metavar="IN.eml", help="the message ('-' for stdin)")
     apply.add_argument("-o", "--output", metavar="OUT.eml",
                        help="write the result here and the summary to stdout")

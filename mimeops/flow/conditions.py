@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from mimeops.directory.base import Directory
+from mimeops.flow import who as directory_facts
 from mimeops.flow.addresses import Pattern, domain_of, normalize_domain, patterns
 from mimeops.flow.errors import FlowError
 from mimeops.mime import Message, Part, transfer
@@ -30,6 +32,13 @@ class Facts:
     sender: str
     recipients: list[str]
     internal_domains: frozenset[str] = field(default_factory=frozenset)
+    directory: Directory | None = None
+    sender_name: str = ""  # the From display name, decoded
+
+    @cached_property
+    def who(self) -> directory_facts.Who:
+        """Directory answers about this message, looked up on first use."""
+        return directory_facts.Who(self, self.directory)
 
     @cached_property
     def sender_internal(self) -> bool:
@@ -209,6 +218,7 @@ _BUILDERS: dict[str, Callable[[Any, str], Predicate]] = {
     "all": _all,
     "any": _any_of,
     "not": _not,
+    **directory_facts.BUILDERS,
 }
 
 

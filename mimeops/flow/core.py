@@ -9,7 +9,9 @@ from typing import Any
 from mimeops.flow import actions, marker
 from mimeops.flow.actions import Action
 from mimeops.flow.addresses import domain_of, header_addresses, normalize_address
+from mimeops.directory.base import Directory
 from mimeops.flow.conditions import DIRECTIONS, Facts, Predicate
+from mimeops.flow.who import SenderValues
 from mimeops.mime import Message, words
 from mimeops.ops.base import Op
 
@@ -65,6 +67,10 @@ class Flow:
     protected: str = "skip"
     organization_id: str | None = None
     marker_key: bytes | tuple[bytes, ...] | None = None
+    #: `directory: workmail` in the flow file (the handler attaches the WorkMail API).
+    directory_source: str | None = None
+    #: Where sender_group, impersonates_user, {sender.*}, ... look (INTERFACES §6).
+    directory: Directory | None = None
 
     def apply(self, raw: bytes, envelope: Envelope) -> Result:
         message = Message(raw)
@@ -73,8 +79,9 @@ class Flow:
         sender_name, sender = senders[0] if senders else ("", "")
         recipients = [normalize_address(r) for r in envelope.recipients]
         facts = Facts(message, envelope.direction, envelope.mail_from, sender, recipients,
-                      self.internal_domains)
-        values = _values(message, envelope, sender_name, sender)
+                      self.internal_domains, directory=self.directory,
+                      sender_name=words.decode(sender_name))
+        values = SenderValues(_values(message, envelope, sender_name, sender), facts.who)
 
         matched: list[Rule] = []
         for rule in self.rules:

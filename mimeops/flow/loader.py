@@ -31,7 +31,9 @@ _FIELD_NAME = re.compile(r"^[!-9;-~]{1,76}$")
 _ORG_ID = re.compile(r"^m-[0-9a-f]{32}$")
 # WorkMail refuses changes to these; the marker header is ours alone.
 IMMUTABLE = frozenset({"from", "date", "message-id"})
-_TOP_KEYS = ("internal_domains", "rules", "on_error", "protected", "organization_id")
+_TOP_KEYS = ("internal_domains", "rules", "on_error", "protected", "organization_id",
+             "directory")
+DIRECTORIES = ("workmail",)
 _RULE_KEYS = ("name", "when", "apply", "action", "stop")
 PLACEMENTS = ("end", "above_reply")
 
@@ -147,7 +149,11 @@ def _flow(data: Any) -> Flow:
         rules.append(rule)
     domains = internal_domains(data.get("internal_domains"),
                                f"internal_domains{_line(data, 'internal_domains')}")
-    return Flow(rules, domains, on_error, protected, org)
+    directory = data.get("directory")
+    if directory is not None and directory not in DIRECTORIES:
+        raise FlowError(f"directory{_line(data, 'directory')}: expected workmail (the CLI "
+                        f"takes a static file with --directory DIR.yaml), got {directory!r}")
+    return Flow(rules, domains, on_error, protected, org, directory_source=directory)
 
 
 def _no_unknown(spec: dict[str, Any], known: tuple[str, ...], where: str) -> None:
@@ -219,7 +225,8 @@ def _insert(kind: str) -> Callable[[Any, str], Op]:
             arg = {"text": arg}
         if not isinstance(arg, dict) or not arg:
             raise FlowError(f"{where}: expected text and/or html")
-        allowed = ("text", "html", "placement") if kind == "footer" else ("text", "html")
+        allowed = (("text", "html", "placement", "once_per_thread") if kind == "footer"
+                   else ("text", "html"))
         _no_unknown(arg, allowed, where)
         if "text" not in arg and "html" not in arg:
             raise FlowError(f"{where}: expected text and/or html")
@@ -228,7 +235,10 @@ def _insert(kind: str) -> Callable[[Any, str], Op]:
         placement = arg.get("placement", "end")
         if placement not in PLACEMENTS:
             raise FlowError(f"{where}.placement: expected end or above_reply, got {placement!r}")
-        return Insert(kind, text, markup, placement == "above_reply")
+        once = arg.get("once_per_thread", False)
+        if not isinstance(once, bool):
+            raise FlowError(f"{where}.once_per_thread: expected true or false, got {once!r}")
+        return Insert(kind, text, markup, placement == "above_reply", once)
 
     return build
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from mimeops.flow.template import Template
 from mimeops.mime import Message, edit, transfer
+from mimeops.ops import thread
 from mimeops.ops.base import Op
 
 
@@ -16,17 +17,20 @@ class Insert(Op):
     With only `text`, HTML bodies get that text, escaped, in a <div>; with only
     `html`, plain-text bodies are left as they are. A footer with `above_reply`
     goes right above the quoted message of a reply (one disclaimer under each
-    message of a thread, instead of a pile at the bottom).
+    message of a thread, instead of a pile at the bottom). With `once_per_thread`,
+    an outbound reply that already shows the rendered text (a user's signature quoted
+    from their earlier message) does not get it again (see mimeops.ops.thread).
     """
 
     touches_body = True
 
     def __init__(self, name: str, text: Template | None, html_: Template | None,
-                 above_reply: bool = False) -> None:
+                 above_reply: bool = False, once_per_thread: bool = False) -> None:
         self.name = name
         self.text = text
         self.html = html_
         self.above_reply = above_reply
+        self.once_per_thread = once_per_thread
 
     def render(self, kind: str, values: Mapping[str, str]) -> str | None:
         if kind == "html":
@@ -39,6 +43,8 @@ class Insert(Op):
         return self.text.render(values) if self.text is not None else None
 
     def apply(self, message: Message, values: Mapping[str, str]) -> bool:
+        if self.once_per_thread and self._in_thread(message, values):
+            return False
         changed = False
         for kind, part in message.bodies().items():
             rendered = self.render(kind, values)
@@ -51,3 +57,15 @@ class Insert(Op):
                 continue  # that part stays as it was; the others still get the text
             changed = True
         return changed
+
+    def _in_thread(self, message: Message, values: Mapping[str, str]) -> bool:
+        """An outbound reply already showing this text (never on inbound mail)."""
+        if values.get("direction") != "OUTBOUND":
+            return False
+        needles = []
+        if self.text is not None:
+            needles.append(thread.fingerprint(self.text.render(values)))
+        if self.html is not None:
+            needles.append(thread.fingerprint(self.html.render(values, escape_html=True),
+                                              markup=True))
+        return thread.carries(message, needles)
