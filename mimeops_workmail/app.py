@@ -102,6 +102,10 @@ def lambda_handler(raw_event: Any, context: Any) -> dict[str, Any]:
 
     remaining = min(context.get_remaining_time_in_millis(), WORKMAIL_LIMIT_MS)
     budget = max(0.0, (remaining - MARGIN_MS) / 1000)
+    if flow.directory is not None:  # no directory call may outlive the answer
+        from mimeops_workmail import directory
+
+        directory.start_invocation(started + budget)
     outcome = _Outcome()
     deadline_passed = threading.Event()
     worker = threading.Thread(target=_run, args=(flow, ev, outcome, deadline_passed),

@@ -72,6 +72,10 @@ def load() -> Flow:
     come from WorkMail (the flow file's list is the fallback if the lookup fails)."""
     flow = load_flow(flow_source())
     flow.marker_key = marker_key()
+    if flow.directory_source == "workmail":
+        from mimeops_workmail import directory
+
+        directory.attach(flow)
     if flow.organization_id:
         from mimeops_workmail.domains import organization_domains
 
