@@ -59,7 +59,7 @@ class WorkMailDirectory:
     @property
     def client(self) -> Any:
         if self._client is None:
-            self._client = boto3.client("workmail", config=CLIENT_CONFIG)  # type: ignore[call-overload]
+            self._client = boto3.client("workmail", config=CLIENT_CONFIG)
         return self._client
 
     def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
@@ -91,10 +91,9 @@ class WorkMailDirectory:
             found = self._call("describe_user", UserId=entity["EntityId"])
         except LookupError:
             return None
-        values = {field: str(found.get(member) or "").strip()
-                  for member, field in _USER_FIELDS.items()}
-        email = normalize_address(found.get("Email") or address)
-        return User(email=email, **values)
+        values: dict[str, Any] = {field: str(found.get(member) or "").strip()
+                                  for member, field in _USER_FIELDS.items()}
+        return User(email=normalize_address(found.get("Email") or address), **values)
 
     def groups(self, address: str) -> frozenset[str]:
         """The entity's groups and, through ListGroupsForEntity on each, their groups."""
@@ -127,7 +126,7 @@ class WorkMailDirectory:
     def _pages(self, operation: str, key: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
         token = None
         while True:
-            extra = {"NextToken": token} if token else {}
+            extra: dict[str, str] = {"NextToken": token} if token else {}
             try:
                 page = self._call(operation, MaxResults=PAGE, **kwargs, **extra)
             except LookupError:

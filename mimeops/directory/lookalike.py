@@ -1,7 +1,7 @@
 """Impersonation signals: display names that copy a colleague's, domains that mimic ours.
 
 Both compare *skeletons* (Unicode TR39): each character is replaced by the prototype
-of its confusable class, so Cyrillic `а` and Latin `a`, digit `1` and letter `l`,
+of its confusable class, so Cyrillic `\u0430` and Latin `a`, digit `1` and letter `l`,
 `rn` and `m` become the same. The confusable classes come from the Unicode
 confusables table as shipped by the `confusable_homoglyphs` package (loaded on first
 use: ~40 ms, only for flows that use these conditions).
@@ -24,7 +24,7 @@ _LRM = "\u200e"  # the table wraps right-to-left characters in LEFT-TO-RIGHT MAR
 @cache
 def _prototypes() -> dict[str, str]:
     """character -> prototype of its confusable class (only characters that change)."""
-    from confusable_homoglyphs import confusables
+    from confusable_homoglyphs import confusables  # type: ignore[import-untyped]
 
     graph: dict[str, list[str]] = {
         key.replace(_LRM, ""): [h["c"].replace(_LRM, "") for h in homoglyphs]

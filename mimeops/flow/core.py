@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from mimeops.directory.base import Directory
 from mimeops.flow import actions, marker
 from mimeops.flow.actions import Action
 from mimeops.flow.addresses import domain_of, header_addresses, normalize_address
-from mimeops.directory.base import Directory
 from mimeops.flow.conditions import DIRECTIONS, Facts, Predicate
 from mimeops.flow.who import SenderValues
 from mimeops.mime import Message, words
