@@ -94,14 +94,25 @@ class Who:
         return None
 
 
+_DECORATION = re.compile(r"\([^)]*\)|\[[^\]]*\]|<[^>]*>")
+_SEPARATORS = re.compile(r"\s[-|/\u2013\u2014\u2022:]\s|,\s*(?=\S+\s)|\s(?:via|on behalf of)\s",
+                         re.IGNORECASE)
+
+
 def _keys(name: str) -> list[str]:
-    """Comparison keys of a display name: the words in any order, or run together.
+    """Comparison keys of a display name: the words in any order, or run together;
+    also without decorations an impersonator adds ("Jane Doe (CEO)", "Jane Doe - Legal").
     One word alone (a first name) is no impersonation signal."""
-    key = name_key(name)
-    words = key.split()
-    if len(words) < 2 and len(key) < 8:
-        return []
-    return [key, "".join(words)] if len(words) > 1 else [key]
+    candidates = [name, _DECORATION.sub(" ", name)]
+    candidates += _SEPARATORS.split(candidates[1])
+    keys: list[str] = []
+    for candidate in candidates:
+        key = name_key(candidate)
+        words = key.split()
+        if len(words) < 2 and len(key) < 8:
+            continue
+        keys += [key, "".join(words)] if len(words) > 1 else [key]
+    return list(dict.fromkeys(keys))
 
 
 _memo: tuple[Sequence[User], dict[str, str]] | None = None
