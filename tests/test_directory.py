@@ -286,6 +286,7 @@ WARNED = ["impersonation-warning:banner", "impersonation-warning:subject_prefix"
     f'"Maria  Garc\u00eda (CEO)" <{OUTSIDE}>',
     f'"Jane Doe | Purchasing" <{OUTSIDE}>',
     f'"Doe, Jane - via Partner Portal" <{OUTSIDE}>',
+    f'"Jane Doe, Head of Purchasing" <{OUTSIDE}>',
     f'"Jane\u200b Doe" <{OUTSIDE}>',                        # zero-width space
     f'"jane.doe@example.com" <{OUTSIDE}>',                  # an address as the name
     '"Jane Doe" <jane.doe@example.com>',                    # spoofed From, outside envelope

@@ -95,8 +95,7 @@ class Who:
 
 
 _DECORATION = re.compile(r"\([^)]*\)|\[[^\]]*\]|<[^>]*>")
-_SEPARATORS = re.compile(r"\s[-|/\u2013\u2014\u2022:]\s|,\s*(?=\S+\s)|\s(?:via|on behalf of)\s",
-                         re.IGNORECASE)
+_SEPARATORS = re.compile(r"\s[-|/\u2013\u2014\u2022:]\s|\s(?:via|on behalf of)\s", re.IGNORECASE)
 
 
 def _keys(name: str) -> list[str]:
@@ -104,7 +103,8 @@ def _keys(name: str) -> list[str]:
     also without decorations an impersonator adds ("Jane Doe (CEO)", "Jane Doe - Legal").
     One word alone (a first name) is no impersonation signal."""
     candidates = [name, _DECORATION.sub(" ", name)]
-    candidates += _SEPARATORS.split(candidates[1])
+    for segment in _SEPARATORS.split(candidates[1]):
+        candidates += [segment, *segment.split(",")]  # "Jane Doe, CEO"
     keys: list[str] = []
     for candidate in candidates:
         key = name_key(candidate)
