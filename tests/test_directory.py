@@ -168,7 +168,7 @@ def test_html_only_thread_is_recognised_too() -> None:
         bare[name] = only_html[name]
     bare.set_content(html_part.get_content(), subtype="html")
     raw = bare.as_bytes(policy=email.policy.SMTP)
-    out, applied = sign(raw)
+    _, applied = sign(raw)
     assert applied == []
 
 
@@ -235,7 +235,8 @@ def test_cli_without_a_directory_says_what_is_missing() -> None:
 
 
 @pytest.mark.parametrize(("content", "message"), [
-    ("users: [{email: a@example.com, titel: x}]", "users[0] (a@example.com): unknown field 'titel'"),
+    ("users: [{email: a@example.com, titel: x}]",
+     "users[0] (a@example.com): unknown field 'titel'"),
     ("users: [{email: not-an-address}]", "users[0] (not-an-address): email: invalid address"),
     ("users: [{email: a@example.com}, {email: A@example.com}]", "already used"),
     ("users: {a: 1}", "users: expected a list"),
@@ -280,7 +281,7 @@ WARNED = ["impersonation-warning:banner", "impersonation-warning:subject_prefix"
     f'"Jane Doe" <{OUTSIDE}>',
     f'"Doe, Jane" <{OUTSIDE}>',
     f"JANE DOE <{OUTSIDE}>",
-    f'"J\u0430ne D\u043ee" <{OUTSIDE}>',                    # Cyrillic а, о
+    f'"J\u0430ne D\u043ee" <{OUTSIDE}>',                    # Cyrillic a and o
     f'"Maria Garcia" <{OUTSIDE}>',                         # the directory has García
     f"=?utf-8?q?Mar=C3=ADa_Garc=C3=ADa?= <{OUTSIDE}>",     # RFC 2047
     f'"Maria  Garc\u00eda (CEO)" <{OUTSIDE}>',
@@ -406,7 +407,7 @@ def test_a_flow_without_directory_features_never_asks_for_one() -> None:
                                          ["jane.doe@example.com"])).changed
 
 
-# -- normalisation and look-alikes ------------------------------------------------------------------
+# -- normalisation and look-alikes --------------------------------------------------------------
 
 
 def test_name_keys() -> None:
@@ -434,7 +435,7 @@ def test_mimics_is_idn_aware() -> None:
     assert mimics(normalize_domain("bücher.example"), internal_idn) is None
 
 
-# -- the cache -------------------------------------------------------------------------------------
+# -- the cache ---------------------------------------------------------------------------------------
 
 
 class Counting:
