@@ -435,7 +435,7 @@ def test_mimics_is_idn_aware() -> None:
     assert mimics(normalize_domain("bücher.example"), internal_idn) is None
 
 
-# -- the cache ---------------------------------------------------------------------------------------
+# -- the cache ------------------------------------------------------------------------------------
 
 
 class Counting:
