@@ -232,3 +232,28 @@ def test_mimeops_invoke_with_a_directory_file(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == DEFAULT
     assert b"Head of Purchasing" in out.read_bytes()
+
+
+def test_template_grants_directory_reads_only_when_asked_and_only_on_the_organization() -> None:
+    from cfnlint.decode import decode
+
+    template, problems = decode(str(ROOT / "template.yaml"))
+    assert not problems and template is not None
+    assert template["Conditions"]["DirectoryFromWorkMail"] == {
+        "Fn::Equals": [{"Ref": "UseDirectory"}, "true"]}
+    assert template["Parameters"]["UseDirectory"]["Default"] == "false"
+    function = template["Resources"]["MimeopsFunction"]["Properties"]
+    granted = [p["Fn::If"] for p in function["Policies"]
+               if isinstance(p, dict) and "Fn::If" in p
+               and p["Fn::If"][0] == "DirectoryFromWorkMail"]
+    assert len(granted) == 1 and granted[0][2] == {"Ref": "AWS::NoValue"}
+    (statement,) = granted[0][1]["Statement"]
+    assert sorted(statement["Action"]) == [
+        "workmail:DescribeEntity", "workmail:DescribeUser", "workmail:ListGroupsForEntity",
+        "workmail:ListUsers"]
+    assert statement["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:workmail:${AWS::Region}:"
+                                                "${AWS::AccountId}:organization/${OrganizationId}"}
+    everything = json.dumps(template)
+    assert everything.count("workmail:Describe") == 2  # nowhere else
+    assert function["Environment"]["Variables"]["MIMEOPS_ORGANIZATION_ID"] == {
+        "Ref": "OrganizationId"}
