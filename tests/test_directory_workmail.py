@@ -253,7 +253,7 @@ def test_template_grants_directory_reads_only_when_asked_and_only_on_the_organiz
         "workmail:ListUsers"]
     assert statement["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:workmail:${AWS::Region}:"
                                                 "${AWS::AccountId}:organization/${OrganizationId}"}
-    everything = json.dumps(template)
+    everything = json.dumps(template["Resources"])
     assert everything.count("workmail:Describe") == 2  # nowhere else
     assert function["Environment"]["Variables"]["MIMEOPS_ORGANIZATION_ID"] == {
         "Ref": "OrganizationId"}
