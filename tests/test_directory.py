@@ -299,7 +299,7 @@ def test_display_name_of_a_colleague_from_outside_is_flagged(header: str) -> Non
 @pytest.mark.parametrize("address", [
     "jane.doe@examp1e.com", "jane.doe@ex\u0430mple.com", "jane.doe@xn--exmple-4nf.com",
     "jane.doe@exampel.com", "billing@example.co", "ceo@mail.examp1e.com",
-    "jane.doe@EXAMPLE.CO", "ap@examp1e.org",
+    "jane.doe@EXAMPLE.CO", "ap@examp1e.org", "ceo@exarnple.com", "hr@examples.com",
 ])
 def test_lookalike_domains_are_flagged(address: str) -> None:
     assert from_(f"Accounts <{address}>", mail_from=address) == WARNED

@@ -257,3 +257,13 @@ def test_template_grants_directory_reads_only_when_asked_and_only_on_the_organiz
     assert everything.count("workmail:Describe") == 2  # nowhere else
     assert function["Environment"]["Variables"]["MIMEOPS_ORGANIZATION_ID"] == {
         "Ref": "OrganizationId"}
+
+
+def test_cache_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    directory.reset()
+    monkeypatch.setenv("MIMEOPS_DIRECTORY_TTL", "42")
+    monkeypatch.setenv("MIMEOPS_DIRECTORY_CACHE_SIZE", "7")
+    cached = directory.directory("m-" + "b" * 32)
+    assert (cached.ttl, cached.size) == (42.0, 7)
+    assert directory.directory("m-" + "b" * 32) is cached  # one per organization
+    directory.reset()
