@@ -172,6 +172,14 @@ def attach(flow: Flow) -> None:
         raise FlowError("directory: workmail needs organization_id in the flow "
                         f"(or {ENV_ORGANIZATION} in the function's environment)")
     flow.directory = directory(org)
+    if not flow.internal_domains:  # the organization's own domains, when the flow lists none
+        from mimeops_workmail.domains import organization_domains
+
+        try:
+            flow.internal_domains = organization_domains(org)
+        except Exception as error:  # a flow that cannot tell internal from external
+            raise FlowError(f"directory: workmail without internal_domains: ListMailDomains "
+                            f"failed: {str(error)[:200]}") from None
 
 
 def reset() -> None:

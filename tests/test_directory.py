@@ -226,6 +226,18 @@ def test_cli_apply_with_directory_file(tmp_path: Path) -> None:
     assert summary["changed"] is False and summary["applied"] == []
 
 
+def test_cli_takes_internal_domains_from_the_directory_file_when_the_flow_has_none(
+        tmp_path: Path) -> None:
+    flow = tmp_path / "flow.yaml"
+    flow.write_text((FLOWS / "directory-signature.yaml").read_text().replace(
+        "internal_domains: [example.com, example.org]", ""), encoding="utf-8")
+    done = mimeops("apply", "--config", str(flow), "--direction", "OUTBOUND",
+                   "--directory", str(DIRECTORY_FILE), str(EVENTS / "outbound.eml"),
+                   "-o", str(tmp_path / "out.eml"))
+    assert json.loads(done.stdout)["applied"] == ["signature:footer"], done.stderr
+    assert DIRECTORY.domains() == {"example.com"}
+
+
 def test_cli_without_a_directory_says_what_is_missing() -> None:
     done = mimeops("apply", "--config", str(FLOWS / "directory-signature.yaml"),
                    "--direction", "OUTBOUND", str(EVENTS / "outbound.eml"), "-o", "/dev/null")

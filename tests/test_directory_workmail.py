@@ -154,6 +154,14 @@ def test_on_error_retry_fails_the_invocation(env: LocalAWS,
             monkeypatch)
 
 
+def test_internal_domains_come_from_workmail_when_the_flow_has_none(
+        env: LocalAWS, monkeypatch: pytest.MonkeyPatch) -> None:
+    flow = SIGNATURE.replace("internal_domains: [example.com, example.org]", "")
+    _, message_id = run(env, flow, OUTBOUND, "OUTBOUND", "jane.doe@example.com",
+                        ["m.dupont@partner.example.net"], monkeypatch)
+    assert b"Head of Purchasing" in env.emulator.message(message_id)
+
+
 def test_directory_workmail_without_an_organization_is_a_flow_error(
         env: LocalAWS, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MIMEOPS_ORGANIZATION_ID")

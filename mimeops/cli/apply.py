@@ -25,9 +25,12 @@ def run(args: argparse.Namespace) -> int:
         fail(str(error))
     if args.directory:
         try:
-            flow.directory = load_directory(args.directory)
+            directory = load_directory(args.directory)
         except DirectoryError as error:
             fail(str(error))
+        flow.directory = directory
+        if not flow.internal_domains:  # the organization's domains are the file's
+            flow.internal_domains = directory.domains()
     raw = read(args.message, "message")
     header = Message(raw).root.header
     mail_from = args.mail_from

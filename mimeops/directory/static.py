@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 
 from mimeops.directory.records import ATTRIBUTES, User
-from mimeops.flow.addresses import normalize_address
+from mimeops.flow.addresses import domain_of, normalize_address
 from mimeops.flow.errors import DirectoryError
 
 _USER_KEYS = ("email", "aliases", *[a for a in ATTRIBUTES if a != "email"], "groups")
@@ -85,14 +85,11 @@ class StaticDirectory:
         """Every user."""
         return self.users
 
-    def group(self, name: str) -> Group | None:
-        """The group called `name` (any case), also one only named by its members."""
-        for group in self.groups_:
-            if group.name.lower() == name.lower():
-                return group
-        if any(name.lower() in (g.lower() for g in m) for m in self.memberships.values()):
-            return Group(name)
-        return None
+    def domains(self) -> frozenset[str]:
+        """The domains of every address in the file: the organization's own domains."""
+        addresses = [a for u in self.users for a in (u.email, *u.aliases)]
+        addresses += [a for g in self.groups_ for a in (g.email, *g.aliases) if a]
+        return frozenset(domain_of(a) for a in addresses)
 
 
 def load_directory(path: str | Path) -> StaticDirectory:
