@@ -258,7 +258,7 @@ def test_template_grants_directory_reads_only_when_asked_and_only_on_the_organiz
     (statement,) = granted[0][1]["Statement"]
     assert sorted(statement["Action"]) == [
         "workmail:DescribeEntity", "workmail:DescribeUser", "workmail:ListGroupsForEntity",
-        "workmail:ListUsers"]
+        "workmail:ListMailDomains", "workmail:ListUsers"]
     assert statement["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:workmail:${AWS::Region}:"
                                                 "${AWS::AccountId}:organization/${OrganizationId}"}
     everything = json.dumps(template["Resources"])
