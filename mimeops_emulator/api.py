@@ -61,7 +61,7 @@ class Api:
     def handle(self, request: Request) -> Response:
         """Answer one request; every failure becomes an AWS-shaped error response."""
         if request.path == admin.PREFIX or request.path.startswith(admin.PREFIX + "/"):
-            return admin.handle(request, self.state, self.faults)
+            return admin.handle(request, self.state, self.faults, self.directories)
         target = request.header("X-Amz-Target")
         if target is not None:
             self.state.log_request(request.method, request.path)

@@ -22,9 +22,18 @@ def run(args: argparse.Namespace) -> int:
         import moto  # noqa: F401
     except ModuleNotFoundError as error:
         missing_extra("serve", "local", error)
+    from mimeops.cli.common import fail
+    from mimeops.directory import DirectoryError, load_directory
     from mimeops_emulator.local import serve
 
-    serve(host=args.host, port=args.port, s3_endpoint_url=args.s3_endpoint)
+    directories = {}
+    if args.directory:
+        try:
+            directories[args.organization_id] = load_directory(args.directory)
+        except DirectoryError as error:
+            fail(str(error))
+    serve(host=args.host, port=args.port, s3_endpoint_url=args.s3_endpoint,
+          directories=directories)
     return 0
 
 
@@ -36,4 +45,9 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     serve.add_argument("--port", type=int, default=8687)
     serve.add_argument("--s3-endpoint", metavar="URL",
                        help="an S3 endpoint to read from (default: an embedded moto S3)")
+    serve.add_argument("--directory", metavar="DIR.yaml",
+                       help="serve this static directory file through the WorkMail directory "
+                            "API (DescribeEntity, DescribeUser, ListGroupsForEntity, ...)")
+    serve.add_argument("--organization-id", default="m-00000000000000000000000000000000",
+                       metavar="ORG", help="the organization the directory belongs to")
     serve.set_defaults(run=run)

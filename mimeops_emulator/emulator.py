@@ -149,8 +149,7 @@ class Emulator:
         directory = source if isinstance(source, StaticDirectory) else load_directory(source)
         self._directories.add(org_id, directory)
         if self._state.domains(org_id) is None:
-            domains = [u.email.rpartition("@")[2] for u in directory.users]
-            self._state.add_organization(org_id, list(dict.fromkeys(domains)))
+            self._state.add_organization(org_id, sorted(directory.domains()))
 
     # -- faults ---------------------------------------------------------------------
 

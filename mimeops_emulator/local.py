@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -23,6 +23,8 @@ from .s3 import DUMMY_CREDENTIAL
 
 if TYPE_CHECKING:
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+    from mimeops.directory import StaticDirectory
 
 DEFAULT_BUCKET = "mimeops-local"
 
@@ -230,14 +232,16 @@ def serve(
     bucket: str = DEFAULT_BUCKET,
     region: str = "us-east-1",
     out: TextIO | None = None,
+    directories: Mapping[str, StaticDirectory] | None = None,
 ) -> None:
     """Run the emulator in the foreground until Ctrl-C (or SIGTERM).
 
     Without ``s3_endpoint_url`` moto's S3 server starts in-process on the same host
     (a free port) with a versioned ``bucket``. Prints one ``NAME=value`` line per
     environment variable a handler needs (on ``out``, default stdout), then logs each
-    request to stderr. For ``sam local invoke`` the Lambda runs in a container: bind
-    ``host="0.0.0.0"`` and use ``host.docker.internal`` in place of 127.0.0.1.
+    request to stderr. ``directories`` (organization id -> directory) are served
+    through the WorkMail directory API. For ``sam local invoke`` the Lambda runs in a
+    container: bind ``host="0.0.0.0"`` and use ``host.docker.internal`` in place of 127.0.0.1.
     """
     out = out if out is not None else sys.stdout
     moto = None
@@ -247,6 +251,8 @@ def serve(
         _create_versioned_bucket(s3_endpoint_url, region, bucket)
         created_bucket = bucket
     emulator = Emulator(s3_endpoint_url, region, host=host, port=port)
+    for org_id, directory in (directories or {}).items():
+        emulator.add_directory(org_id, directory)
     stop = threading.Event()
     previous = _install_sigterm(stop)
     try:

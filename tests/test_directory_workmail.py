@@ -275,3 +275,48 @@ def test_cache_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatc
     assert (cached.ttl, cached.size) == (42.0, 7)
     assert directory.directory("m-" + "b" * 32) is cached  # one per organization
     directory.reset()
+
+
+def test_admin_endpoint_seeds_a_directory(aws: LocalAWS) -> None:
+    org = "m-" + "c" * 32
+    body = {"organizationId": org, "directory": {"users": [
+        {"email": "ann@c.example", "display_name": "Ann C", "groups": ["crew"]}]}}
+    request = urllib.request.Request(aws.workmail_endpoint + "/_emulator/directories",
+                                     data=json.dumps(body).encode(), method="POST")
+    with urllib.request.urlopen(request, timeout=5) as answer:
+        assert answer.status == 200
+    workmail = WorkMailDirectory(org, client=aws.client("workmail"))
+    assert workmail.groups("ann@c.example") == {"crew"}
+    assert aws.client("workmail").list_mail_domains(OrganizationId=org)["MailDomains"] == [
+        {"DomainName": "c.example", "DefaultDomain": True}]
+    bad = {"organizationId": org, "directory": {"users": [{"email": "x"}]}}
+    request = urllib.request.Request(aws.workmail_endpoint + "/_emulator/directories",
+                                     data=json.dumps(bad).encode(), method="POST")
+    with pytest.raises(urllib.error.HTTPError) as http:
+        urllib.request.urlopen(request, timeout=5)
+    assert http.value.code == 400 and b"invalid address" in http.value.read()
+
+
+def test_mimeops_serve_with_a_directory_file() -> None:
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mimeops", "serve", "--port", "0", "--directory",
+         str(DIRECTORY_FILE), "--organization-id", ORG],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT)
+    try:
+        assert server.stdout is not None
+        env = {}
+        for line in server.stdout:
+            name, _, value = line.strip().partition("=")
+            env[name] = value
+            if name == "AWS_ENDPOINT_URL_WORKMAIL":
+                break
+        import boto3
+
+        client = boto3.client("workmail", endpoint_url=env["AWS_ENDPOINT_URL_WORKMAIL"],
+                              region_name="us-east-1", aws_access_key_id="x",
+                              aws_secret_access_key="x")
+        entity = client.describe_entity(OrganizationId=ORG, Email="jane@example.com")
+        assert entity["Name"] == "jane.doe" and entity["Type"] == "USER"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
