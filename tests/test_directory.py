@@ -202,6 +202,19 @@ def test_once_per_thread_never_lets_an_inbound_sender_skip_a_footer() -> None:
     assert result.applied == ["f:footer"]
 
 
+def test_a_footer_with_directory_fields_is_once_per_thread_by_default() -> None:
+    first, _ = sign(OUTBOUND)
+    second = reply(first, "Jane Doe <jane.doe@example.com>", "m.dupont@partner.example.net",
+                   "Again.")
+    envelope = Envelope("OUTBOUND", "jane.doe@example.com", ["m.dupont@partner.example.net"])
+    for once, applied in (("", []), (", once_per_thread: false", ["s:footer"])):
+        flow = load_flow("internal_domains: [example.com]\nrules:\n  - name: s\n    apply: "
+                         "[{footer: {text: \"{sender.display_name}\\n{sender.job_title}\", "
+                         f"placement: above_reply{once}}}}}]\n", marker_key=b"k")
+        flow.directory = DIRECTORY
+        assert flow.apply(second, envelope).applied == applied
+
+
 def test_a_retry_does_not_sign_twice() -> None:
     first, _ = sign(OUTBOUND)
     again, applied = sign(first)

@@ -235,7 +235,10 @@ def _insert(kind: str) -> Callable[[Any, str], Op]:
         placement = arg.get("placement", "end")
         if placement not in PLACEMENTS:
             raise FlowError(f"{where}.placement: expected end or above_reply, got {placement!r}")
-        once = arg.get("once_per_thread", False)
+        # A footer with the sender's directory fields is a signature: once per thread
+        # unless the flow says otherwise.
+        signature = any(t is not None and t.directory for t in (text, markup))
+        once = arg.get("once_per_thread", signature)
         if not isinstance(once, bool):
             raise FlowError(f"{where}.once_per_thread: expected true or false, got {once!r}")
         return Insert(kind, text, markup, placement == "above_reply", once)
