@@ -188,8 +188,12 @@ def test_a_new_message_that_quotes_the_signature_is_still_signed() -> None:
                    "Forwarding.")
     fresh = re.sub(rb"(?m)^(In-Reply-To|References):\r?\n .*\r?\n", b"", second)
     assert b"In-Reply-To" not in fresh and b"References" not in fresh
-    _, applied = sign(fresh)
-    assert applied == ["signature:footer"]
+    assert sign(fresh)[1] == []  # "Re: Lieferplan": still a reply
+    for subject, applied in ((b"Lieferplan", ["signature:footer"]),
+                             (b"AW: [EXT] Lieferplan", []), (b"Fwd: Lieferplan", []),
+                             (b"Reminder: Lieferplan", ["signature:footer"])):
+        raw = fresh.replace(b"Subject: Re: Lieferplan", b"Subject: " + subject)
+        assert sign(raw)[1] == applied, subject
 
 
 def test_once_per_thread_never_lets_an_inbound_sender_skip_a_footer() -> None:

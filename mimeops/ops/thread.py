@@ -9,7 +9,7 @@ letter or digit appears in that text, in order.
 
 What it trusts, and why that is enough: it runs only on OUTBOUND mail (our own user
 wrote and sent it; on inbound mail a sender could quote a text to dodge it) and only
-on replies (In-Reply-To or References present). The lines carry this user's directory
+on replies and forwards (In-Reply-To or References present, or a Re:/Fwd: subject). The lines carry this user's directory
 fields (name, title, telephone), so a colleague's signature in the thread does not
 count. Someone outside who pastes this user's signature into a message can at most
 make the user's reply to it go without a second copy of the signature, which the
@@ -26,6 +26,8 @@ from mimeops.mime import Message, charset, transfer
 
 _SPACE = re.compile(r"\s+")
 _QUOTE = re.compile(r"^[ \t]*(?:>[ \t]?)+", re.M)
+_REPLY = re.compile(r"^\s*(?:\[[^\]]*\]\s*)*(?:re|fwd?|aw|wg|sv|vs|tr|rv|r|i|rif|enc)\s*"
+                    r"(?:\[\d+\])?\s*:", re.IGNORECASE)
 
 
 def fingerprint(rendered: str, markup: bool = False) -> list[str]:
@@ -37,9 +39,8 @@ def fingerprint(rendered: str, markup: bool = False) -> list[str]:
 def carries(message: Message, needles: list[list[str]]) -> bool:
     """Whether the message is a reply whose bodies already show one of `needles`
     (each a list of lines, found in order)."""
-    header = message.root.header
     needles = [lines for lines in needles if lines]
-    if not needles or not (header.get("in-reply-to") or header.get("references")):
+    if not needles or not in_thread(message):
         return False
     for kind, part in message.bodies().items():
         try:
@@ -52,6 +53,16 @@ def carries(message: Message, needles: list[list[str]]) -> bool:
         if any(_in_order(haystack, lines) for lines in needles):
             return True
     return False
+
+
+def in_thread(message: Message) -> bool:
+    """A reply or forward: In-Reply-To / References, or a Re:/Fwd: subject (also the
+    German, French, Nordic, Spanish and Italian prefixes clients write)."""
+    header = message.root.header
+    if header.get("in-reply-to") or header.get("references"):
+        return True
+    subject = header.field("subject")
+    return bool(subject and _REPLY.match(subject.decoded()))
 
 
 def _normal(text: str) -> str:
