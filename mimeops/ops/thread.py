@@ -11,9 +11,9 @@ What it trusts, and why that is enough: it runs only on OUTBOUND mail (our own u
 wrote and sent it; on inbound mail a sender could quote a text to dodge it) and only
 on replies and forwards (In-Reply-To or References present, or a Re:/Fwd: subject).
 The lines carry this user's directory fields (name, title, telephone), so a
-colleague's signature in the thread does not count. Someone outside who pastes this user's signature into a message can at most
-make the user's reply to it go without a second copy of the signature, which the
-quoted text then shows anyway.
+colleague's signature in the thread does not count. Someone outside who pastes this
+user's signature into a message can at most make the user's reply to it go without
+a second copy of the signature, which the quoted text then shows anyway.
 """
 
 from __future__ import annotations
