@@ -34,6 +34,7 @@ ENV_ORGANIZATION = "MIMEOPS_ORGANIZATION_ID"
 NOT_FOUND = frozenset({"EntityNotFoundException", "EntityStateException"})
 MAX_NESTING = 16
 PAGE = 100
+INDEX_SECONDS = 60.0
 
 # Directory calls must leave time for the message itself: short timeouts, 2 attempts.
 CLIENT_CONFIG = Config(connect_timeout=1, read_timeout=2,
@@ -62,8 +63,10 @@ class WorkMailDirectory:
             self._client = boto3.client("workmail", config=CLIENT_CONFIG)
         return self._client
 
-    def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
-        if self.deadline is not None and time.monotonic() >= self.deadline:
+    def _call(self, operation: str, deadline: float | None = None,
+              **kwargs: Any) -> dict[str, Any]:
+        deadline = self.deadline if deadline is None else deadline
+        if deadline is not None and time.monotonic() >= deadline:
             raise DirectoryUnavailable(f"no time left for WorkMail {operation}")
         try:
             result: dict[str, Any] = getattr(self.client, operation)(
@@ -116,19 +119,27 @@ class WorkMailDirectory:
         return frozenset(names)
 
     def people(self) -> Sequence[User]:
-        """Every user that is not deleted: email and display name (ListUsers)."""
+        """Every user that is not deleted: email and display name (ListUsers).
+
+        Not bound to the invocation's deadline (a large organization takes more pages
+        than one invocation has time for): at most INDEX_SECONDS in all. An invocation
+        that cannot wait answers on time (on_error); the listing goes on and the next
+        invocations find it in the cache.
+        """
+        deadline = time.monotonic() + INDEX_SECONDS
         return [
             User(email=normalize_address(u["Email"]), display_name=u.get("DisplayName") or "")
-            for u in self._pages("list_users", "Users")
+            for u in self._pages("list_users", "Users", deadline=deadline)
             if u.get("Email") and u.get("State") != "DELETED"
         ]
 
-    def _pages(self, operation: str, key: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    def _pages(self, operation: str, key: str, deadline: float | None = None,
+               **kwargs: Any) -> Iterator[dict[str, Any]]:
         token = None
         while True:
             extra: dict[str, str] = {"NextToken": token} if token else {}
             try:
-                page = self._call(operation, MaxResults=PAGE, **kwargs, **extra)
+                page = self._call(operation, deadline, MaxResults=PAGE, **kwargs, **extra)
             except LookupError:
                 return
             yield from page.get(key, [])

@@ -12,6 +12,7 @@ import json
 import re
 import subprocess
 import sys
+import threading
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
@@ -523,6 +524,39 @@ def test_cache_serves_stale_on_failure_and_raises_without_an_entry() -> None:
     assert cache.user("jane@example.com") == User("jane@example.com")
     with pytest.raises(DirectoryUnavailable, match="connection refused"):
         cache.user("jane.other@example.com")
+
+
+def test_one_fetch_at_a_time_and_stale_answers_while_refreshing() -> None:
+    gate, started = threading.Event(), threading.Event()
+
+    class Slow(Counting):
+        def people(self) -> list[User]:
+            started.set()
+            assert gate.wait(10)
+            return super().people()
+
+    inner, clock = Slow(), Clock()
+    cache = CachedDirectory(inner, ttl=60, clock=clock)
+    results: list[object] = []
+    threads = [threading.Thread(target=lambda: results.append(cache.people()))
+               for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    assert started.wait(10)
+    gate.set()
+    for thread in threads:
+        thread.join(10)
+    assert inner.calls == 1 and len(results) == 3
+    clock.now += 61
+    gate.clear()
+    started.clear()
+    refresher = threading.Thread(target=cache.people)
+    refresher.start()
+    assert started.wait(10)
+    assert cache.people() == results[0]  # stale, without waiting for the refresh
+    gate.set()
+    refresher.join(10)
+    assert inner.calls == 2
 
 
 def test_a_failing_directory_is_a_fault_for_on_error() -> None:

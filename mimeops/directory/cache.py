@@ -5,7 +5,8 @@ sender's record, their groups, maybe each internal recipient's groups and the
 display-name index. Misses are cached too ("no such user" is the common answer for
 outside addresses), so a flood from one outside sender costs one lookup per TTL.
 A failed refresh serves the stale entry when there is one (the directory changes
-rarely; mail must flow) and raises DirectoryUnavailable otherwise.
+rarely; mail must flow) and raises DirectoryUnavailable otherwise. One fetch per
+entry runs at a time (a slow refresh serves the stale entry meanwhile).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class CachedDirectory:
         self.clock = clock
         self._entries: OrderedDict[tuple[str, str], tuple[float, Any]] = OrderedDict()
         self._lock = threading.Lock()
+        self._flights: dict[tuple[str, str], threading.Lock] = {}
         self.lookups = 0  # calls that reached the inner directory (benchmarks, tests)
 
     def user(self, address: str) -> User | None:
@@ -59,14 +61,43 @@ class CachedDirectory:
         with self._lock:
             self._entries.clear()
 
-    def _get(self, kind: str, key: str, fetch: Callable[[str], Any]) -> Any:
-        now = self.clock()
-        slot = (kind, key)
+    def _fresh(self, slot: tuple[str, str]) -> tuple[bool, tuple[float, Any] | None]:
         with self._lock:
             entry = self._entries.get(slot)
-            if entry is not None and entry[0] > now:
+            if entry is not None and entry[0] > self.clock():
                 self._entries.move_to_end(slot)
+                return True, entry
+            return False, entry
+
+    def _get(self, kind: str, key: str, fetch: Callable[[str], Any]) -> Any:
+        slot = (kind, key)
+        fresh, entry = self._fresh(slot)
+        if fresh:
+            assert entry is not None
+            return entry[1]
+        # One fetch per entry at a time: a slow one (the display-name index of a large
+        # organization) goes on after its invocation answered; later lookups get the
+        # stale entry meanwhile, or wait for the fetch when there is none.
+        with self._lock:
+            flight = self._flights.setdefault(slot, threading.Lock())
+        if not flight.acquire(blocking=entry is None):
+            assert entry is not None
+            return entry[1]
+        try:
+            fresh, entry = self._fresh(slot)
+            if fresh:
+                assert entry is not None
                 return entry[1]
+            return self._fetch(slot, entry, fetch)
+        finally:
+            with self._lock:
+                self._flights.pop(slot, None)
+            flight.release()
+
+    def _fetch(self, slot: tuple[str, str], entry: tuple[float, Any] | None,
+               fetch: Callable[[str], Any]) -> Any:
+        now = self.clock()
+        key = slot[1]
         self.lookups += 1
         try:
             value = fetch(key)
