@@ -72,10 +72,6 @@ def load() -> Flow:
     come from WorkMail (the flow file's list is the fallback if the lookup fails)."""
     flow = load_flow(flow_source())
     flow.marker_key = marker_key()
-    if flow.directory_source == "workmail":
-        from mimeops_workmail import directory
-
-        directory.attach(flow)
     if flow.organization_id:
         from mimeops_workmail.domains import organization_domains
 
@@ -87,4 +83,8 @@ def load() -> Flow:
         else:
             if found:
                 flow.internal_domains = found
+    if flow.directory_source == "workmail":
+        from mimeops_workmail import directory
+
+        directory.attach(flow)
     return flow
