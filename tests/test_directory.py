@@ -16,6 +16,7 @@ import threading
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -566,3 +567,25 @@ def test_a_failing_directory_is_a_fault_for_on_error() -> None:
     flow.directory = CachedDirectory(inner)
     with pytest.raises(DirectoryUnavailable):
         flow.apply(OUTBOUND, Envelope("OUTBOUND", "jane.doe@example.com", ["a@b.example"]))
+
+
+# -- what a reader sees (Chromium) ---------------------------------------------------------------
+
+
+def test_reader_sees_the_warning_first_and_the_signature_above_the_quote(page: Any) -> None:
+    raw = re.sub(rb"(?m)^From: .*$", b'From: "Jane Doe" <jane.doe@outside.example>', EXTERNAL,
+                 count=1)
+    warned = recipe("impersonation-warning").apply(
+        raw, Envelope("INBOUND", "jane.doe@outside.example", ["jane.doe@example.com"]))
+    page.set_content(html(warned.message))
+    shown = page.inner_text("body")
+    assert shown.lstrip().startswith("WARNING \u2013 POSSIBLE IMPERSONATION")
+    assert "\u201cJane Doe\u201d" in shown and "jane.doe@outside.example" in shown
+
+    signed, _ = sign(OUTBOUND)
+    page.set_content(html(signed))
+    shown = page.inner_text("body")
+    assert shown.index("Head of Purchasing") < shown.index("From: Marie Dupont")
+    top = page.get_by_text("Head of Purchasing").bounding_box()
+    quote = page.get_by_text("Hallo Jane,").bounding_box()
+    assert top is not None and quote is not None and top["y"] < quote["y"]
