@@ -134,6 +134,22 @@ def test_signature_lines_with_empty_fields_are_dropped() -> None:
     assert block.split("\n") == ["<b>John Smith</b><br>", "Example Corp<br>", ""]
 
 
+def test_no_signature_for_a_sender_the_directory_does_not_know() -> None:
+    raw = as_sender(OUTBOUND, "Shared Inbox", "orders@example.com")
+    out, applied = sign(raw, "orders@example.com")
+    assert applied == [] and out == raw
+
+
+def test_a_banner_with_directory_fields_is_never_dropped_whole() -> None:
+    flow = load_flow("internal_domains: [example.com]\nrules:\n  - name: b\n    apply: "
+                     "[{banner: \"CAUTION\\n{sender.department}\"}]\n", marker_key=b"k")
+    flow.directory = DIRECTORY
+    result = flow.apply(EXTERNAL, Envelope("INBOUND", "m.dupont@partner.example.net",
+                                           ["jane.doe@example.com"]))
+    assert result.applied == ["b:banner"]
+    assert plain(result.message).startswith("CAUTION\r\n\r\nHallo")  # the line went
+
+
 def test_html_escapes_directory_values() -> None:
     directory = parse_directory({"users": [{
         "email": "jane.doe@example.com", "display_name": "Jane <script>x</script>",

@@ -77,6 +77,11 @@ class Template:
             for line in source.split("\n"):
                 self.lines.append([(lit, f) for lit, f, _, _ in string.Formatter().parse(line)])
 
+    def directory_values(self, values: Mapping[str, str]) -> bool:
+        """Whether any directory field this template uses has a value."""
+        return any(values.get(f, "").strip() for _, f in self.parts
+                   if f and f.startswith(DIRECTORY_PREFIX))
+
     def render(self, values: Mapping[str, str], *, escape_html: bool = False) -> str:
         if self.directory:
             kept = []

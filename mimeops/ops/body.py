@@ -19,7 +19,9 @@ class Insert(Op):
     goes right above the quoted message of a reply (one disclaimer under each
     message of a thread, instead of a pile at the bottom). With `once_per_thread`,
     an outbound reply that already shows the rendered text (a user's signature quoted
-    from their earlier message) does not get it again (see mimeops.ops.thread).
+    from their earlier message) does not get it again (see mimeops.ops.thread). A
+    footer whose {sender.*} fields are all empty (a sender not in the directory) is
+    not added.
     """
 
     touches_body = True
@@ -43,6 +45,8 @@ class Insert(Op):
         return self.text.render(values) if self.text is not None else None
 
     def apply(self, message: Message, values: Mapping[str, str]) -> bool:
+        if self.name == "footer" and self._nobody(values):
+            return False
         if self.once_per_thread and self._in_thread(message, values):
             return False
         changed = False
@@ -57,6 +61,12 @@ class Insert(Op):
                 continue  # that part stays as it was; the others still get the text
             changed = True
         return changed
+
+    def _nobody(self, values: Mapping[str, str]) -> bool:
+        """A signature for a sender the directory does not know: every {sender.*}
+        field it uses is empty (a shared mailbox, an unknown sender)."""
+        templates = [t for t in (self.text, self.html) if t is not None and t.directory]
+        return bool(templates) and not any(t.directory_values(values) for t in templates)
 
     def _in_thread(self, message: Message, values: Mapping[str, str]) -> bool:
         """An outbound reply already showing this text (never on inbound mail)."""
