@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -41,6 +42,13 @@ def run(args: argparse.Namespace) -> int:
         if args.directory and flow.directory_source != "workmail":
             print("mimeops: warning: the flow has no 'directory: workmail'; the handler "
                   "will not read the directory", file=sys.stderr)
+    elif args.directory and not os.environ.get("MIMEOPS_CONFIG", "").startswith("ssm:"):
+        try:  # the flow from $MIMEOPS_CONFIG names the organization to serve
+            from mimeops_workmail.config import flow_source
+
+            organization_id = load_flow(flow_source()).organization_id
+        except FlowError:
+            pass  # the handler reports it
     try:
         response, written = invoke(event, raw, config=config, output=args.output,
                                    directory=args.directory, organization_id=organization_id)

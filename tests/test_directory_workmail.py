@@ -321,3 +321,19 @@ def test_mimeops_serve_with_a_directory_file() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_mimeops_invoke_serves_the_organization_the_flow_names(tmp_path: Path) -> None:
+    import os
+
+    message = tmp_path / "in.eml"
+    message.write_bytes(re.sub(rb"(?m)^From: .*$", b'From: "Doe, Jane" <jd@outside.example>',
+                               EXTERNAL, count=1))
+    env = {**os.environ, "MIMEOPS_CONFIG": IMPERSONATION + f"\norganization_id: {ORG}\n"}
+    out = tmp_path / "out.eml"
+    done = subprocess.run(
+        [sys.executable, "-m", "mimeops", "invoke", str(ROOT / "events" / "inbound-external.json"),
+         "--message", str(message), "--directory", str(DIRECTORY_FILE), "-o", str(out)],
+        capture_output=True, cwd=ROOT, timeout=120, check=False, env=env)
+    assert done.returncode == 0, done.stderr
+    assert b"POSSIBLE IMPERSONATION" in out.read_bytes()
