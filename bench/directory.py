@@ -161,6 +161,7 @@ def report(warm_times: dict[str, float], cold_times: dict[str, float], first: fl
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Measure, print the Markdown report and write it to --output."""
     parser = argparse.ArgumentParser(prog="python -m bench.directory")
     parser.add_argument("--quick", action="store_true", help="a few runs (CI smoke)")
     parser.add_argument("--output", type=Path, default=RESULTS / "directory.md")

@@ -119,6 +119,7 @@ class DirectoryBook:
             self._organizations.clear()
 
     def organization(self, org_id: str) -> Organization:
+        """The organization's directory; OrganizationNotFoundException as WorkMail says it."""
         with self._lock:
             found = self._organizations.get(org_id)
         if found is None:
@@ -129,6 +130,7 @@ class DirectoryBook:
     # -- operations (request body -> response body) -------------------------------------
 
     def describe_entity(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Any address (aliases included) -> EntityId, Name, Type."""
         org_id, email = _require(body, ("OrganizationId", ORGANIZATION_ID),
                                  ("Email", EMAIL))
         organization = self.organization(org_id)
@@ -140,6 +142,7 @@ class DirectoryBook:
         return {"EntityId": entity.id, "Name": entity.name, "Type": entity.type}
 
     def describe_user(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A user by id, address or user name: every attribute that has a value."""
         org_id, user_id = _require(body, ("OrganizationId", ORGANIZATION_ID),
                                    ("UserId", ENTITY_ID))
         entity = self.organization(org_id).find(user_id)
@@ -155,6 +158,7 @@ class DirectoryBook:
         return result
 
     def list_groups_for_entity(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The groups a user or group is directly in (GroupNamePrefix filter), paged."""
         org_id, entity_id = _require(body, ("OrganizationId", ORGANIZATION_ID),
                                      ("EntityId", ENTITY_ID))
         organization = self.organization(org_id)
@@ -169,6 +173,7 @@ class DirectoryBook:
         return _page(body, "Groups", items)
 
     def list_users(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Every user (id, address, names, state), paged."""
         (org_id,) = _require(body, ("OrganizationId", ORGANIZATION_ID))
         users = [e for e in self.organization(org_id).entities.values() if e.type == "USER"]
         items = [{"Id": u.id, "Email": u.email, "Name": u.name,
@@ -177,6 +182,7 @@ class DirectoryBook:
         return _page(body, "Users", items)
 
     def list_group_members(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The users and groups directly in a group, paged."""
         org_id, group_id = _require(body, ("OrganizationId", ORGANIZATION_ID),
                                     ("GroupId", ENTITY_ID))
         organization = self.organization(org_id)

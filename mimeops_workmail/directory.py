@@ -59,6 +59,7 @@ class WorkMailDirectory:
 
     @property
     def client(self) -> Any:
+        """The boto3 `workmail` client, made on first use (endpoints from the environment)."""
         if self._client is None:
             self._client = boto3.client("workmail", config=CLIENT_CONFIG)
         return self._client

@@ -41,6 +41,7 @@ class Who:
 
     @property
     def directory(self) -> Directory:
+        """The directory; DirectoryUnavailable (a fault for on_error) when none is set."""
         if self._directory is None:
             raise DirectoryUnavailable(NO_DIRECTORY)
         return self._directory
@@ -54,6 +55,7 @@ class Who:
 
     @cached_property
     def sender_groups(self) -> frozenset[str]:
+        """The internal sender's groups, nested ones included (none for outsiders)."""
         if not self.facts.sender_internal:
             return frozenset()
         return self.directory.groups(self.facts.mail_from or self.facts.sender)

@@ -90,16 +90,19 @@ class _Text(HTMLParser):
         self.hidden = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        """A tag separates words (`<br>`, `<td>`), and may start hidden content."""
         if tag in self._HIDDEN:
             self.hidden += 1
         self.out.append(" ")
 
     def handle_endtag(self, tag: str) -> None:
+        """A tag separates words, and may end hidden content."""
         if tag in self._HIDDEN and self.hidden:
             self.hidden -= 1
         self.out.append(" ")
 
     def handle_data(self, data: str) -> None:
+        """Text outside styles and scripts is what a reader sees."""
         if not self.hidden:
             self.out.append(data)
 
