@@ -22,6 +22,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ParamValidationError
 
 from mimeops import Flow, FlowError
 from mimeops.directory import CachedDirectory, DirectoryUnavailable, User
@@ -32,6 +33,8 @@ ENV_TTL = "MIMEOPS_DIRECTORY_TTL"
 ENV_SIZE = "MIMEOPS_DIRECTORY_CACHE_SIZE"
 ENV_ORGANIZATION = "MIMEOPS_ORGANIZATION_ID"
 NOT_FOUND = frozenset({"EntityNotFoundException", "EntityStateException"})
+# DescribeEntity refuses an address outside its pattern: no entity can have it.
+NO_SUCH_ADDRESS = frozenset({"ValidationException", "InvalidParameterException"})
 MAX_NESTING = 16
 PAGE = 100
 INDEX_SECONDS = 60.0
@@ -72,8 +75,11 @@ class WorkMailDirectory:
         try:
             result: dict[str, Any] = getattr(self.client, operation)(
                 OrganizationId=self.organization_id, **kwargs)
+        except ParamValidationError:  # an address WorkMail could never hold
+            raise LookupError(operation) from None
         except Exception as error:
-            if clients.error_code(error) in NOT_FOUND:
+            code = clients.error_code(error)
+            if code in NOT_FOUND or (operation == "describe_entity" and code in NO_SUCH_ADDRESS):
                 raise LookupError(operation) from None
             raise DirectoryUnavailable(
                 f"WorkMail {operation} failed: {clients.error_code(error) or type(error).__name__}"

@@ -194,6 +194,8 @@ def test_paging_nested_groups_aliases_and_misses(aws: LocalAWS) -> None:
     assert user is not None and user.email == "user007@big.example"
     assert workmail.user("team@big.example") is None  # a group is no user
     assert workmail.user("nobody@big.example") is None
+    assert workmail.user("j\u00f6rg@big.example") is None  # outside the Email pattern
+    assert workmail.user("x" * 250 + "@big.example") is None  # longer than botocore allows
     workmail.deadline = time.monotonic() - 1
     with pytest.raises(DirectoryUnavailable, match="no time left"):
         workmail.user("user001@big.example")
