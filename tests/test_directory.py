@@ -605,3 +605,17 @@ def test_reader_sees_the_warning_first_and_the_signature_above_the_quote(page: A
     top = page.get_by_text("Head of Purchasing").bounding_box()
     quote = page.get_by_text("Hallo Jane,").bounding_box()
     assert top is not None and quote is not None and top["y"] < quote["y"]
+
+
+def test_cache_evicts_the_least_recently_used_entry() -> None:
+    inner = Counting()
+    cache = CachedDirectory(inner, ttl=60, size=2, clock=Clock())
+    cache.user("jane@example.com")
+    cache.user("bob@example.com")
+    cache.user("jane@example.com")        # a hit: jane is now the most recent
+    cache.groups("team@example.com")      # a third entry: bob goes
+    calls = inner.calls
+    cache.user("jane@example.com")
+    assert inner.calls == calls
+    cache.user("bob@example.com")
+    assert inner.calls == calls + 1
