@@ -619,3 +619,19 @@ def test_cache_evicts_the_least_recently_used_entry() -> None:
     assert inner.calls == calls
     cache.user("bob@example.com")
     assert inner.calls == calls + 1
+
+
+def test_impersonation_rule_first_then_the_external_warning_gives_one_banner() -> None:
+    combined = (FLOWS / "impersonation-warning.yaml").read_text() + "\n".join(
+        "  " + line if line.strip() else line
+        for line in ("- name: external-warning", "  when: {direction: INBOUND, sender: external}",
+                     "  apply: [{banner: 'CAUTION: external sender {sender}'}]")) + "\n"
+    flow = load_flow(combined, marker_key=b"k")
+    flow.directory = DIRECTORY
+    envelope = Envelope("INBOUND", OUTSIDE, ["jane.doe@example.com"])
+    spoofed = re.sub(rb"(?m)^From: .*$", f'From: "Jane Doe" <{OUTSIDE}>'.encode(), EXTERNAL,
+                     count=1)
+    assert flow.apply(spoofed, envelope).applied == WARNED
+    plain_outsider = flow.apply(EXTERNAL, Envelope("INBOUND", "m.dupont@partner.example.net",
+                                                   ["jane.doe@example.com"]))
+    assert plain_outsider.applied == ["external-warning:banner"]
