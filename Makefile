@@ -87,6 +87,7 @@ fuzz: venv
 
 bench: venv
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.directory
 
 # The real Lambda handler on each sample event, against the embedded emulator.
 demo: venv

@@ -12,6 +12,7 @@ are not logged in ``Emulator.requests`` and faults never apply to them.
     GET    /_emulator/faults               pending faults (JSON list)
     DELETE /_emulator/faults               drop every pending fault
     POST   /_emulator/organizations        {"organizationId": ..., "domains": [...]}
+    POST   /_emulator/directories          {"organizationId": ..., "directory": {"users": ...}}
     GET    /_emulator                      {"messages": [ids], "faults": [...]}
 """
 
@@ -21,6 +22,9 @@ import json
 from typing import Any
 from urllib.parse import unquote
 
+from mimeops.directory import parse_directory
+
+from .directory import DirectoryBook
 from .errors import ServiceError, unknown_operation
 from .faults import FaultBook, make_fault
 from .state import State
@@ -29,9 +33,12 @@ from .wire import Request, Response, error_response, json_response
 PREFIX = "/_emulator"
 
 
-def handle(request: Request, state: State, faults: FaultBook) -> Response:
+def handle(request: Request, state: State, faults: FaultBook,
+           directories: DirectoryBook | None = None) -> Response:
     """Answer one admin request; bad input is a 400 naming the problem."""
     try:
+        if request.path == PREFIX + "/directories" and directories is not None:
+            return _directory(request, state, directories)
         return _route(request, state, faults)
     except ServiceError as error:
         return error_response(error)
@@ -85,6 +92,20 @@ def _route(request: Request, state: State, faults: FaultBook) -> Response:
         state.add_organization(spec.get("organizationId", ""), spec.get("domains", []))
         return json_response({})
     raise unknown_operation(f"No emulator admin endpoint for {method} {request.path}")
+
+
+def _directory(request: Request, state: State, directories: DirectoryBook) -> Response:
+    """POST a directory (the static file's content as JSON) for an organization."""
+    if request.method != "POST":
+        raise unknown_operation(f"No emulator admin endpoint for {request.method} "
+                                f"{request.path}")
+    spec = _json_object(request.body)
+    org_id = spec.get("organizationId", "")
+    directory = parse_directory(spec.get("directory"))  # DirectoryError is a ValueError
+    if state.domains(org_id) is None:
+        state.add_organization(org_id, sorted(directory.domains()))
+    directories.add(org_id, directory)
+    return json_response({})
 
 
 def _json_object(body: bytes) -> dict[str, Any]:

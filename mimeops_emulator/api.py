@@ -10,8 +10,6 @@ table of operations rather than as socket code.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import time
 from collections.abc import Callable
@@ -19,6 +17,8 @@ from typing import Any
 from urllib.parse import unquote
 
 from . import admin
+from .directory import FAULT_OPS as DIRECTORY_FAULT_OPS
+from .directory import DirectoryBook, decode_token, encode_token
 from .errors import (
     ServiceError,
     internal_error,
@@ -50,16 +50,18 @@ class Api:
         faults: FaultBook,
         s3: S3Reader,
         sleep: Callable[[float], None] = time.sleep,
+        directories: DirectoryBook | None = None,
     ) -> None:
         self.state = state
         self.faults = faults
         self.s3 = s3
         self._sleep = sleep
+        self.directories = directories if directories is not None else DirectoryBook()
 
     def handle(self, request: Request) -> Response:
         """Answer one request; every failure becomes an AWS-shaped error response."""
         if request.path == admin.PREFIX or request.path.startswith(admin.PREFIX + "/"):
-            return admin.handle(request, self.state, self.faults)
+            return admin.handle(request, self.state, self.faults, self.directories)
         target = request.header("X-Amz-Target")
         if target is not None:
             self.state.log_request(request.method, request.path)
@@ -91,11 +93,19 @@ class Api:
     def _json_operation(self, request: Request, target: str) -> Response:
         if request.method == "POST" and target == WORKMAIL_TARGET_PREFIX + "ListMailDomains":
             return self.list_mail_domains(request.body)
+        operation = target.removeprefix(WORKMAIL_TARGET_PREFIX)
+        directory_ops = self.directories.operations()
+        if request.method == "POST" and target.startswith(WORKMAIL_TARGET_PREFIX) and (
+                operation in directory_ops):
+            self._front_door(DIRECTORY_FAULT_OPS[operation], None)
+            answer = directory_ops[operation](_load_json(request.body))
+            return json_response(answer, content_type=AMZ_JSON)
         raise ServiceError(
             "UnknownOperationException",
             400,
             f"The emulator does not implement {target}; it serves "
-            f"{WORKMAIL_TARGET_PREFIX}ListMailDomains only",
+            f"{WORKMAIL_TARGET_PREFIX}ListMailDomains and "
+            f"{', '.join(directory_ops)}",
         )
 
     def _front_door(self, op: str, message_id: str | None) -> None:
@@ -153,14 +163,14 @@ class Api:
             raise ServiceError(
                 "OrganizationNotFoundException", 400, f"Organization {org_id} does not exist."
             )
-        start = _decode_token(token) if token is not None else 0
+        start = decode_token(token) if token is not None else 0
         size = max_results or DEFAULT_PAGE_SIZE
         page = [
             {"DomainName": name, "DefaultDomain": index == 0} for index, name in enumerate(domains)
         ][start : start + size]
         result: dict[str, Any] = {"MailDomains": page}
         if start + size < len(domains):
-            result["NextToken"] = base64.b64encode(str(start + size).encode()).decode()
+            result["NextToken"] = encode_token(start + size)
         return json_response(result, content_type=AMZ_JSON)
 
 
@@ -172,12 +182,3 @@ def _load_json(body: bytes) -> Any:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise serialization_error(f"Request body is not valid JSON: {exc}") from exc
 
-
-def _decode_token(token: str) -> int:
-    try:
-        value = int(base64.b64decode(token, validate=True).decode())
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        value = -1
-    if value < 0:
-        raise ServiceError("InvalidParameterException", 400, "The NextToken is not valid.")
-    return value

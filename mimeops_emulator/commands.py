@@ -28,10 +28,18 @@ def run(args: argparse.Namespace) -> int:
         import moto  # noqa: F401
     except ModuleNotFoundError as error:
         missing_extra("serve", "local", error)
+    from mimeops.cli.common import fail
+    from mimeops.directory import DirectoryError, load_directory
     from mimeops_emulator.local import serve
 
+    directories = {}
+    if args.directory:
+        try:
+            directories[args.organization_id] = load_directory(args.directory)
+        except DirectoryError as error:
+            fail(str(error))
     serve(host=host, port=args.port, s3_endpoint_url=args.s3_endpoint,
-          env_vars_file=args.env_vars_file, messages=messages)
+          env_vars_file=args.env_vars_file, messages=messages, directories=directories)
     return 0
 
 
@@ -84,4 +92,9 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
                             "messageId (repeatable)")
     serve.add_argument("--message", action="append", metavar="IN.eml",
                        help="the raw MIME for the --event given in the same position")
+    serve.add_argument("--directory", metavar="DIR.yaml",
+                       help="serve this static directory file through the WorkMail directory "
+                            "API (DescribeEntity, DescribeUser, ListGroupsForEntity, ...)")
+    serve.add_argument("--organization-id", default="m-00000000000000000000000000000000",
+                       metavar="ORG", help="the organization the directory belongs to")
     serve.set_defaults(run=run)

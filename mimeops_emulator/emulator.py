@@ -8,9 +8,13 @@ variables, so the code under test is exactly the code that runs on AWS.
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from types import TracebackType
 
+from mimeops.directory import StaticDirectory, load_directory
+
 from .api import Api
+from .directory import DirectoryBook
 from .faults import Fault, FaultBook, make_fault
 from .s3 import S3Reader
 from .server import EmulatorHTTPServer
@@ -40,7 +44,9 @@ class Emulator:
         self._port = port
         self._state = State()
         self._faults = FaultBook()
-        self._api = Api(self._state, self._faults, S3Reader(s3_endpoint_url, region))
+        self._directories = DirectoryBook()
+        self._api = Api(self._state, self._faults, S3Reader(s3_endpoint_url, region),
+                        directories=self._directories)
         self._server: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._lifecycle = threading.Lock()
@@ -135,6 +141,16 @@ class Emulator:
         """Register a WorkMail organization for ListMailDomains; first domain is default."""
         self._state.add_organization(org_id, domains)
 
+    def add_directory(self, org_id: str, source: str | Path | StaticDirectory) -> None:
+        """Serve a directory file's users and groups for `org_id` (DescribeEntity,
+        DescribeUser, ListGroupsForEntity, ListUsers, ListGroupMembers). The
+        organization is registered too (its domains: the file's address domains),
+        unless it already is. DirectoryError for a bad file."""
+        directory = source if isinstance(source, StaticDirectory) else load_directory(source)
+        self._directories.add(org_id, directory)
+        if self._state.domains(org_id) is None:
+            self._state.add_organization(org_id, sorted(directory.domains()))
+
     # -- faults ---------------------------------------------------------------------
 
     def inject(
@@ -150,7 +166,9 @@ class Emulator:
         Kinds: ``frozen`` (Put -> MessageFrozen), ``rejected`` (Put -> MessageRejected),
         ``error5xx`` (500 InternalServerException), ``throttle`` (429
         ThrottlingException), ``latency`` (sleep ``seconds``, then serve normally).
-        ``op`` is ``get``, ``put``, ``list_mail_domains`` or ``any``; ``message_id``
+        ``op`` is ``get``, ``put``, ``list_mail_domains``, a directory operation
+        (``describe_entity``, ``describe_user``, ``list_groups_for_entity``, ``list_users``,
+        ``list_group_members``), ``directory`` (all five) or ``any``; ``message_id``
         limits the fault to one message. Unknown kind or op -> ValueError.
         """
         self._faults.add(make_fault(kind, op, message_id, times, seconds))
@@ -179,6 +197,7 @@ class Emulator:
         self._state.clear_requests()
 
     def reset(self) -> None:
-        """Forget messages, organizations, faults and the request log."""
+        """Forget messages, organizations, directories, faults and the request log."""
         self._state.reset()
+        self._directories.clear()
         self._faults.clear()

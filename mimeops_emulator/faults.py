@@ -17,8 +17,11 @@ FAULT_KINDS = ("frozen", "rejected", "error5xx", "throttle", "latency")
 """frozen: Put -> MessageFrozen; rejected: Put -> MessageRejected; error5xx: 500
 InternalServerException; throttle: 429 ThrottlingException; latency: sleep, then serve."""
 
-FAULT_OPS = ("get", "put", "list_mail_domains", "any")
-"""Which operation a fault applies to; "any" means every API operation."""
+DIRECTORY_OPS = ("describe_entity", "describe_user", "list_groups_for_entity", "list_users",
+                 "list_group_members")
+FAULT_OPS = ("get", "put", "list_mail_domains", *DIRECTORY_OPS, "directory", "any")
+"""Which operation a fault applies to; "directory" means every directory operation,
+"any" every API operation."""
 
 PUT_ONLY_KINDS = ("frozen", "rejected")
 FRONT_DOOR_KINDS = ("error5xx", "throttle")
@@ -39,7 +42,7 @@ class Fault:
 
     def matches(self, op: str, message_id: str | None) -> bool:
         """Whether this fault applies to a request for ``op`` on ``message_id``."""
-        if self.op not in ("any", op):
+        if self.op not in ("any", op) and not (self.op == "directory" and op in DIRECTORY_OPS):
             return False
         return self.message_id is None or self.message_id == message_id
 

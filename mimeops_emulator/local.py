@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -24,6 +24,8 @@ from .sam_env import sam_env_vars, write_env_vars_file
 
 if TYPE_CHECKING:
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+    from mimeops.directory import StaticDirectory
 
 DEFAULT_BUCKET = "mimeops-local"
 
@@ -233,13 +235,16 @@ def serve(
     out: TextIO | None = None,
     env_vars_file: str | None = None,
     messages: Sequence[tuple[str, bytes]] = (),
+    directories: Mapping[str, StaticDirectory] | None = None,
 ) -> None:
     """Run the emulator in the foreground until Ctrl-C (or SIGTERM).
 
     Without ``s3_endpoint_url`` moto's S3 server starts in-process on the same host
     (a free port) with a versioned ``bucket``. Prints one ``NAME=value`` line per
     environment variable a handler needs (on ``out``, default stdout), then logs each
-    request to stderr. ``messages`` (id, raw MIME) are in transit from the start.
+    request to stderr. ``messages`` (id, raw MIME) are in transit from the start;
+    ``directories`` (organization id -> directory) are served through the WorkMail
+    directory API.
 
     For ``sam local invoke`` the Lambda runs in a container: bind the Docker bridge
     address (``sam_env.docker_bridge_address()``), and ``env_vars_file`` gets a ready
@@ -253,6 +258,8 @@ def serve(
         _create_versioned_bucket(s3_endpoint_url, region, bucket)
         created_bucket = bucket
     emulator = Emulator(s3_endpoint_url, region, host=host, port=port)
+    for org_id, directory in (directories or {}).items():
+        emulator.add_directory(org_id, directory)
     stop = threading.Event()
     previous = _install_sigterm(stop)
     try:

@@ -73,6 +73,9 @@ class RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "workmail-emulator"
     timeout = 120  # idle keep-alive connections are dropped after this many seconds
+    # Headers and body go out in separate writes: with Nagle's algorithm on, the body
+    # waits for the client's delayed ACK (~40 ms per keep-alive request).
+    disable_nagle_algorithm = True
     server: EmulatorHTTPServer
 
     def do_GET(self) -> None:

@@ -21,8 +21,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from mimeops import Envelope, Flow, FlowError
 from mimeops.flow import actions
-from mimeops.flow.addresses import header_addresses
 from mimeops.mime import Message
+from mimeops.mime.addresses import header_addresses
 from mimeops_workmail import clients, event, messageflow, storage
 from mimeops_workmail.config import Config
 from mimeops_workmail.invocation import Invocation, count_by
@@ -92,7 +92,8 @@ def lambda_handler(raw_event: Any, context: Any) -> dict[str, Any]:
     budget = max(0.0, (remaining - MARGIN_MS) / 1000)
     outcome = _Outcome()
     scope = Invocation(logger, metrics)
-    worker = threading.Thread(target=_run, args=(settings, ev, outcome, scope), daemon=True,
+    worker = threading.Thread(target=_run, args=(settings, ev, outcome, scope, started + budget),
+                              daemon=True,
                               name=f"mimeops-worker-{ev.invocation_id or ev.message_id}")
     worker.start()
     worker.join(budget)
@@ -122,10 +123,14 @@ def lambda_handler(raw_event: Any, context: Any) -> dict[str, Any]:
 
 
 def _run(settings: Config, ev: event.WorkMailEvent, outcome: _Outcome,
-         scope: Invocation) -> None:
+         scope: Invocation, deadline: float) -> None:
     try:
         flow = settings.current(
             lambda what, error, kept: _read_failed(scope, what, error, kept))
+        if flow.directory is not None:  # no directory call may outlive the answer
+            from mimeops_workmail import directory
+
+            directory.start_invocation(deadline)
         outcome.response = _process(flow, ev, scope)
     except BaseException as error:  # reported by the handler thread
         outcome.error = error

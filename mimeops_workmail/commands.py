@@ -36,16 +36,29 @@ def run(args: argparse.Namespace) -> int:
     event = read(args.event, "event")
     raw = read(args.message, "message")
     config = None
+    organization_id = None
     if args.config:
         try:
-            load_flow(args.config)  # fail fast, with the loader's message
+            flow = load_flow(args.config)  # fail fast, with the loader's message
         except FlowError as error:
             fail(str(error))
         path = Path(args.config)
         config = path.read_text(encoding="utf-8") if path.is_file() else args.config
+        organization_id = flow.organization_id
+        if args.directory and flow.directory_source != "workmail":
+            print("mimeops: warning: the flow has no 'directory: workmail'; the handler "
+                  "will not read the directory", file=sys.stderr)
+    elif args.directory and not os.environ.get("MIMEOPS_CONFIG", "").startswith("ssm:"):
+        try:  # the flow from $MIMEOPS_CONFIG names the organization to serve
+            from mimeops_workmail.config import flow_source
+
+            organization_id = load_flow(flow_source()).organization_id
+        except FlowError:
+            pass  # the handler reports it
     try:
-        response, written = invoke(event, raw, config=config, output=args.output)
-    except ValueError as error:
+        response, written = invoke(event, raw, config=config, output=args.output,
+                                   directory=args.directory, organization_id=organization_id)
+    except ValueError as error:  # DirectoryError included
         fail(str(error))
     print(json.dumps(response, indent=2))
     # Where the message went is for the person watching: stdout stays pure JSON.
@@ -63,6 +76,9 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     invoke.add_argument("event", metavar="EVENT.json")
     invoke.add_argument("--message", required=True, metavar="IN.eml")
     invoke.add_argument("--config", metavar="FLOW", help="flow (default: $MIMEOPS_CONFIG)")
+    invoke.add_argument("--directory", metavar="DIR.yaml",
+                        help="static directory file the emulator serves through the WorkMail "
+                             "directory API (for 'directory: workmail' flows)")
     invoke.add_argument("-o", "--output", metavar="OUT.eml",
                         help="where to copy the rewritten message")
     invoke.set_defaults(run=run)

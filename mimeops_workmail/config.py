@@ -94,6 +94,10 @@ def read_flow(report: Report) -> Flow:
         else:
             if found:
                 flow.internal_domains = found
+    if flow.directory_source == "workmail":
+        from mimeops_workmail import directory
+
+        directory.attach(flow)
     return flow
 
 

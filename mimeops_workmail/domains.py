@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mimeops.flow.addresses import normalize_domain
+from mimeops.mime.addresses import normalize_domain
 from mimeops_workmail import clients
 
 

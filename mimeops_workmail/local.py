@@ -36,9 +36,19 @@ class LocalContext:
         return max(0, int(self.timeout_ms - (time.monotonic() - self._started) * 1000))
 
 
+LOCAL_ORGANIZATION = "m-00000000000000000000000000000000"
+"""The emulated organization `invoke --directory` serves when the flow names none."""
+
+
 def invoke(event_bytes: bytes, raw: bytes, *, config: str | None = None,
-           output: str | None = None) -> tuple[dict[str, Any], str | None]:
-    """Handler response, and where the rewritten message was written (None if unchanged)."""
+           output: str | None = None, directory: str | None = None,
+           organization_id: str | None = None) -> tuple[dict[str, Any], str | None]:
+    """Handler response, and where the rewritten message was written (None if unchanged).
+
+    `directory`: a static directory file the emulator serves through the WorkMail
+    directory API for `organization_id` (default LOCAL_ORGANIZATION, also put in
+    MIMEOPS_ORGANIZATION_ID), so a `directory: workmail` flow reads it over HTTP.
+    """
     try:
         event = json.loads(event_bytes)
     except ValueError as error:
@@ -46,7 +56,10 @@ def invoke(event_bytes: bytes, raw: bytes, *, config: str | None = None,
     message_id = event.get("messageId") if isinstance(event, dict) else None
     if not isinstance(message_id, str):
         raise ValueError("event has no messageId")
-    saved = {k: os.environ.get(k) for k in ("MIMEOPS_CONFIG", "POWERTOOLS_METRICS_DISABLED")}
+    from mimeops_workmail import directory as workmail_directory
+
+    names = ("MIMEOPS_CONFIG", "POWERTOOLS_METRICS_DISABLED", workmail_directory.ENV_ORGANIZATION)
+    saved = {k: os.environ.get(k) for k in names}
     # The handler's logs and metrics go to stderr: stdout is for the response alone.
     # (powertools binds its stream when handlers.app is first imported, below.)
     with LocalAWS() as aws, aws.patch_env(), contextlib.redirect_stdout(sys.stderr):
@@ -58,6 +71,11 @@ def invoke(event_bytes: bytes, raw: bytes, *, config: str | None = None,
         try:
             app.reset()
             clients.client.cache_clear()  # clients for this emulator's endpoints
+            workmail_directory.reset()
+            if directory is not None:
+                org = organization_id or LOCAL_ORGANIZATION
+                aws.emulator.add_directory(org, directory)
+                os.environ[workmail_directory.ENV_ORGANIZATION] = org
             aws.emulator.add_message(raw, message_id=message_id)
             response = app.lambda_handler(event, LocalContext())
             puts = aws.emulator.puts(message_id)
@@ -71,6 +89,7 @@ def invoke(event_bytes: bytes, raw: bytes, *, config: str | None = None,
         finally:
             app.reset()
             clients.client.cache_clear()
+            workmail_directory.reset()
             for key, value in saved.items():
                 if value is None:
                     os.environ.pop(key, None)

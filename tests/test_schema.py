@@ -121,6 +121,7 @@ def test_the_recipes_are_there() -> None:
     names = {p.name for p in FLOWS}
     assert {"external-warning.yaml", "outbound-disclaimer.yaml", "block-executables.yaml",
             "internal-confidential.yaml", "routing-header.yaml", "demo.yaml"} <= names
+    assert {"directory-signature.yaml", "impersonation-warning.yaml"} <= names
 
 
 # -- the same flows rejected by both -----------------------------------------------------------

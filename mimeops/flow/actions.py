@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mimeops.flow.addresses import Pattern, patterns
-from mimeops.flow.errors import FlowError
+from mimeops.errors import FlowError
 from mimeops.flow.template import Template
+from mimeops.mime.addresses import Pattern, patterns
 
 TYPES = ("DEFAULT", "BOUNCE", "DROP", "BYPASS_SPAM_CHECK", "MOVE_TO_JUNK")
 INBOUND_ONLY = frozenset({"BYPASS_SPAM_CHECK", "MOVE_TO_JUNK"})

@@ -13,16 +13,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from mimeops.flow.addresses import Pattern, domain_of, normalize_domain, patterns
-from mimeops.flow.errors import FlowError
-from mimeops.flow.facts import Facts
+from mimeops.errors import FlowError
+from mimeops.flow import who as directory_facts
+from mimeops.flow.facts import Facts, Predicate
 from mimeops.flow.observed import observe
 from mimeops.flow.regex import LinearRegex
+from mimeops.mime.addresses import Pattern, domain_of, normalize_domain, patterns
 
 DIRECTIONS = ("INBOUND", "OUTBOUND")
 
 
-Predicate = Callable[[Facts], bool]
 
 
 @dataclass(frozen=True)
@@ -256,6 +256,7 @@ _BUILDERS: dict[str, Callable[[Any, str], Predicate]] = {
     "all": _all,
     "any": _any_of,
     "not": _not,
+    **directory_facts.BUILDERS,
 }
 
 

@@ -7,13 +7,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from mimeops.directory.base import Directory
 from mimeops.flow import actions, marker
 from mimeops.flow.actions import Action
-from mimeops.flow.addresses import domain_of, header_addresses, normalize_address
 from mimeops.flow.conditions import DIRECTIONS, Verdict, When
 from mimeops.flow.facts import Facts
+from mimeops.flow.who import SenderValues
 from mimeops.flow.window import Window
 from mimeops.mime import Message, words
+from mimeops.mime.addresses import domain_of, header_addresses, normalize_address
 from mimeops.ops.base import Op
 
 ON_ERROR = ("deliver", "retry")
@@ -115,7 +117,8 @@ class Flow:
         sender = senders[0][1] if senders else ""
         recipients = [normalize_address(r) for r in envelope.recipients]
         return Facts(message, envelope.direction, envelope.mail_from, sender, recipients,
-                     self.internal_domains)
+                     self.internal_domains, directory=self.directory,
+                     sender_name=words.decode(senders[0][0]) if senders else "")
 
     def evaluate(
         self, facts: Facts, observe: Observer | None = None
@@ -158,6 +161,10 @@ class Flow:
             if rule.stop:
                 stopper = rule
         return matched, audited
+    #: `directory: workmail` in the flow file (the handler attaches the WorkMail API).
+    directory_source: str | None = None
+    #: Where sender_group, impersonates_user, {sender.*}, ... look (INTERFACES §6).
+    directory: Directory | None = None
 
     def apply(self, raw: bytes, envelope: Envelope) -> Result:
         """Run the flow on one message: `raw` is its bytes exactly as received."""
@@ -174,7 +181,8 @@ class Flow:
         senders = header_addresses(header.get_all("from"))
         facts = self._facts(message, envelope, senders)
         recipients = facts.recipients
-        values = _values(message, envelope, senders[0][0] if senders else "", facts.sender)
+        values = SenderValues(
+            _values(message, envelope, senders[0][0] if senders else "", facts.sender), facts.who)
         matched, audit = self.evaluate(facts)
 
         assigned: dict[str, Action] = {}

@@ -6,11 +6,14 @@ read it without importing each other.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from mimeops.flow.addresses import domain_of
+from mimeops.directory.base import Directory
+from mimeops.flow import who as directory_facts
 from mimeops.mime import Message, Part, transfer
+from mimeops.mime.addresses import domain_of
 
 
 @dataclass
@@ -23,6 +26,13 @@ class Facts:
     sender: str
     recipients: list[str]
     internal_domains: frozenset[str] = field(default_factory=frozenset)
+    directory: Directory | None = None
+    sender_name: str = ""  # the From display name, decoded
+
+    @cached_property
+    def who(self) -> directory_facts.Who:
+        """Directory answers about this message, looked up on first use."""
+        return directory_facts.Who(self, self.directory)
 
     @cached_property
     def sender_internal(self) -> bool:
@@ -57,3 +67,6 @@ def _collect(root: Part, out: list[tuple[str, str]], depth: int) -> None:
             except transfer.UndecodableBody:
                 continue
             _collect(Message(inner).root, out, depth + 1)
+
+
+Predicate = Callable[[Facts], bool]

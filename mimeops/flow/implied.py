@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from mimeops.flow.addresses import header_addresses
 from mimeops.flow.core import Envelope
+from mimeops.mime.addresses import header_addresses
 from mimeops.mime.headers import HeaderBlock
 
 

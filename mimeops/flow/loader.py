@@ -14,10 +14,10 @@ from typing import Any
 
 import yaml
 
+from mimeops.errors import FlowError
 from mimeops.flow import actions, window
 from mimeops.flow.conditions import compile_when, internal_domains
 from mimeops.flow.core import MODES, ON_ERROR, PROTECTED, Flow, Rule
-from mimeops.flow.errors import FlowError
 from mimeops.flow.marker import HEADER as MARKER_HEADER
 from mimeops.flow.template import Template
 from mimeops.mime.headers import UNIQUE
@@ -31,7 +31,9 @@ _FIELD_NAME = re.compile(r"^[!-9;-~]{1,76}$")
 _ORG_ID = re.compile(r"^m-[0-9a-f]{32}$")
 # WorkMail refuses changes to these; the marker header is ours alone.
 IMMUTABLE = frozenset({"from", "date", "message-id"})
-_TOP_KEYS = ("internal_domains", "rules", "on_error", "protected", "organization_id")
+_TOP_KEYS = ("internal_domains", "rules", "on_error", "protected", "organization_id",
+             "directory")
+DIRECTORIES = ("workmail",)
 _RULE_KEYS = ("name", "when", "apply", "action", "stop", "mode", "active")
 PLACEMENTS = ("end", "above_reply")
 
@@ -162,7 +164,11 @@ def _flow(data: Any) -> Flow:
         rules.append(rule)
     domains = internal_domains(data.get("internal_domains"),
                                f"internal_domains{_line(data, 'internal_domains')}")
-    return Flow(rules, domains, on_error, protected, org)
+    directory = data.get("directory")
+    if directory is not None and directory not in DIRECTORIES:
+        raise FlowError(f"directory{_line(data, 'directory')}: expected workmail (the CLI "
+                        f"takes a static file with --directory DIR.yaml), got {directory!r}")
+    return Flow(rules, domains, on_error, protected, org, directory_source=directory)
 
 
 def _no_unknown(spec: dict[str, Any], known: tuple[str, ...], where: str) -> None:
@@ -240,7 +246,8 @@ def _insert(kind: str) -> Callable[[Any, str], Op]:
             arg = {"text": arg}
         if not isinstance(arg, dict) or not arg:
             raise FlowError(f"{where}: expected text and/or html")
-        allowed = ("text", "html", "placement") if kind == "footer" else ("text", "html")
+        allowed = (("text", "html", "placement", "once_per_thread") if kind == "footer"
+                   else ("text", "html"))
         _no_unknown(arg, allowed, where)
         if "text" not in arg and "html" not in arg:
             raise FlowError(f"{where}: expected text and/or html")
@@ -249,7 +256,13 @@ def _insert(kind: str) -> Callable[[Any, str], Op]:
         placement = arg.get("placement", "end")
         if placement not in PLACEMENTS:
             raise FlowError(f"{where}.placement: expected end or above_reply, got {placement!r}")
-        return Insert(kind, text, markup, placement == "above_reply")
+        # A footer with the sender's directory fields is a signature: once per thread
+        # unless the flow says otherwise.
+        signature = any(t is not None and t.directory for t in (text, markup))
+        once = arg.get("once_per_thread", signature)
+        if not isinstance(once, bool):
+            raise FlowError(f"{where}.once_per_thread: expected true or false, got {once!r}")
+        return Insert(kind, text, markup, placement == "above_reply", once)
 
     return build
 

@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from mimeops.flow.addresses import domain_of
+from mimeops.mime.addresses import domain_of
 
 if TYPE_CHECKING:
     from mimeops.flow.facts import Facts

@@ -13,7 +13,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from mimeops.flow.errors import FlowError
+from mimeops.errors import FlowError
 
 
 @cache

@@ -3,6 +3,10 @@
 Values come from senders and are untrusted: line breaks are removed from every
 value (a value can never start a header line or fake a banner line), and in
 HTML templates every value is escaped. Unknown fields fail at load time.
+
+A template line with directory fields (`{sender.job_title}`, ...) that are all
+empty is dropped, line break included: a signature has no "Tel: " line for a user
+without a telephone number. Lines without directory fields always stay.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import re
 import string
 from collections.abc import Mapping
 
-from mimeops.flow.errors import FlowError
+from mimeops.errors import FlowError
 
 FIELDS = {
     "sender": "the From header's address",
@@ -24,14 +28,30 @@ FIELDS = {
     "date": "the Date header",
     "direction": "INBOUND or OUTBOUND",
     "message_id": "the Message-ID header",
+    # INTERFACES §6: the envelope sender's directory record (empty when not a user)
+    "sender.display_name": "the sender's display name from the directory",
+    "sender.first_name": "the sender's first name",
+    "sender.last_name": "the sender's last name",
+    "sender.initials": "the sender's initials (else first letters of first and last name)",
+    "sender.job_title": "the sender's job title",
+    "sender.department": "the sender's department",
+    "sender.company": "the sender's company",
+    "sender.office": "the sender's office",
+    "sender.telephone": "the sender's telephone number",
+    "sender.street": "the sender's street address",
+    "sender.city": "the sender's city",
+    "sender.zip_code": "the sender's postal code",
+    "sender.country": "the sender's country",
+    "sender.email": "the sender's primary address in the directory",
 }
+DIRECTORY_PREFIX = "sender."
 _BREAKS = re.compile(r"[\r\n\u2028\u2029\x0b\x0c\x85]+")
 
 
 class Template:
     """A parsed template; `render` never lets a value inject markup or lines."""
 
-    __slots__ = ("parts", "source")
+    __slots__ = ("directory", "lines", "parts", "source")
 
     def __init__(self, source: str, where: str) -> None:
         if isinstance(source, bool):
@@ -50,12 +70,36 @@ class Template:
                 known = ", ".join(sorted(FIELDS))
                 raise FlowError(f"{where}: unknown template field {{{field}}} (known: {known})")
             self.parts.append((literal, field))
+        self.directory = any(f and f.startswith(DIRECTORY_PREFIX) for _, f in self.parts)
+        # Per line, for dropping lines whose directory fields are all empty.
+        self.lines: list[list[tuple[str, str | None]]] = []
+        if self.directory:
+            for line in source.split("\n"):
+                self.lines.append([(lit, f) for lit, f, _, _ in string.Formatter().parse(line)])
+
+    def directory_values(self, values: Mapping[str, str]) -> bool:
+        """Whether any directory field this template uses has a value."""
+        return any(values.get(f, "").strip() for _, f in self.parts
+                   if f and f.startswith(DIRECTORY_PREFIX))
 
     def render(self, values: Mapping[str, str], *, escape_html: bool = False) -> str:
-        out = []
-        for literal, field in self.parts:
-            out.append(literal)
-            if field is not None:
-                value = _BREAKS.sub(" ", values.get(field, ""))
-                out.append(html.escape(value, quote=True) if escape_html else value)
-        return "".join(out)
+        if self.directory:
+            kept = []
+            for line in self.lines:
+                fields = [f for _, f in line if f and f.startswith(DIRECTORY_PREFIX)]
+                if fields and not any(values.get(f, "").strip() for f in fields):
+                    continue
+                kept.append(_fill(line, values, escape_html))
+            return "\n".join(kept)
+        return _fill(self.parts, values, escape_html)
+
+
+def _fill(parts: list[tuple[str, str | None]], values: Mapping[str, str],
+          escape_html: bool) -> str:
+    out = []
+    for literal, field in parts:
+        out.append(literal)
+        if field is not None:
+            value = _BREAKS.sub(" ", values.get(field, ""))
+            out.append(html.escape(value, quote=True) if escape_html else value)
+    return "".join(out)

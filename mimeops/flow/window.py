@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from mimeops.flow.errors import FlowError
+from mimeops.errors import FlowError
 
 KEYS = ("from", "until")
 

@@ -16,7 +16,14 @@ class Text(Protocol):
     this protocol, not on the flow package, so the layering stays mime <- ops <- flow.
     """
 
+    #: True when the text uses directory fields ({sender.*}).
+    directory: bool
+
     def render(self, values: Mapping[str, str], *, escape_html: bool = False) -> str: ...
+
+    def directory_values(self, values: Mapping[str, str]) -> bool:
+        """Whether any directory field the text uses has a value for this message."""
+        ...
 
 
 class Op(ABC):

@@ -6,6 +6,7 @@ import html
 from collections.abc import Mapping
 
 from mimeops.mime import Message, edit, transfer
+from mimeops.ops import thread
 from mimeops.ops.base import Op, Text
 
 
@@ -15,17 +16,22 @@ class Insert(Op):
     With only `text`, HTML bodies get that text, escaped, in a <div>; with only
     `html`, plain-text bodies are left as they are. A footer with `above_reply`
     goes right above the quoted message of a reply (one disclaimer under each
-    message of a thread, instead of a pile at the bottom).
+    message of a thread, instead of a pile at the bottom). With `once_per_thread`,
+    an outbound reply that already shows the rendered text (a user's signature quoted
+    from their earlier message) does not get it again (see mimeops.ops.thread). A
+    footer whose {sender.*} fields are all empty (a sender not in the directory) is
+    not added.
     """
 
     touches_body = True
 
     def __init__(self, name: str, text: Text | None, html_: Text | None,
-                 above_reply: bool = False) -> None:
+                 above_reply: bool = False, once_per_thread: bool = False) -> None:
         self.name = name
         self.text = text
         self.html = html_
         self.above_reply = above_reply
+        self.once_per_thread = once_per_thread
 
     def render(self, kind: str, values: Mapping[str, str]) -> str | None:
         if kind == "html":
@@ -38,6 +44,10 @@ class Insert(Op):
         return self.text.render(values) if self.text is not None else None
 
     def apply(self, message: Message, values: Mapping[str, str]) -> bool:
+        if self.name == "footer" and self._nobody(values):
+            return False
+        if self.once_per_thread and self._in_thread(message, values):
+            return False
         changed = False
         for kind, part in message.bodies().items():
             rendered = self.render(kind, values)
@@ -50,3 +60,21 @@ class Insert(Op):
                 continue  # that part stays as it was; the others still get the text
             changed = True
         return changed
+
+    def _nobody(self, values: Mapping[str, str]) -> bool:
+        """A signature for a sender the directory does not know: every {sender.*}
+        field it uses is empty (a shared mailbox, an unknown sender)."""
+        templates = [t for t in (self.text, self.html) if t is not None and t.directory]
+        return bool(templates) and not any(t.directory_values(values) for t in templates)
+
+    def _in_thread(self, message: Message, values: Mapping[str, str]) -> bool:
+        """An outbound reply already showing this text (never on inbound mail)."""
+        if values.get("direction") != "OUTBOUND":
+            return False
+        needles = []
+        if self.text is not None:
+            needles.append(thread.fingerprint(self.text.render(values)))
+        if self.html is not None:
+            needles.append(thread.fingerprint(self.html.render(values, escape_html=True),
+                                              markup=True))
+        return thread.carries(message, needles)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from email.utils import getaddresses
 from functools import lru_cache
 
-from mimeops.flow.errors import FlowError
+from mimeops.errors import FlowError
 
 # email_validator is imported where used: it compiles its regexes at import
 # (~25 ms of cold start), and most flows need it only for address patterns.
