@@ -1,0 +1,223 @@
+"""The content filter: an SMTP server that runs each message through a flow and relays it.
+
+Postfix (`content_filter` after the queue, or `smtpd_proxy_filter` before it)
+hands a message over SMTP; the filter answers only once it knows the message's
+fate, so the MTA keeps the message until then:
+
+- 250 after the next hop accepted it (or nobody was left to deliver to: DROP);
+- 550 when the flow bounced every recipient (Postfix returns a DSN, or the
+  submitting client sees the 550 before the queue);
+- 451 on any fault — the next hop down, a flow error under `on_error: retry` —
+  so the MTA keeps the message queued and tries again later. Under
+  `on_error: deliver` a flow fault relays the message unchanged instead.
+
+Each message runs in its own task, its flow and relay in worker threads, at most
+`concurrency` at a time: a slow or broken message holds up nobody else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import Envelope as SMTPEnvelope
+
+from mimeops.flow import Envelope, Flow
+from mimeops.flow.addresses import domain_of
+from mimeops_smtp import dsn, relay
+from mimeops_smtp.plan import Plan, plan
+from mimeops_smtp.relay import NextHopError, Reply
+from mimeops_smtp.settings import Settings
+
+log = logging.getLogger("mimeops.smtp")
+TEMPFAIL = "451 4.3.0 content filter fault, try again later"
+# Lines as long as any MTA may hand us: refusing one (500) would bounce the message.
+LINE_LIMIT = 1 << 20
+
+
+@dataclass
+class Record:
+    """The one log line of a message: its envelope's shape and fate, never its content."""
+
+    peer: str
+    mail_from: str
+    recipients: int
+    size: int
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    def line(self, reply: str, started: float) -> str:
+        return json.dumps({"event": "message", "peer": self.peer, "mail_from": self.mail_from,
+                           "recipients": self.recipients, "size": self.size, **self.fields,
+                           "reply": reply[:3], "ms": round((time.monotonic() - started) * 1000)},
+                          separators=(",", ":"))
+
+
+def with_header(message: bytes, name: str, value: str) -> bytes:
+    """`message` with one more header field on top (the junk marker)."""
+    return f"{name}: {value}\r\n".encode() + message
+
+
+class FilterHandler:
+    """aiosmtpd handler: the fate of each message is decided in `handle_DATA`."""
+
+    def __init__(self, flow: Flow, settings: Settings, pool: ThreadPoolExecutor) -> None:
+        self.flow = flow
+        self.settings = settings
+        self.pool = pool
+        self.slots = asyncio.Semaphore(settings.concurrency)
+        self.active = 0
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+    def direction(self, mail_from: str) -> str:
+        """INBOUND/OUTBOUND: fixed per listener, or from the envelope sender's domain."""
+        if self.settings.direction != "auto":
+            return self.settings.direction
+        internal = domain_of(mail_from) in self.flow.internal_domains
+        return "OUTBOUND" if mail_from and internal else "INBOUND"
+
+    async def handle_DATA(self, server: SMTP, session: Any, envelope: SMTPEnvelope) -> str:
+        started = time.monotonic()
+        raw = envelope.original_content or b""
+        peer = session.peer[0] if isinstance(session.peer, tuple) else str(session.peer)
+        record = Record(peer, envelope.mail_from or "", len(envelope.rcpt_tos), len(raw))
+        self.active += 1
+        self.idle.clear()
+        reply = TEMPFAIL
+        try:
+            async with self.slots:
+                reply = await self.process(envelope, raw, record)
+        except asyncio.CancelledError:  # the client hung up: it keeps the message
+            record.fields["error"] = "client disconnected"
+            raise
+        except Exception as error:  # a bug of ours: the MTA keeps the message and retries
+            record.fields["error"] = type(error).__name__
+        finally:
+            self.active -= 1
+            if not self.active:
+                self.idle.set()
+            log.info(record.line(reply, started))
+        return reply
+
+    async def run(self, call: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self.pool, call, *args)
+
+    async def process(self, envelope: SMTPEnvelope, raw: bytes, record: Record) -> str:
+        mail_from = envelope.mail_from or ""
+        if mail_from == "<>":
+            mail_from = ""
+        recipients = list(envelope.rcpt_tos)
+        direction = self.direction(mail_from)
+        record.fields["direction"] = direction
+        try:
+            result = await asyncio.wait_for(
+                self.run(self.flow.apply, raw, Envelope(direction, mail_from, recipients)),
+                self.settings.flow_timeout)
+        except Exception as error:  # the flow failed or took too long: on_error decides
+            record.fields["error"] = ("flow timeout" if isinstance(error, TimeoutError)
+                                      else f"flow: {type(error).__name__}")
+            if self.flow.on_error == "retry":
+                return TEMPFAIL
+            fates, message = Plan(deliver=recipients), raw
+            record.fields["changed"] = False
+        else:
+            fates, message = plan(result.actions, recipients), result.message
+            record.fields.update(changed=result.changed, applied=result.applied)
+            if result.skipped:
+                record.fields["skipped"] = result.skipped
+        return await self.settle(mail_from, envelope.mail_options, raw, message, fates, record)
+
+    async def settle(self, mail_from: str, options: list[str], raw: bytes, message: bytes,
+                     fates: Plan, record: Record) -> str:
+        """Relay to whom the flow lets through; bounce the rest; one reply for the client."""
+        refused = dict(fates.bounce)
+        batches = [(fates.deliver, message)]
+        if fates.junk:
+            batches.append((fates.junk, with_header(message, *self.settings.junk_header)))
+        delivered = 0
+        for recipients, data in batches:
+            if not recipients:
+                continue
+            try:
+                failed: dict[str, Reply] = await self.run(
+                    relay.send, self.settings, mail_from, recipients, data, options)
+            except NextHopError as error:
+                if not error.reply.permanent:
+                    record.fields["error"] = f"next hop: {error.reply.code}"
+                    return f"451 {dsn.ascii_line(error.reply.text)}"
+                failed = dict.fromkeys(recipients, error.reply)
+            if any(not reply.permanent for reply in failed.values()):
+                record.fields["error"] = "next hop: some recipients deferred"
+                return "451 4.4.0 next hop deferred some recipients, try again later"
+            refused.update({r: f"{reply.code} {reply.text}" for r, reply in failed.items()})
+            delivered += len(recipients) - len(failed)
+        record.fields.update(delivered=delivered, junk=len(fates.junk), dropped=len(fates.drop),
+                             bounced=len(refused))
+        if refused and not delivered and not fates.drop:
+            # Nobody gets it: one permanent reply, and the MTA tells the sender.
+            reason = next(iter(refused.values()))
+            return f"550 {dsn.ENHANCED} {dsn.ascii_line(reason)}"
+        if refused and mail_from:
+            report = dsn.report(raw, mail_from, refused, self.settings.hostname)
+            try:
+                await self.run(relay.send, self.settings, "", [mail_from], report)
+            except NextHopError as error:
+                if not error.reply.permanent:
+                    record.fields["error"] = f"next hop (DSN): {error.reply.code}"
+                    return f"451 {dsn.ascii_line(error.reply.text)}"
+                record.fields["error"] = f"DSN refused: {error.reply.code}"
+        return "250 2.0.0 Ok: filtered"
+
+
+class Session(SMTP):
+    """aiosmtpd's SMTP server with a line limit no MTA will exceed."""
+
+    line_length_limit = LINE_LIMIT
+
+
+async def serve(flow: Flow, settings: Settings,
+                started: Callable[[tuple[str, int]], None] | None = None) -> None:
+    """Listen until SIGTERM/SIGINT, then let messages in flight finish (up to `grace`)."""
+    loop = asyncio.get_running_loop()
+    # Not a `with`: leaving must not wait for a flow thread that never returns.
+    pool = ThreadPoolExecutor(2 * settings.concurrency, thread_name_prefix="mimeops-smtp")
+    try:
+        handler = FilterHandler(flow, settings, pool)
+
+        def session() -> Session:
+            return Session(handler, data_size_limit=settings.max_size, enable_SMTPUTF8=True,
+                           hostname=settings.hostname, ident="mimeops content filter",
+                           timeout=settings.timeout, loop=loop)
+
+        host, port = settings.listen
+        server = await loop.create_server(session, host, port)
+        stop = asyncio.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        bound = server.sockets[0].getsockname()[:2]
+        log.info(json.dumps({"event": "listening", "listen": f"{bound[0]}:{bound[1]}",
+                             "next_hop": "{}:{}".format(*settings.next_hop),
+                             "direction": settings.direction}))
+        if started:
+            started(bound)
+        try:
+            await stop.wait()
+        finally:
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(signum)
+            server.close()
+            try:
+                await asyncio.wait_for(handler.idle.wait(), settings.grace)
+            except TimeoutError:
+                log.info(json.dumps({"event": "stopping", "in_flight": handler.active}))
+            log.info(json.dumps({"event": "stopped"}))
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
