@@ -75,6 +75,7 @@ class SinkHandler:
     refuse: dict[str, str] = field(default_factory=dict)     # rcpt -> reply
     hold: bool = False                                       # hold every message
     hold_for: set[str] = field(default_factory=set)          # ... or those to these rcpts
+    forward_to: int | None = None        # pass accepted messages on to this loopback port
     waiting: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
 
@@ -91,8 +92,11 @@ class SinkHandler:
             while not self.release.is_set():
                 await asyncio.sleep(0.02)
             return "451 4.3.0 held by the test"
-        self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos),
-                                      envelope.original_content))
+        got = Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content)
+        if self.forward_to:
+            mail_from = "" if got.mail_from == "<>" else got.mail_from
+            await asyncio.to_thread(submit, self.forward_to, mail_from, got.rcpt_tos, got.data)
+        self.messages.append(got)
         return "250 OK: kept"
 
 
@@ -170,3 +174,147 @@ def readme_block(name: str) -> str:
     found = re.search(rf"```\w*\n(# {re.escape(name)}\n.*?)```", text, re.S)
     assert found, f"README has no code block starting with '# {name}'"
     return found.group(1)
+
+
+BASE_MAIN = """\
+compatibility_level = 3.6
+queue_directory = {dir}/queue
+data_directory = {dir}/data
+mail_owner = postfix
+setgid_group = postdrop
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+myhostname = mx.mimeops.test
+mydomain = mimeops.test
+mydestination =
+local_recipient_maps =
+alias_maps =
+alias_database =
+mynetworks = 127.0.0.0/8
+smtpd_relay_restrictions = permit_mynetworks, reject
+relayhost = [127.0.0.1]:{sink}
+smtp_dns_support_level = disabled
+maillog_file = {dir}/maillog
+maillog_file_prefixes = {dir}
+"""
+
+# Every daemon the instance needs, none chrooted (a chroot would need a copy of /etc).
+BASE_MASTER = """\
+127.0.0.1:{smtp} inet n - n - - smtpd
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+proxywrite unix -       -       n       -       1       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+"""
+
+
+def postfix_problem() -> str | None:
+    """Why a throw-away Postfix cannot run here (None when it can)."""
+    if POSTFIX is None:
+        return "no Postfix here: apt-get install -y postfix (.ci/run does)"
+    if os.geteuid() != 0:
+        return "a throw-away Postfix instance needs root (postfix -c DIR start)"
+    try:
+        import pwd
+
+        pwd.getpwnam("postfix")
+    except KeyError:
+        return "no 'postfix' user: install Debian's postfix package"
+    return None
+
+
+class Postfix:
+    """A Postfix instance of our own: `postfix -c DIR`, loopback ports, its own queue.
+
+    main.cf/master.cf are a minimal base plus the README's two blocks (ports
+    10025/10026 replaced by free ones), so what the README says is what runs.
+    The system's own Postfix, if any, is neither used nor touched.
+    """
+
+    def __init__(self, sink_port: int, with_filter: bool = True,
+                 extra_main: str = "") -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="mimeops-postfix-"))
+        self.dir.chmod(0o755)  # the postfix user walks into its queue below
+        self.conf = self.dir / "conf"
+        self.smtp_port, self.filter_port, self.reinject_port = (
+            free_port(), free_port(), free_port())
+        main = BASE_MAIN.format(dir=self.dir, sink=sink_port)
+        master = BASE_MASTER.format(smtp=self.smtp_port)
+        if with_filter:
+            main += self._ports(readme_block("main.cf"))
+            master += self._ports(readme_block("master.cf"))
+        self.conf.mkdir()
+        (self.conf / "main.cf").write_text(main + extra_main, encoding="utf-8")
+        (self.conf / "master.cf").write_text(master, encoding="utf-8")
+        (self.dir / "queue").mkdir()
+        (self.dir / "data").mkdir()
+        shutil.chown(self.dir / "data", "postfix")
+
+    def _ports(self, text: str) -> str:
+        return (text.replace("10025", str(self.filter_port))
+                .replace("10026", str(self.reinject_port)))
+
+    def command(self, *args: str, check: bool = True) -> str:
+        """`postfix`/`postqueue`/`postsuper` on this instance; its output."""
+        tool = args[0] if args[0].startswith("post") else "postfix"
+        rest = args[1:] if args[0].startswith("post") else args
+        done = subprocess.run([f"/usr/sbin/{tool}", "-c", str(self.conf), *rest],
+                              capture_output=True, text=True, timeout=60)
+        if check and done.returncode:
+            raise AssertionError(f"{tool} {' '.join(rest)} failed: {done.stderr.strip()}\n"
+                                 + self.maillog()[-3000:])
+        return done.stdout
+
+    def start(self) -> Postfix:
+        self.command("postfix", "start")
+        wait_until(lambda: listening(self.smtp_port), "Postfix to listen", 30)
+        return self
+
+    def stop(self) -> None:
+        pid_file = self.dir / "queue" / "pid" / "master.pid"
+        self.command("postfix", "stop", check=False)
+        wait_until(lambda: not pid_file.exists() or not _alive(pid_file),
+                   "Postfix to stop", 30)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def queue(self) -> list[dict[str, Any]]:
+        """The queue as `postqueue -j` reports it, one dict per message."""
+        return [json.loads(line) for line in self.command("postqueue", "-j").splitlines()
+                if line.strip()]
+
+    def flush(self) -> None:
+        self.command("postqueue", "-f")
+
+    def maillog(self) -> str:
+        path = self.dir / "maillog"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def __enter__(self) -> Postfix:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _alive(pid_file: Path) -> bool:
+    try:
+        os.kill(int(pid_file.read_text().split()[0]), 0)
+    except (OSError, ValueError, IndexError):
+        return False
+    return True

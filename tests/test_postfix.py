@@ -1,0 +1,113 @@
+"""A real Postfix in front of `mimeops smtp-filter`, wired exactly as the README says.
+
+Each run builds its own Postfix instance (`postfix -c DIR`, queue and loopback
+ports of its own, configuration = a minimal base + the README's main.cf and
+master.cf blocks), relaying to a Python sink on the next hop, and stops it at
+the end. The machine's own Postfix, if any, is not used or touched.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.smtp_harness import (
+    Filter, Postfix, Received, SinkHandler, postfix_problem, sink, submit, wait_until)
+from tests.test_smtp_filter import FLOW, SECRET, message
+
+pytestmark = pytest.mark.skipif(postfix_problem() is not None, reason=str(postfix_problem()))
+
+
+@pytest.fixture(scope="module")
+def flow(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("flow") / "flow.yaml"
+    path.write_text(FLOW.format(on_error="deliver"), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def mta() -> Iterator[tuple[Postfix, SinkHandler]]:
+    with sink() as (handler, port), Postfix(port) as postfix:
+        yield postfix, handler
+
+
+@pytest.fixture
+def world(mta: tuple[Postfix, SinkHandler], flow: Path
+          ) -> Iterator[tuple[Postfix, SinkHandler, Filter]]:
+    postfix, handler = mta
+    handler.messages.clear()
+    handler.hold = False
+    handler.waiting.clear()
+    handler.release.clear()
+    with Filter(flow, postfix.filter_port, postfix.reinject_port) as proc:
+        yield postfix, handler, proc
+
+
+def arrived(handler: SinkHandler, rcpt: str) -> list[Received]:
+    return [m for m in handler.messages if rcpt in m.rcpt_tos]
+
+
+def test_a_message_submitted_to_postfix_arrives_filtered(
+        world: tuple[Postfix, SinkHandler, Filter]) -> None:
+    postfix, handler, proc = world
+    submit(postfix.smtp_port, "mallory@evil.example", ["alice@example.com"], message())
+    [got] = wait_until(lambda: arrived(handler, "alice@example.com"),
+                       "the message at the next hop", 60)
+    assert got.mail_from == "mallory@evil.example"
+    assert b"CAUTION: external sender mallory@evil.example" in got.data
+    assert b"-- filtered by mimeops" in got.data
+    assert b"Subject: [EXTERNAL] Hello" in got.data
+    assert got.data.count(b"Received: from") >= 2  # Postfix, filter, Postfix again
+    [record] = wait_until(proc.records, "the filter's log line", 30)
+    assert record["reply"] == "250" and record["changed"] is True
+    wait_until(lambda: postfix.queue() == [], "an empty queue")
+
+
+def test_a_bounce_rule_makes_postfix_return_a_dsn(
+        world: tuple[Postfix, SinkHandler, Filter]) -> None:
+    postfix, handler, proc = world
+    submit(postfix.smtp_port, "mallory@evil.example", ["alice@example.com"],
+           message(subject="BOUNCE-ME"))
+    [dsn] = wait_until(lambda: arrived(handler, "mallory@evil.example"),
+                       "the bounce to the sender", 60)
+    assert dsn.mail_from == "<>"
+    assert b"report-type=delivery-status" in dsn.data
+    assert b"Policy: BOUNCE-ME is not allowed." in dsn.data
+    assert arrived(handler, "alice@example.com") == []
+    assert wait_until(proc.records, "the filter's log line", 30)[0]["reply"] == "550"
+
+
+def test_a_killed_filter_leaves_the_message_queued_until_it_is_back(
+        mta: tuple[Postfix, SinkHandler], flow: Path) -> None:
+    postfix, handler = mta
+    handler.messages.clear()
+    # Between the filter and Postfix's reinjection port, a gate we can stall: while it
+    # holds, the filter has the message half-relayed when it is killed.
+    with sink() as (gate, gate_port):
+        gate.forward_to = postfix.reinject_port
+        gate.hold = True
+        with Filter(flow, postfix.filter_port, gate_port) as proc:
+            submit(postfix.smtp_port, "mallory@evil.example", ["alice@example.com"],
+                   message(subject="Queued"))
+            wait_until(gate.waiting.is_set, "the filter to be relaying the message", 60)
+            proc.stop(signal.SIGKILL)
+        gate.release.set()  # the stalled transaction ends 451: nothing went further
+        deferred = wait_until(
+            lambda: [m for m in postfix.queue() if m.get("queue_name") == "deferred"],
+            "the message in Postfix's deferred queue", 60)
+        assert [m["sender"] for m in deferred] == ["mallory@evil.example"]
+        assert "lost connection" in deferred[0]["recipients"][0]["delay_reason"]
+        assert handler.messages == [] and gate.messages == []
+        gate.hold = False
+        with Filter(flow, postfix.filter_port, gate_port) as again:
+            postfix.flush()
+            [got] = wait_until(lambda: arrived(handler, "alice@example.com"),
+                               "the queued message delivered after the restart", 90)
+            [record] = wait_until(again.records, "the filter's log line", 30)
+    assert b"Subject: [EXTERNAL] Queued" in got.data
+    assert b"CAUTION: external sender" in got.data and SECRET.encode() in got.data
+    assert record["reply"] == "250"
+    wait_until(lambda: postfix.queue() == [], "an empty queue")
