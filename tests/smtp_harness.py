@@ -120,13 +120,13 @@ class Filter:
         self.args = [MIMEOPS, "smtp-filter", "--config", str(flow), "--listen",
                      f"127.0.0.1:{port}", "--next-hop", f"127.0.0.1:{next_hop}", *extra]
         self.port = port
-        self.log = tempfile.TemporaryFile()
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the Filter)
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Filter:
         self.process = subprocess.Popen(self.args, stdout=subprocess.DEVNULL,
                                         stderr=self.log)
-        wait_until(lambda: listening(self.port) or self.process and self.process.poll(),
+        wait_until(lambda: listening(self.port) or (self.process and self.process.poll()),
                    "the filter to listen", 20)
         assert self.process.poll() is None, self.lines()
         return self

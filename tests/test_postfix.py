@@ -15,7 +15,15 @@ from pathlib import Path
 import pytest
 
 from tests.smtp_harness import (
-    Filter, Postfix, Received, SinkHandler, postfix_problem, sink, submit, wait_until)
+    Filter,
+    Postfix,
+    Received,
+    SinkHandler,
+    postfix_problem,
+    sink,
+    submit,
+    wait_until,
+)
 from tests.test_smtp_filter import FLOW, SECRET, message
 
 pytestmark = pytest.mark.skipif(postfix_problem() is not None, reason=str(postfix_problem()))
@@ -111,3 +119,23 @@ def test_a_killed_filter_leaves_the_message_queued_until_it_is_back(
     assert b"CAUTION: external sender" in got.data and SECRET.encode() in got.data
     assert record["reply"] == "250"
     wait_until(lambda: postfix.queue() == [], "an empty queue")
+
+
+def test_one_recipient_per_transaction_lets_postfix_bounce_per_recipient(flow: Path) -> None:
+    """The README's `mimeops_destination_recipient_limit = 1`: Postfix's own DSN, per recipient."""
+    with sink() as (handler, port), Postfix(
+            port, extra_main="mimeops_destination_recipient_limit = 1\n") as postfix, Filter(
+            flow, postfix.filter_port, postfix.reinject_port) as proc:
+        submit(postfix.smtp_port, "mallory@evil.example",
+               ["alice@example.com", "blocked@example.com"], message())
+        [dsn] = wait_until(lambda: arrived(handler, "mallory@evil.example"),
+                           "Postfix's bounce for the blocked recipient", 60)
+        [got] = wait_until(lambda: arrived(handler, "alice@example.com"),
+                           "the message for the other recipient", 60)
+        records = wait_until(lambda: len(proc.records()) == 2 and proc.records(),
+                             "two transactions at the filter", 30)
+    assert sorted(r["reply"] for r in records) == ["250", "550"]
+    assert all(r["recipients"] == 1 for r in records)
+    assert b"mimeops-dsn-" not in dsn.data  # Postfix wrote this one, not the filter
+    assert b"blocked@example.com" in dsn.data and b"Nobody writes to blocked." in dsn.data
+    assert b"CAUTION: external sender" in got.data

@@ -17,7 +17,15 @@ from pathlib import Path
 import pytest
 
 from tests.smtp_harness import (
-    MIMEOPS, Filter, SinkHandler, free_port, listening, sink, submit, wait_until)
+    MIMEOPS,
+    Filter,
+    SinkHandler,
+    free_port,
+    listening,
+    sink,
+    submit,
+    wait_until,
+)
 
 FLOW = """\
 internal_domains: [example.com]
@@ -26,7 +34,9 @@ rules:
   - name: external-warning
     when: {{direction: INBOUND, sender: external}}
     apply:
-      - banner: {{text: "CAUTION: external sender {{sender}}", html: "<div>CAUTION: external sender {{sender}}</div>"}}
+      - banner:
+          text: "CAUTION: external sender {{sender}}"
+          html: "<div>CAUTION: external sender {{sender}}</div>"
       - subject_prefix: "[EXTERNAL]"
   - name: outbound-tag
     when: {{direction: OUTBOUND}}
@@ -44,7 +54,10 @@ rules:
     when: {{direction: INBOUND}}
     action: {{type: MOVE_TO_JUNK, recipients: [junk@example.com]}}
   - name: blocked
-    action: {{type: BOUNCE, message: "Nobody writes to blocked.", recipients: [blocked@example.com]}}
+    action:
+      type: BOUNCE
+      message: "Nobody writes to blocked."
+      recipients: [blocked@example.com]
 """
 
 SECRET = "the-body-must-never-reach-the-log"
@@ -203,10 +216,10 @@ def test_a_flow_fault_follows_on_error(tmp_path: Path, on_error: str, code: int)
 def test_a_message_over_max_size_is_refused(flow: Path,
                                             next_hop: tuple[SinkHandler, int]) -> None:
     handler, hop = next_hop
-    with Filter(flow, free_port(), hop, "--max-size", "2000") as proc:
-        with pytest.raises(smtplib.SMTPException) as refused:
-            submit(proc.port, "mallory@evil.example", ["alice@example.com"],
-                   message() + b"x" * 3000 + b"\r\n")
+    with (Filter(flow, free_port(), hop, "--max-size", "2000") as proc,
+          pytest.raises(smtplib.SMTPException) as refused):
+        submit(proc.port, "mallory@evil.example", ["alice@example.com"],
+               message() + b"x" * 3000 + b"\r\n")
     assert "552" in str(refused.value)
     assert handler.messages == []
 
@@ -281,3 +294,14 @@ def test_an_invalid_flow_is_one_line_and_exit_2(tmp_path: Path) -> None:
                            "127.0.0.1:0", "--next-hop", "127.0.0.1:25"],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "NOPE" in done.stderr
+
+
+def test_a_line_over_1000_octets_is_accepted_and_rewritten_within_the_limit(
+        running: Filter, next_hop: tuple[SinkHandler, int]) -> None:
+    handler, _ = next_hop
+    long_line = b"y" * 5000
+    submit(running.port, "mallory@evil.example", ["alice@example.com"],
+           message() + long_line + b"\r\n")
+    [got] = handler.messages
+    assert got.data.count(b"y") == 5000  # all there, re-encoded (quoted-printable)
+    assert max(len(line) for line in got.data.split(b"\r\n")) <= 998
