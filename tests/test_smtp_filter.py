@@ -306,3 +306,17 @@ def test_a_line_over_1000_octets_is_accepted_and_rewritten_within_the_limit(
     body = got.data.split(b"\r\n\r\n", 1)[1]
     assert long_line in body.replace(b"=\r\n", b"")  # all there, as quoted-printable
     assert max(len(line) for line in got.data.split(b"\r\n")) <= 998
+
+
+def test_internationalized_addresses_pass_through_with_smtputf8(
+        running: Filter, next_hop: tuple[SinkHandler, int]) -> None:
+    handler, _ = next_hop
+    raw = ("From: Jürgen <jürgen@bücher.example>\r\nTo: zoë@example.com\r\n"
+           "Subject: Grüße\r\n\r\nHallo\r\n").encode()
+    with smtplib.SMTP("127.0.0.1", running.port, timeout=60) as client:
+        client.command_encoding = "utf-8"
+        client.sendmail("jürgen@bücher.example", ["zoë@example.com"], raw,
+                        mail_options=["SMTPUTF8", "BODY=8BITMIME"])
+    [got] = handler.messages
+    assert (got.mail_from, got.rcpt_tos) == ("jürgen@bücher.example", ["zoë@example.com"])
+    assert b"CAUTION: external sender j=C3=BCrgen@b=C3=BCcher.example" in got.data
