@@ -7,7 +7,7 @@ transaction, so a slow or dead next hop holds up only the message it is sending.
 from __future__ import annotations
 
 import smtplib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from mimeops_smtp.settings import Settings
@@ -25,6 +25,7 @@ class Reply:
 
     @property
     def permanent(self) -> bool:
+        """A 5xx: retrying will not help."""
         return 500 <= self.code < 600
 
 
@@ -46,8 +47,23 @@ def _text(message: bytes | str) -> str:
     return " ".join(text.split())
 
 
+def forward(smtp: smtplib.SMTP, attributes: Mapping[str, str]) -> None:
+    """Pass Postfix's XFORWARD attributes on, as far as the next hop takes them.
+
+    Informational only (Postfix logs and Received headers name the original
+    client): a next hop that refuses them still gets the message.
+    """
+    if not attributes or not smtp.has_extn("xforward"):
+        return
+    offered = set(smtp.esmtp_features["xforward"].upper().split())
+    kept = " ".join(f"{k}={v}" for k, v in attributes.items() if k in offered)
+    if kept:
+        smtp.docmd("XFORWARD", kept)
+
+
 def send(settings: Settings, mail_from: str, recipients: Sequence[str], data: bytes,
-         mail_options: Sequence[str] = ()) -> dict[str, Reply]:
+         mail_options: Sequence[str] = (), xforward: Mapping[str, str] | None = None,
+         ) -> dict[str, Reply]:
     """Deliver one transaction; returns the recipients the next hop refused (others got it).
 
     Raises NextHopError when nobody got it: a refused sender, a refused DATA, every
@@ -60,6 +76,8 @@ def send(settings: Settings, mail_from: str, recipients: Sequence[str], data: by
                           timeout=settings.relay_timeout) as smtp:
             if "SMTPUTF8" in kept:
                 smtp.command_encoding = "utf-8"
+            smtp.ehlo_or_helo_if_needed()
+            forward(smtp, xforward or {})
             refused = smtp.sendmail(mail_from, list(recipients), data, kept)
     except smtplib.SMTPRecipientsRefused as error:
         replies = {r: Reply(code, _text(text)) for r, (code, text) in error.recipients.items()}

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import signal
 import time
 from collections.abc import Callable
@@ -27,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import SMTP, syntax
 from aiosmtpd.smtp import Envelope as SMTPEnvelope
 
 from mimeops.flow import Envelope, Flow
@@ -41,6 +42,13 @@ log = logging.getLogger("mimeops.smtp")
 TEMPFAIL = "451 4.3.0 content filter fault, try again later"
 # Lines as long as any MTA may hand us: refusing one (500) would bounce the message.
 LINE_LIMIT = 1 << 20
+# Postfix's XFORWARD: the original client and queue ID, passed on to the next hop.
+XFORWARD = ("NAME", "ADDR", "PORT", "PROTO", "HELO", "IDENT", "SOURCE")
+
+
+def xtext(value: str) -> str:
+    """An XFORWARD/xtext value decoded (`+2B` is '+'), for the log."""
+    return re.sub(r"\+([0-9A-Fa-f]{2})", lambda m: chr(int(m.group(1), 16)), value)
 
 
 @dataclass
@@ -77,6 +85,12 @@ class FilterHandler:
         self.idle = asyncio.Event()
         self.idle.set()
 
+    async def handle_EHLO(self, server: SMTP, session: Any, envelope: SMTPEnvelope,
+                          hostname: str, responses: list[str]) -> list[str]:
+        """Offer XFORWARD, so Postfix tells us (and the next hop) who the client was."""
+        session.host_name = hostname
+        return [*responses[:-1], f"250-XFORWARD {' '.join(XFORWARD)}", responses[-1]]
+
     def direction(self, mail_from: str) -> str:
         """INBOUND/OUTBOUND: fixed per listener, or from the envelope sender's domain."""
         if self.settings.direction != "auto":
@@ -85,16 +99,21 @@ class FilterHandler:
         return "OUTBOUND" if mail_from and internal else "INBOUND"
 
     async def handle_DATA(self, server: SMTP, session: Any, envelope: SMTPEnvelope) -> str:
+        """Run the flow and relay; the reply is the message's fate (never a 5xx by fault)."""
         started = time.monotonic()
         raw = envelope.original_content or b""
         peer = session.peer[0] if isinstance(session.peer, tuple) else str(session.peer)
         record = Record(peer, envelope.mail_from or "", len(envelope.rcpt_tos), len(raw))
+        forwarded = server.forwarded() if isinstance(server, Session) else {}
+        for key, name in (("IDENT", "queue_id"), ("ADDR", "client")):
+            if key in forwarded:
+                record.fields[name] = xtext(forwarded[key])
         self.active += 1
         self.idle.clear()
         reply = TEMPFAIL
         try:
             async with self.slots:
-                reply = await self.process(envelope, raw, record)
+                reply = await self.process(envelope, raw, forwarded, record)
         except asyncio.CancelledError:  # the client hung up: it keeps the message
             record.fields["error"] = "client disconnected"
             raise
@@ -108,9 +127,12 @@ class FilterHandler:
         return reply
 
     async def run(self, call: Callable[..., Any], *args: Any) -> Any:
+        """`call(*args)` in a worker thread: the event loop keeps serving other messages."""
         return await asyncio.get_running_loop().run_in_executor(self.pool, call, *args)
 
-    async def process(self, envelope: SMTPEnvelope, raw: bytes, record: Record) -> str:
+    async def process(self, envelope: SMTPEnvelope, raw: bytes, forwarded: dict[str, str],
+                      record: Record) -> str:
+        """The flow's verdict (or on_error's, on a fault), then `settle`."""
         mail_from = envelope.mail_from or ""
         if mail_from == "<>":
             mail_from = ""
@@ -133,10 +155,11 @@ class FilterHandler:
             record.fields.update(changed=result.changed, applied=result.applied)
             if result.skipped:
                 record.fields["skipped"] = result.skipped
-        return await self.settle(mail_from, envelope.mail_options, raw, message, fates, record)
+        return await self.settle(mail_from, envelope.mail_options, forwarded, raw, message,
+                                 fates, record)
 
-    async def settle(self, mail_from: str, options: list[str], raw: bytes, message: bytes,
-                     fates: Plan, record: Record) -> str:
+    async def settle(self, mail_from: str, options: list[str], forwarded: dict[str, str],
+                     raw: bytes, message: bytes, fates: Plan, record: Record) -> str:
         """Relay to whom the flow lets through; bounce the rest; one reply for the client."""
         refused = dict(fates.bounce)
         batches = [(fates.deliver, message)]
@@ -148,7 +171,7 @@ class FilterHandler:
                 continue
             try:
                 failed: dict[str, Reply] = await self.run(
-                    relay.send, self.settings, mail_from, recipients, data, options)
+                    relay.send, self.settings, mail_from, recipients, data, options, forwarded)
             except NextHopError as error:
                 if not error.reply.permanent:
                     record.fields["error"] = f"next hop: {error.reply.code}"
@@ -178,9 +201,36 @@ class FilterHandler:
 
 
 class Session(SMTP):
-    """aiosmtpd's SMTP server with a line limit no MTA will exceed."""
+    """aiosmtpd's SMTP server with a line limit no MTA will exceed, and XFORWARD."""
 
     line_length_limit = LINE_LIMIT
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._forwarded: dict[str, str] = {}
+        self._forwarded_for: SMTPEnvelope | None = None
+
+    def forwarded(self) -> dict[str, str]:
+        """The XFORWARD attributes of the current transaction (xtext as received)."""
+        return dict(self._forwarded) if self._forwarded_for is self.envelope else {}
+
+    @syntax("XFORWARD attribute=value ...")
+    async def smtp_XFORWARD(self, arg: str) -> None:
+        """Postfix's XFORWARD: attributes of the original client, before MAIL FROM."""
+        if self.envelope is None or self.envelope.mail_from is not None:
+            await self.push("503 5.5.1 Error: XFORWARD only before MAIL FROM")
+            return
+        attributes: dict[str, str] = {}
+        for item in (arg or "").split():
+            name, equals, value = item.partition("=")
+            if not equals or name.upper() not in XFORWARD:
+                await self.push(f"501 5.5.4 Bad XFORWARD attribute: {dsn.ascii_line(name, 40)}")
+                return
+            attributes[name.upper()] = value
+        if self._forwarded_for is not self.envelope:  # a new transaction: start afresh
+            self._forwarded, self._forwarded_for = {}, self.envelope
+        self._forwarded.update(attributes)
+        await self.push("250 2.0.0 Ok")
 
 
 async def serve(flow: Flow, settings: Settings,

@@ -79,6 +79,10 @@ def test_a_message_submitted_to_postfix_arrives_filtered(
     assert got.data.count(b"Received: from") >= 2  # Postfix, filter, Postfix again
     [record] = wait_until(proc.records, "the filter's log line", 30)
     assert record["reply"] == "250" and record["changed"] is True
+    # Postfix told the filter its queue ID (XFORWARD), and the filter told the reinjection.
+    assert record["client"] == "127.0.0.1" and record["queue_id"]
+    wait_until(lambda: f"orig_queue_id={record['queue_id']}" in postfix.maillog(),
+               "the reinjection to log the original queue ID", 30)
     wait_until(lambda: postfix.queue() == [], "an empty queue")
 
 

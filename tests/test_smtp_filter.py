@@ -320,3 +320,23 @@ def test_internationalized_addresses_pass_through_with_smtputf8(
     [got] = handler.messages
     assert (got.mail_from, got.rcpt_tos) == ("jürgen@bücher.example", ["zoë@example.com"])
     assert b"CAUTION: external sender j=C3=BCrgen@b=C3=BCcher.example" in got.data
+
+
+def test_xforward_names_the_original_client_in_the_log(
+        running: Filter, next_hop: tuple[SinkHandler, int]) -> None:
+    handler, _ = next_hop
+    with smtplib.SMTP("127.0.0.1", running.port, timeout=60) as client:
+        client.ehlo()
+        assert "ADDR" in client.esmtp_features["xforward"]
+        assert client.docmd("XFORWARD", "NAME=mx.evil.example ADDR=192.0.2.7")[0] == 250
+        assert client.docmd("XFORWARD", "IDENT=4Q1+2Bx SOURCE=REMOTE")[0] == 250
+        assert client.docmd("XFORWARD", "COLOR=red")[0] == 501
+        client.sendmail("mallory@evil.example", ["alice@example.com"], message())
+        client.mail("mallory@evil.example")
+        assert client.docmd("XFORWARD", "ADDR=192.0.2.8")[0] == 503  # too late
+        client.rset()
+        client.sendmail("mallory@evil.example", ["alice@example.com"], message())
+    first, second = running.records()
+    assert (first["client"], first["queue_id"]) == ("192.0.2.7", "4Q1+x")
+    assert "client" not in second  # the attributes held for one transaction only
+    assert len(handler.messages) == 2
