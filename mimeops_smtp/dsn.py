@@ -10,11 +10,15 @@ bounce back in a loop.
 from __future__ import annotations
 
 import base64
+import re
 import uuid
 from collections.abc import Mapping
 from email.utils import formatdate
 
-ENHANCED = "5.7.1"  # delivery not authorized, message refused
+from mimeops_smtp.relay import Reply
+
+ENHANCED = "5.7.1"  # delivery not authorized, message refused (a flow's BOUNCE)
+_STATUS = re.compile(r"^([245]\.\d{1,3}\.\d{1,3})\b")
 
 
 def ascii_line(text: str, limit: int = 400) -> str:
@@ -32,22 +36,29 @@ def header_block(message: bytes) -> bytes:
     return message
 
 
-def report(original: bytes, mail_from: str, refused: Mapping[str, str], hostname: str) -> bytes:
-    """The DSN for `refused` (recipient -> reason), addressed to `mail_from`."""
+def status(reply: Reply) -> str:
+    """The enhanced status code a reply carries (`5.1.1 ...`), else the generic 5.0.0."""
+    found = _STATUS.match(reply.text)
+    return found.group(1) if found else "5.0.0"
+
+
+def report(original: bytes, mail_from: str, refused: Mapping[str, Reply], hostname: str
+           ) -> bytes:
+    """The DSN for `refused` (recipient -> the reply that refused it), to `mail_from`."""
     boundary = f"mimeops-dsn-{uuid.uuid4().hex}"
     host = ascii_line(hostname, 200) or "localhost"
     explanation = "\n".join(
         ["This is the mail system at host " + host + ".", "",
          "Your message could not be delivered to one or more recipients.",
          "The message was delivered to any other recipients.", ""]
-        + [f"<{recipient}>: {reason}" for recipient, reason in refused.items()])
-    status = "\r\n".join(
+        + [f"<{recipient}>: {reply.code} {reply.text}" for recipient, reply in refused.items()])
+    per_recipient = "\r\n".join(
         [f"Reporting-MTA: dns; {host}", f"Arrival-Date: {formatdate()}", ""]
-        + [line for recipient, reason in refused.items() for line in (
+        + [line for recipient, reply in refused.items() for line in (
             f"Final-Recipient: rfc822; {ascii_line(recipient, 300)}",
             "Action: failed",
-            f"Status: {ENHANCED}",
-            f"Diagnostic-Code: smtp; 550 {ENHANCED} {ascii_line(reason)}",
+            f"Status: {status(reply)}",
+            f"Diagnostic-Code: smtp; {reply.code} {ascii_line(reply.text)}",
             "")])
     text = base64.encodebytes(explanation.replace("\n", "\r\n").encode("utf-8"))
     lines = [
@@ -70,7 +81,7 @@ def report(original: bytes, mail_from: str, refused: Mapping[str, str], hostname
         f"--{boundary}",
         "Content-Type: message/delivery-status",
         "",
-        status,
+        per_recipient,
         f"--{boundary}",
         "Content-Type: text/rfc822-headers",
         "Content-Transfer-Encoding: 8bit",

@@ -161,7 +161,7 @@ class FilterHandler:
     async def settle(self, mail_from: str, options: list[str], forwarded: dict[str, str],
                      raw: bytes, message: bytes, fates: Plan, record: Record) -> str:
         """Relay to whom the flow lets through; bounce the rest; one reply for the client."""
-        refused = dict(fates.bounce)
+        refused = {r: Reply(550, f"{dsn.ENHANCED} {text}") for r, text in fates.bounce.items()}
         batches = [(fates.deliver, message)]
         if fates.junk:
             batches.append((fates.junk, with_header(message, *self.settings.junk_header)))
@@ -180,14 +180,14 @@ class FilterHandler:
             if any(not reply.permanent for reply in failed.values()):
                 record.fields["error"] = "next hop: some recipients deferred"
                 return "451 4.4.0 next hop deferred some recipients, try again later"
-            refused.update({r: f"{reply.code} {reply.text}" for r, reply in failed.items()})
+            refused.update(failed)
             delivered += len(recipients) - len(failed)
         record.fields.update(delivered=delivered, junk=len(fates.junk), dropped=len(fates.drop),
                              bounced=len(refused))
         if refused and not delivered and not fates.drop:
             # Nobody gets it: one permanent reply, and the MTA tells the sender.
-            reason = next(iter(refused.values()))
-            return f"550 {dsn.ENHANCED} {dsn.ascii_line(reason)}"
+            first = next(iter(refused.values()))
+            return f"{first.code} {dsn.ascii_line(first.text)}"
         if refused and mail_from:
             report = dsn.report(raw, mail_from, refused, self.settings.hostname)
             try:

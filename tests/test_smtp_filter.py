@@ -7,6 +7,7 @@ faults, actions mapped to SMTP, limits, concurrency, SIGTERM, one log line each.
 
 from __future__ import annotations
 
+import email
 import signal
 import smtplib
 import subprocess
@@ -146,8 +147,13 @@ def test_mixed_actions_deliver_junk_drop_and_a_dsn_for_the_bounced(
     assert report.mail_from == "<>"  # the null sender: a DSN never bounces back
     assert b"multipart/report; report-type=delivery-status" in report.data
     assert b"Final-Recipient: rfc822; blocked@example.com" in report.data
-    assert b"Nobody writes to blocked." in report.data
+    assert b"Diagnostic-Code: smtp; 550 5.7.1 Nobody writes to blocked." in report.data
     assert b"dropped@example.com" not in report.data
+    parsed = email.message_from_bytes(report.data)
+    assert [p.get_content_type() for p in parsed.walk()] == [
+        "multipart/report", "text/plain", "message/delivery-status", "text/rfc822-headers"]
+    explanation = parsed.get_payload()[0].get_payload(decode=True).decode()
+    assert "<blocked@example.com>: 550 5.7.1 Nobody writes to blocked." in explanation
     assert b"Subject: Hello" in report.data  # the original's headers, not its body
     assert SECRET.encode() not in report.data
     record = running.records()[0]
@@ -188,7 +194,8 @@ def test_next_hop_refusals_map_per_recipient(
     assert kept.rcpt_tos == ["alice@example.com"]
     assert report.rcpt_tos == ["mallory@evil.example"]
     assert b"Final-Recipient: rfc822; gone@example.com" in report.data
-    assert b"no such user" in report.data
+    assert b"Status: 5.1.1" in report.data
+    assert b"Diagnostic-Code: smtp; 550 5.1.1 no such user" in report.data
     handler.refuse["later@example.com"] = "450 4.2.1 mailbox busy"
     with pytest.raises(smtplib.SMTPDataError) as deferred:
         submit(running.port, "mallory@evil.example",
