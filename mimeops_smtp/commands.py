@@ -36,7 +36,7 @@ def settings(args: argparse.Namespace) -> Settings:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Load the flow (exit 2 when invalid), then serve until SIGTERM."""
+    """Load the flow (exit 2 when invalid), then serve until SIGTERM; SIGHUP reloads it."""
     try:
         from mimeops_smtp.server import serve  # aiosmtpd
     except ModuleNotFoundError as error:
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     logger.propagate = False
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd: a line per command
     try:
-        asyncio.run(serve(flow, config))
+        asyncio.run(serve(flow, config, reload=lambda: load_flow(args.config)))
     except OSError as error:  # the listen address is taken or not ours
         fail(f"cannot listen on {args.listen}: {error.strerror or error}", 1)
     return 0

@@ -91,11 +91,11 @@ class FilterHandler:
         session.host_name = hostname
         return [*responses[:-1], f"250-XFORWARD {' '.join(XFORWARD)}", responses[-1]]
 
-    def direction(self, mail_from: str) -> str:
+    def direction(self, flow: Flow, mail_from: str) -> str:
         """INBOUND/OUTBOUND: fixed per listener, or from the envelope sender's domain."""
         if self.settings.direction != "auto":
             return self.settings.direction
-        internal = domain_of(mail_from) in self.flow.internal_domains
+        internal = domain_of(mail_from) in flow.internal_domains
         return "OUTBOUND" if mail_from and internal else "INBOUND"
 
     async def handle_DATA(self, server: SMTP, session: Any, envelope: SMTPEnvelope) -> str:
@@ -137,16 +137,17 @@ class FilterHandler:
         if mail_from == "<>":
             mail_from = ""
         recipients = list(envelope.rcpt_tos)
-        direction = self.direction(mail_from)
+        flow = self.flow  # one flow for the whole message, even across a reload
+        direction = self.direction(flow, mail_from)
         record.fields["direction"] = direction
         try:
             result = await asyncio.wait_for(
-                self.run(self.flow.apply, raw, Envelope(direction, mail_from, recipients)),
+                self.run(flow.apply, raw, Envelope(direction, mail_from, recipients)),
                 self.settings.flow_timeout)
         except Exception as error:  # the flow failed or took too long: on_error decides
             record.fields["error"] = ("flow timeout" if isinstance(error, TimeoutError)
                                       else f"flow: {type(error).__name__}")
-            if self.flow.on_error == "retry":
+            if flow.on_error == "retry":
                 return TEMPFAIL
             fates, message = Plan(deliver=recipients), raw
             record.fields["changed"] = False
@@ -233,9 +234,12 @@ class Session(SMTP):
         await self.push("250 2.0.0 Ok")
 
 
-async def serve(flow: Flow, settings: Settings,
-                started: Callable[[tuple[str, int]], None] | None = None) -> None:
-    """Listen until SIGTERM/SIGINT, then let messages in flight finish (up to `grace`)."""
+async def serve(flow: Flow, settings: Settings, reload: Callable[[], Flow] | None = None) -> None:
+    """Listen until SIGTERM/SIGINT, then let messages in flight finish (up to `grace`).
+
+    SIGHUP calls `reload` for a new flow; messages already running keep theirs, and
+    a flow that fails to load is logged and the old one kept.
+    """
     loop = asyncio.get_running_loop()
     # Not a `with`: leaving must not wait for a flow thread that never returns.
     pool = ThreadPoolExecutor(2 * settings.concurrency, thread_name_prefix="mimeops-smtp")
@@ -252,16 +256,26 @@ async def serve(flow: Flow, settings: Settings,
         stop = asyncio.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
+
+        def hangup() -> None:
+            if reload is None:
+                return
+            try:
+                handler.flow = reload()
+            except Exception as error:  # a broken edit must not stop the mail
+                log.info(json.dumps({"event": "reload failed", "error": str(error)}))
+            else:
+                log.info(json.dumps({"event": "reloaded"}))
+
+        loop.add_signal_handler(signal.SIGHUP, hangup)
         bound = server.sockets[0].getsockname()[:2]
         log.info(json.dumps({"event": "listening", "listen": f"{bound[0]}:{bound[1]}",
                              "next_hop": "{}:{}".format(*settings.next_hop),
                              "direction": settings.direction}))
-        if started:
-            started(bound)
         try:
             await stop.wait()
         finally:
-            for signum in (signal.SIGTERM, signal.SIGINT):
+            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(signum)
             server.close()
             try:

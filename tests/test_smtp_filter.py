@@ -348,3 +348,20 @@ def test_xforward_names_the_original_client_in_the_log(
     assert (first["client"], first["queue_id"]) == ("192.0.2.7", "4Q1+x")
     assert "client" not in second  # the attributes held for one transaction only
     assert len(handler.messages) == 2
+
+
+def test_sighup_reloads_the_flow_and_keeps_the_old_one_when_the_new_is_broken(
+        flow: Path, next_hop: tuple[SinkHandler, int]) -> None:
+    handler, hop = next_hop
+    with Filter(flow, free_port(), hop) as proc:
+        assert proc.process is not None
+        flow.write_text(FLOW.format(on_error="deliver").replace("[EXTERNAL]", "[OUTSIDE]"),
+                        encoding="utf-8")
+        proc.process.send_signal(signal.SIGHUP)
+        wait_until(lambda: '"reloaded"' in "\n".join(proc.lines()), "the reload")
+        submit(proc.port, "mallory@evil.example", ["alice@example.com"], message())
+        flow.write_text("rules: [{name: x, action: {type: NOPE}}]\n", encoding="utf-8")
+        proc.process.send_signal(signal.SIGHUP)
+        wait_until(lambda: '"reload failed"' in "\n".join(proc.lines()), "the failed reload")
+        submit(proc.port, "mallory@evil.example", ["alice@example.com"], message())
+    assert [m.data.count(b"Subject: [OUTSIDE] Hello") for m in handler.messages] == [1, 1]
