@@ -248,7 +248,7 @@ class Postfix:
     """
 
     def __init__(self, sink_port: int, with_filter: bool = True,
-                 extra_main: str = "") -> None:
+                 extra_main: str = "", before_queue: bool = False) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="mimeops-postfix-"))
         self.dir.chmod(0o755)  # the postfix user walks into its queue below
         self.conf = self.dir / "conf"
@@ -256,8 +256,14 @@ class Postfix:
             free_port(), free_port(), free_port())
         main = BASE_MAIN.format(dir=self.dir, sink=sink_port)
         master = BASE_MASTER.format(smtp=self.smtp_port)
+        if before_queue:  # the README's port-25 smtpd with its proxy filter, on our port
+            smtpd = master.splitlines(keepends=True)[0]
+            master = master.replace(smtpd, "") + self._ports(
+                readme_block("master.cf (before the queue)")).replace(
+                "\nsmtp      inet", f"\n127.0.0.1:{self.smtp_port} inet")
         if with_filter:
-            main += self._ports(readme_block("main.cf"))
+            if not before_queue:
+                main += self._ports(readme_block("main.cf"))
             master += self._ports(readme_block("master.cf"))
         self.conf.mkdir()
         (self.conf / "main.cf").write_text(main + extra_main, encoding="utf-8")

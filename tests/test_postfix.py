@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import smtplib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -161,3 +162,37 @@ def test_the_smtp_bench_delivers_every_message_bannered(capsys: pytest.CaptureFi
     assert smtp.main(["--messages", "4", "--levels", "1,2", "--budget", "60"]) == 0
     table = capsys.readouterr().out
     assert "| 1 |" in table and "| 2 |" in table and "| Postfix + mimeops |" in table
+
+
+def test_a_stopped_filter_leaves_mail_queued_until_it_is_back(
+        mta: tuple[Postfix, SinkHandler], flow: Path) -> None:
+    """The README's claim for an operator: filter down, mail waits; filter up, it flows."""
+    postfix, handler = mta
+    handler.messages.clear()
+    submit(postfix.smtp_port, "mallory@evil.example", ["alice@example.com"],
+           message(subject="While down"))
+    wait_until(lambda: [m for m in postfix.queue() if m.get("queue_name") == "deferred"],
+               "the message deferred while the filter is down", 60)
+    assert handler.messages == []
+    with Filter(flow, postfix.filter_port, postfix.reinject_port):
+        postfix.flush()
+        [got] = wait_until(lambda: arrived(handler, "alice@example.com"),
+                           "the message once the filter is back", 90)
+    assert b"Subject: [EXTERNAL] While down" in got.data and b"CAUTION" in got.data
+    wait_until(lambda: postfix.queue() == [], "an empty queue")
+
+
+def test_before_the_queue_the_client_sees_the_filter_reply(flow: Path) -> None:
+    """The README's `smtpd_proxy_filter` block: 250 or the bounce's 550 at submission."""
+    with sink() as (handler, port), Postfix(port, before_queue=True) as postfix, Filter(
+            flow, postfix.filter_port, postfix.reinject_port) as proc:
+        submit(postfix.smtp_port, "mallory@evil.example", ["alice@example.com"], message())
+        [got] = wait_until(lambda: arrived(handler, "alice@example.com"),
+                           "the message through the proxy filter", 60)
+        with pytest.raises(smtplib.SMTPDataError) as refused:
+            submit(postfix.smtp_port, "mallory@evil.example", ["alice@example.com"],
+                   message(subject="BOUNCE-ME"))
+        assert [r["reply"] for r in proc.records()] == ["250", "550"]
+    assert b"CAUTION: external sender" in got.data and b"[EXTERNAL] Hello" in got.data
+    assert refused.value.smtp_code == 550
+    assert b"Policy: BOUNCE-ME is not allowed." in refused.value.smtp_error

@@ -365,3 +365,13 @@ def test_sighup_reloads_the_flow_and_keeps_the_old_one_when_the_new_is_broken(
         wait_until(lambda: '"reload failed"' in "\n".join(proc.lines()), "the failed reload")
         submit(proc.port, "mallory@evil.example", ["alice@example.com"], message())
     assert [m.data.count(b"Subject: [OUTSIDE] Hello") for m in handler.messages] == [1, 1]
+
+
+def test_a_bounce_is_never_answered_with_a_dsn(
+        running: Filter, next_hop: tuple[SinkHandler, int]) -> None:
+    """Null sender (a bounce itself) with a bounced recipient: no DSN, no loop."""
+    handler, _ = next_hop
+    submit(running.port, "", ["alice@example.com", "blocked@example.com"], message())
+    assert [(m.mail_from, m.rcpt_tos) for m in handler.messages] == [
+        ("<>", ["alice@example.com"])]
+    assert running.records()[0]["bounced"] == 1
