@@ -248,12 +248,14 @@ class Postfix:
     """
 
     def __init__(self, sink_port: int, with_filter: bool = True,
-                 extra_main: str = "", before_queue: bool = False) -> None:
+                 extra_main: str = "", before_queue: bool = False,
+                 per_direction: bool = False) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="mimeops-postfix-"))
         self.dir.chmod(0o755)  # the postfix user walks into its queue below
         self.conf = self.dir / "conf"
         self.smtp_port, self.filter_port, self.reinject_port = (
             free_port(), free_port(), free_port())
+        self.submission_port, self.outbound_filter_port = free_port(), free_port()
         main = BASE_MAIN.format(dir=self.dir, sink=sink_port)
         master = BASE_MASTER.format(smtp=self.smtp_port)
         if before_queue:  # the README's port-25 smtpd with its proxy filter, on our port
@@ -261,8 +263,14 @@ class Postfix:
             master = master.replace(smtpd, "") + self._ports(
                 readme_block("master.cf (before the queue)")).replace(
                 "\nsmtp      inet", f"\n127.0.0.1:{self.smtp_port} inet")
+        if per_direction:  # the README's smtp/submission services, on our ports
+            smtpd = master.splitlines(keepends=True)[0]
+            master = master.replace(smtpd, "") + self._ports(
+                readme_block("master.cf (one listener per direction)")).replace(
+                "\nsmtp       inet", f"\n127.0.0.1:{self.smtp_port} inet").replace(
+                "\nsubmission inet", f"\n127.0.0.1:{self.submission_port} inet")
         if with_filter:
-            if not before_queue:
+            if not (before_queue or per_direction):
                 main += self._ports(readme_block("main.cf"))
             master += self._ports(readme_block("master.cf"))
         self.conf.mkdir()
@@ -274,7 +282,8 @@ class Postfix:
 
     def _ports(self, text: str) -> str:
         return (text.replace("10025", str(self.filter_port))
-                .replace("10026", str(self.reinject_port)))
+                .replace("10026", str(self.reinject_port))
+                .replace("10027", str(self.outbound_filter_port)))
 
     def command(self, *args: str, check: bool = True) -> str:
         """`postfix`/`postqueue`/`postsuper` on this instance; its output."""

@@ -196,3 +196,21 @@ def test_before_the_queue_the_client_sees_the_filter_reply(flow: Path) -> None:
     assert b"CAUTION: external sender" in got.data and b"[EXTERNAL] Hello" in got.data
     assert refused.value.smtp_code == 550
     assert b"Policy: BOUNCE-ME is not allowed." in refused.value.smtp_error
+
+
+def test_one_listener_per_direction_ignores_a_forged_internal_sender(flow: Path) -> None:
+    """The README's per-direction block: the port decides the direction, not MAIL FROM."""
+    forged = message(sender="jane@example.com")
+    with sink() as (handler, port), Postfix(port, per_direction=True) as postfix, Filter(
+            flow, postfix.filter_port, postfix.reinject_port, "--direction", "INBOUND"), Filter(
+            flow, postfix.outbound_filter_port, postfix.reinject_port,
+            "--direction", "OUTBOUND"):
+        submit(postfix.smtp_port, "jane@example.com", ["alice@example.com"], forged)
+        submit(postfix.submission_port, "jane@example.com", ["partner@other.example"],
+               message(sender="jane@example.com", to="partner@other.example"))
+        [inbound] = wait_until(lambda: arrived(handler, "alice@example.com"),
+                               "the message from port 25", 60)
+        [outbound] = wait_until(lambda: arrived(handler, "partner@other.example"),
+                                "the message from submission", 60)
+    assert b"-- filtered by mimeops" in inbound.data and b"X-Outbound" not in inbound.data
+    assert b"X-Outbound: yes" in outbound.data
