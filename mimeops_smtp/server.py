@@ -243,45 +243,43 @@ async def serve(flow: Flow, settings: Settings, reload: Callable[[], Flow] | Non
     loop = asyncio.get_running_loop()
     # Not a `with`: leaving must not wait for a flow thread that never returns.
     pool = ThreadPoolExecutor(2 * settings.concurrency, thread_name_prefix="mimeops-smtp")
+    handler = FilterHandler(flow, settings, pool)
+    stop = asyncio.Event()
+
+    def hangup() -> None:
+        if reload is None:
+            return
+        try:
+            handler.flow = reload()
+        except Exception as error:  # a broken edit must not stop the mail
+            log.info(json.dumps({"event": "reload failed", "error": str(error)}))
+        else:
+            log.info(json.dumps({"event": "reloaded"}))
+
+    def session() -> Session:
+        return Session(handler, data_size_limit=settings.max_size, enable_SMTPUTF8=True,
+                       hostname=settings.hostname, ident="mimeops content filter",
+                       timeout=settings.timeout, loop=loop)
+
+    # Signals first: a SIGHUP or SIGTERM the moment the port opens must not kill us.
+    signals = {signal.SIGTERM: stop.set, signal.SIGINT: stop.set, signal.SIGHUP: hangup}
+    for signum, action in signals.items():
+        loop.add_signal_handler(signum, action)
     try:
-        handler = FilterHandler(flow, settings, pool)
-
-        def session() -> Session:
-            return Session(handler, data_size_limit=settings.max_size, enable_SMTPUTF8=True,
-                           hostname=settings.hostname, ident="mimeops content filter",
-                           timeout=settings.timeout, loop=loop)
-
         host, port = settings.listen
         server = await loop.create_server(session, host, port)
-        stop = asyncio.Event()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop.set)
-
-        def hangup() -> None:
-            if reload is None:
-                return
-            try:
-                handler.flow = reload()
-            except Exception as error:  # a broken edit must not stop the mail
-                log.info(json.dumps({"event": "reload failed", "error": str(error)}))
-            else:
-                log.info(json.dumps({"event": "reloaded"}))
-
-        loop.add_signal_handler(signal.SIGHUP, hangup)
         bound = server.sockets[0].getsockname()[:2]
         log.info(json.dumps({"event": "listening", "listen": f"{bound[0]}:{bound[1]}",
                              "next_hop": "{}:{}".format(*settings.next_hop),
                              "direction": settings.direction}))
+        await stop.wait()
+        server.close()
         try:
-            await stop.wait()
-        finally:
-            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-                loop.remove_signal_handler(signum)
-            server.close()
-            try:
-                await asyncio.wait_for(handler.idle.wait(), settings.grace)
-            except TimeoutError:
-                log.info(json.dumps({"event": "stopping", "in_flight": handler.active}))
-            log.info(json.dumps({"event": "stopped"}))
+            await asyncio.wait_for(handler.idle.wait(), settings.grace)
+        except TimeoutError:
+            log.info(json.dumps({"event": "stopping", "in_flight": handler.active}))
+        log.info(json.dumps({"event": "stopped"}))
     finally:
+        for signum in signals:
+            loop.remove_signal_handler(signum)
         pool.shutdown(wait=False, cancel_futures=True)
