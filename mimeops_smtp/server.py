@@ -18,6 +18,7 @@ Each message runs in its own task, its flow and relay in worker threads, at most
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import logging
 import re
@@ -269,6 +270,10 @@ async def serve(flow: Flow, settings: Settings, reload: Callable[[], Flow] | Non
         host, port = settings.listen
         server = await loop.create_server(session, host, port)
         bound = server.sockets[0].getsockname()[:2]
+        if not ipaddress.ip_address(bound[0]).is_loopback:
+            log.info(json.dumps({"event": "warning", "message": (
+                "listening beyond loopback: every client that reaches this port can "
+                "relay through the next hop; firewall it to the MTA")}))
         log.info(json.dumps({"event": "listening", "listen": f"{bound[0]}:{bound[1]}",
                              "next_hop": "{}:{}".format(*settings.next_hop),
                              "direction": settings.direction}))

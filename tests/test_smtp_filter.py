@@ -375,3 +375,17 @@ def test_a_bounce_is_never_answered_with_a_dsn(
     assert [(m.mail_from, m.rcpt_tos) for m in handler.messages] == [
         ("<>", ["alice@example.com"])]
     assert running.records()[0]["bounced"] == 1
+
+
+def test_listening_beyond_loopback_warns_of_relaying(
+        flow: Path, next_hop: tuple[SinkHandler, int]) -> None:
+    port = free_port()
+    with Filter(flow, port, next_hop[1]) as loopback:
+        lines = wait_until(lambda: [ln for ln in loopback.lines() if '"listening"' in ln]
+                           and loopback.lines(), "the listening line")  # the warning precedes it
+        assert not any('"warning"' in line for line in lines)
+    wide = Filter(flow, port, next_hop[1])
+    wide.args[wide.args.index("--listen") + 1] = f"0.0.0.0:{port}"
+    with wide:
+        wait_until(lambda: any("relay through the next hop" in ln for ln in wide.lines()),
+                   "the warning")
