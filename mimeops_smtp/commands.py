@@ -44,6 +44,8 @@ def run(args: argparse.Namespace) -> int:
     config = settings(args)
     if config.next_hop[1] == 0:
         fail("--next-hop: port 0 is not a port to relay to")
+    if config.next_hop == config.listen:
+        fail("--next-hop: is the filter's own --listen address (mail would loop)")
     try:
         flow = load_flow(args.config)
     except FlowError as error:

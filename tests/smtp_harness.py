@@ -89,8 +89,8 @@ class SinkHandler:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.hold or self.hold_for.intersection(envelope.rcpt_tos):
             self.waiting.set()
-            while not self.release.is_set():
-                await asyncio.sleep(0.02)
+            # Until the test releases it (bounded: a failed test must not hang the sink).
+            await asyncio.to_thread(self.release.wait, 120)
             return "451 4.3.0 held by the test"
         got = Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content)
         if self.forward_to:

@@ -287,6 +287,7 @@ def test_sigterm_finishes_the_message_in_flight_then_exits(
      "--junk-header"),
     (["--listen", "127.0.0.1:0", "--next-hop", "127.0.0.1:25", "--concurrency", "0"],
      "--concurrency"),
+    (["--listen", "127.0.0.1:2525", "--next-hop", "127.0.0.1:2525"], "would loop"),
 ])
 def test_bad_usage_is_one_line_and_exit_2(flow: Path, args: list[str], needle: str) -> None:
     done = subprocess.run([MIMEOPS, "smtp-filter", "--config", str(flow), *args],
