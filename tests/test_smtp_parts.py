@@ -86,3 +86,35 @@ def test_dsn_helpers() -> None:
     assert xtext("4Q1+2Bx+3D") == "4Q1+x="
     assert options(["BODY=8BITMIME", "SIZE=123", "smtputf8", "RET=HDRS"]) == [
         "BODY=8BITMIME", "SMTPUTF8"]
+
+
+def test_a_bug_in_the_filter_is_a_451_and_one_log_line(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+    from types import SimpleNamespace
+
+    from aiosmtpd.smtp import Envelope as SMTPEnvelope
+
+    from mimeops_smtp import server
+
+    def broken(*args: object) -> object:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(server, "plan", broken)
+    envelope = SMTPEnvelope()
+    envelope.mail_from, envelope.rcpt_tos, envelope.original_content = (
+        "a@evil.example", ["x@example.com"], RAW)
+    settings = Settings(("127.0.0.1", 0), ("127.0.0.1", 9))
+
+    async def one() -> str:
+        with ThreadPoolExecutor(2) as pool:
+            handler = server.FilterHandler(load_flow(FLOW), settings, pool)
+            return await handler.handle_DATA(
+                SimpleNamespace(), SimpleNamespace(peer=("127.0.0.1", 1)), envelope)  # type: ignore[arg-type]
+
+    with caplog.at_level("INFO", logger="mimeops.smtp"):
+        reply = asyncio.run(one())
+    assert reply.startswith("451 ")
+    [line] = caplog.messages
+    assert '"error":"RuntimeError"' in line and '"reply":"451"' in line
