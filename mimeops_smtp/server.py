@@ -63,6 +63,7 @@ class Record:
     fields: dict[str, Any] = field(default_factory=dict)
 
     def line(self, reply: str, started: float) -> str:
+        """One JSON line: what came in, what the flow did, the reply code, the time taken."""
         return json.dumps({"event": "message", "peer": self.peer, "mail_from": self.mail_from,
                            "recipients": self.recipients, "size": self.size, **self.fields,
                            "reply": reply[:3], "ms": round((time.monotonic() - started) * 1000)},
