@@ -89,6 +89,12 @@ bench: venv
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.directory
 
+# Messages per second through a throw-away Postfix, with and without `mimeops smtp-filter`
+# (needs root and Debian's postfix; loopback only).
+.PHONY: bench-smtp
+bench-smtp: venv
+	$(BIN)/python -m bench.smtp
+
 # The real Lambda handler on each sample event, against the embedded emulator.
 demo: venv
 	@mkdir -p $(OUT)

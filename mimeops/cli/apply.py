@@ -7,9 +7,9 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
-from mimeops.cli.common import fail, read, write
-from mimeops.directory import DirectoryError, DirectoryUnavailable, load_directory
-from mimeops.flow import Envelope, Flow, FlowError, load_flow
+from mimeops.cli.common import fail, flow_options, load, read, write
+from mimeops.directory import DirectoryUnavailable
+from mimeops.flow import Envelope, Flow
 from mimeops.flow.implied import implied_envelope
 from mimeops.mime import Message
 
@@ -20,18 +20,7 @@ if TYPE_CHECKING:
 def prepare(args: argparse.Namespace) -> tuple[Flow, bytes, Envelope]:
     """The flow, the message and its envelope from `envelope_options` and IN.eml,
     or a one-line error (exit 2)."""
-    try:
-        flow = load_flow(args.config)
-    except FlowError as error:
-        fail(str(error))
-    if args.directory:
-        try:
-            directory = load_directory(args.directory)
-        except DirectoryError as error:
-            fail(str(error))
-        flow.directory = directory
-        if not flow.internal_domains:  # the organization's domains are the file's
-            flow.internal_domains = directory.domains()
+    flow = load(args)
     raw = read(args.message, "message")
     envelope = implied_envelope(Message(raw).root.header, args.direction, args.mail_from,
                                 args.recipient)
@@ -58,14 +47,12 @@ def run(args: argparse.Namespace) -> int:
 
 def envelope_options(command: Parser) -> None:
     """--config, --direction, --mail-from, --recipient, --directory: apply and explain."""
-    command.add_argument("--config", required=True, metavar="FLOW", help="flow file (YAML/JSON)")
+    flow_options(command)
     command.add_argument("--direction", choices=("INBOUND", "OUTBOUND"), default="INBOUND")
     command.add_argument("--mail-from", metavar="ADDR",
                          help="envelope sender (default: the From address)")
     command.add_argument("--recipient", action="append", default=[], metavar="ADDR",
                          help="envelope recipient, repeatable (default: To + Cc)")
-    command.add_argument("--directory", metavar="DIR.yaml",
-                         help="static directory file: users and groups (instead of WorkMail)")
 
 
 def register(commands: argparse._SubParsersAction[Parser]) -> None:

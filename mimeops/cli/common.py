@@ -13,6 +13,10 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
+from mimeops.directory import load_directory
+from mimeops.errors import DirectoryError, FlowError
+from mimeops.flow import Flow, load_flow
+
 USAGE_ERROR = 2
 
 
@@ -67,6 +71,33 @@ def check_listen(host: str, port: int) -> None:
             probe.bind(address)
     except OSError as error:
         fail(f"cannot listen on {host}:{port}: {error.strerror or error}")
+
+
+def flow_options(command: Parser) -> None:
+    """--config FLOW and --directory DIR.yaml: every command that runs a flow takes both."""
+    command.add_argument("--config", required=True, metavar="FLOW", help="flow file (YAML/JSON)")
+    command.add_argument("--directory", metavar="DIR.yaml",
+                         help="static directory file: users and groups (instead of WorkMail)")
+
+
+def flow_with_directory(config: str, directory: str | None) -> Flow:
+    """The flow of `config` with the static directory file attached (its addresses' domains
+    are the organization's when the flow names none); FlowError / DirectoryError."""
+    flow = load_flow(config)
+    if directory:
+        found = load_directory(directory)
+        flow.directory = found
+        if not flow.internal_domains:  # the organization's domains are the file's
+            flow.internal_domains = found.domains()
+    return flow
+
+
+def load(args: argparse.Namespace) -> Flow:
+    """`flow_with_directory` for `flow_options`, or a one-line error (exit 2)."""
+    try:
+        return flow_with_directory(args.config, args.directory)
+    except (FlowError, DirectoryError) as error:
+        fail(str(error))
 
 
 def missing_extra(command: str, extra: str, error: ModuleNotFoundError) -> NoReturn:

@@ -8,8 +8,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from mimeops.cli.common import fail
-from mimeops.flow import FlowError, load_flow
+from mimeops.cli.common import fail, flow_options, load
 from mimeops.preview import SourceError, Tally, find, run_one
 from mimeops.preview.report import Report
 
@@ -28,10 +27,7 @@ def _progress(total: int) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     """Tally (and report) the flow over every message; the JSON tally is the last line."""
-    try:
-        flow = load_flow(args.config)
-    except FlowError as error:
-        fail(str(error))
+    flow = load(args)
     try:
         sources = find(args.paths)
     except SourceError as error:
@@ -75,7 +71,7 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     """Entry point of the `mimeops.commands` group."""
     command = commands.add_parser(
         "preview", help="run a flow over files, folders, mbox and Maildir; tally and report")
-    command.add_argument("--config", required=True, metavar="FLOW", help="flow file (YAML/JSON)")
+    flow_options(command)
     command.add_argument("--direction", choices=("INBOUND", "OUTBOUND"), default="INBOUND")
     command.add_argument("--report", metavar="REPORT.html",
                          help="write one self-contained HTML page with every message")
