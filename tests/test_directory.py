@@ -635,3 +635,25 @@ def test_impersonation_rule_first_then_the_external_warning_gives_one_banner() -
     plain_outsider = flow.apply(EXTERNAL, Envelope("INBOUND", "m.dupont@partner.example.net",
                                                    ["jane.doe@example.com"]))
     assert plain_outsider.applied == ["external-warning:banner"]
+
+
+def test_preview_and_explain_take_the_directory_file_too(tmp_path: Path) -> None:
+    impostor = re.sub(rb"(?m)^From: .*$", f'From: "Jane Doe" <{OUTSIDE}>'.encode(), EXTERNAL,
+                      count=1)
+    (tmp_path / "mail").mkdir()
+    (tmp_path / "mail" / "impostor.eml").write_bytes(impostor)
+    (tmp_path / "mail" / "partner.eml").write_bytes(EXTERNAL)
+    flow = str(FLOWS / "impersonation-warning.yaml")
+    done = mimeops("preview", "--config", flow, "--directory", str(DIRECTORY_FILE),
+                   str(tmp_path / "mail"))
+    assert done.returncode == 0, done.stderr
+    tally = json.loads(done.stdout.decode().splitlines()[-1])
+    assert tally["messages"] == 2 and tally["rules"]["impersonation-warning"] == 1
+    done = mimeops("explain", "--config", flow, "--directory", str(DIRECTORY_FILE),
+                   "--mail-from", OUTSIDE, str(tmp_path / "mail" / "impostor.eml"))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.decode().startswith("impersonation-warning: matched: ")
+    assert "impersonates_user: true" in done.stdout.decode()
+    bad = mimeops("preview", "--config", flow, "--directory", str(tmp_path / "none.yaml"),
+                  str(tmp_path / "mail"))
+    assert bad.returncode == 2 and bad.stderr.decode().count("\n") == 1
