@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import ROOT
 from tests.smtp_harness import (
     MIMEOPS,
     Filter,
@@ -390,3 +391,18 @@ def test_listening_beyond_loopback_warns_of_relaying(
     with wide:
         wait_until(lambda: any("relay through the next hop" in ln for ln in wide.lines()),
                    "the warning")
+
+
+def test_directory_file_feeds_the_impersonation_recipe(
+        next_hop: tuple[SinkHandler, int]) -> None:
+    handler, port = next_hop
+    flow = ROOT / "examples" / "flows" / "impersonation-warning.yaml"
+    directory = ROOT / "examples" / "directory" / "example-org.yaml"
+    with Filter(flow, free_port(), port, "--directory", str(directory)) as proc:
+        impostor = message(subject="Invoice").replace(b"From: Mallory", b"From: Jane Doe")
+        assert submit(proc.port, "mallory@evil.example", ["jane.doe@example.com"],
+                      impostor) == {}
+        assert submit(proc.port, "mallory@evil.example", ["jane.doe@example.com"],
+                      message(subject="Invoice")) == {}
+    warned, plain = handler.messages
+    assert b"impersonat" in warned.data.lower() and b"impersonat" not in plain.data.lower()
