@@ -23,7 +23,10 @@ def run(args: argparse.Namespace) -> int:
     except FlowError as error:
         fail(str(error))
     raw = read(args.message, "message")
-    header = Message(raw).root.header
+    message = Message(raw)
+    if message.unreadable() == "not-a-message":
+        fail(f"{args.message}: not a message (empty, binary, or no header block)")
+    header = message.root.header
     mail_from = args.mail_from
     if mail_from is None:
         senders = header_addresses(header.get_all("from"))

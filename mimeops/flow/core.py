@@ -11,10 +11,13 @@ from mimeops.flow.actions import Action
 from mimeops.flow.addresses import domain_of, header_addresses, normalize_address
 from mimeops.flow.conditions import DIRECTIONS, Facts, Predicate
 from mimeops.mime import Message, words
+from mimeops.mime.conform import conform
+from mimeops.mime.validate import rejection_reason
+from mimeops.mime.wrap import wrap
 from mimeops.ops.base import Op
 
 ON_ERROR = ("deliver", "retry")
-PROTECTED = ("skip", "headers")
+PROTECTED = ("skip", "headers", "wrap")
 
 
 @dataclass(frozen=True)
@@ -39,11 +42,13 @@ class Result:
     skipped: str | None
     applied: list[str]
     actions: list[dict[str, Any]]
+    #: "<content-type>: <reason>" for each shown body a banner/footer could not enter.
+    bare: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         """The one-line JSON summary of `mimeops apply` (without the message)."""
         return {"changed": self.changed, "skipped": self.skipped,
-                "applied": self.applied, "actions": self.actions}
+                "applied": self.applied, "actions": self.actions, "bare": self.bare}
 
 
 @dataclass
@@ -95,12 +100,20 @@ class Flow:
                 blanket = rule.action
         response = actions.respond(assigned, blanket, values)
 
-        skipped, headers_only = self._policy(message, matched, assigned, blanket, recipients)
+        unreadable = message.unreadable()
+        if unreadable:
+            # Never guess where a header block ends: a field moved into the body is lost.
+            return Result(raw, False, unreadable, [], response)
+        skipped, mode = self._policy(message, matched, assigned, blanket, recipients, facts)
+        headers_only = mode == "headers"
         applied: list[str] = []
-        if skipped is None or headers_only:
+        if skipped is None or mode != "skip":
             keys = self._marker_keys()
             done = marker.verified(keys, message, envelope.direction)
             ran = [rule for rule in matched if rule.ops and rule.name not in done]
+            if mode == "wrap" and any(op.touches_body for r in ran for op in r.ops):
+                message = Message(wrap(raw, header))  # the banner goes in front of it
+                header, skipped, headers_only = message.root.header, None, False
             for rule in ran:
                 for op in rule.ops:
                     if not (headers_only and op.touches_body) and op.apply(message, values):
@@ -111,8 +124,17 @@ class Flow:
                 for rule in ran:
                     header.add(marker.HEADER, marker.value(keys[0], message,
                                                            envelope.direction, rule.name))
+        bare = list(dict.fromkeys(message.bare))
+        if not message.changed:
+            return Result(raw, False, skipped, applied, response, bare)
+        # Output WorkMail accepts, or none: fold and re-encode over-long lines, then
+        # check the same rules WorkMail (and the emulator) apply to the update.
+        problem = conform(message.root)
         out = message.to_bytes()
-        return Result(out, out is not raw, skipped, applied, response)
+        problem = problem or rejection_reason(raw, out)
+        if problem:
+            return Result(raw, False, f"invalid-output: {problem}", [], response, bare)
+        return Result(out, True, skipped, applied, response, bare)
 
     def _marker_keys(self) -> marker.Keys:
         """Sign with the first key, accept any (rotation); the default when none given."""
@@ -122,20 +144,24 @@ class Flow:
 
     def _policy(
         self, message: Message, matched: list[Rule], assigned: dict[str, Action],
-        blanket: Action | None, recipients: list[str],
-    ) -> tuple[str | None, bool]:
-        """(why the body is left alone, whether header ops still run).
+        blanket: Action | None, recipients: list[str], facts: Facts,
+    ) -> tuple[str | None, str]:
+        """(why the body is left alone, what still runs: "all", "skip", "headers", "wrap").
 
-        With `protected: headers`, a protected message still gets header ops.
+        With `protected: headers`, a protected message still gets header ops; with
+        `protected: wrap` it is attached whole to a new message that gets them all.
+        Under either, a report (multipart/report) from outside the organization is
+        mail like any other: anyone can send one, so it is no way around a warning.
         A message nobody will receive is never rewritten.
         """
         if not any(rule.ops for rule in matched):
-            return None, False
+            return None, "all"
         fates = [assigned.get(r, blanket) for r in recipients] or [blanket]
         if all(a is not None and a.type in actions.STOPPING for a in fates):
-            return "every recipient is bounced or dropped", False
-        reason = message.hands_off()
-        return reason, reason is not None and self.protected == "headers"
+            return "every recipient is bounced or dropped", "skip"
+        reports = self.protected == "skip" or facts.sender_internal
+        reason = message.hands_off(reports=reports)
+        return reason, "all" if reason is None else self.protected
 
 
 def _values(message: Message, envelope: Envelope, name: str, sender: str) -> dict[str, str]:

@@ -169,7 +169,8 @@ class Part:
         else:
             body.append(view[self.body_start : self.end])
         head: bytes | memoryview = (
-            self.header.to_bytes() if self.header.dirty else view[self.start : self.header_end]
+            self.header.to_bytes() if self.header.dirty or self.header.prefix
+            else view[self.start : self.header_end]
         )
         separator: bytes | memoryview = view[self.header_end : self.body_start]
         if not separator and any(len(chunk) for chunk in body):
