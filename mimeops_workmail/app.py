@@ -22,6 +22,7 @@ from mimeops import Envelope, Flow, FlowError
 from mimeops.flow import actions
 from mimeops.flow.addresses import header_addresses
 from mimeops.mime import Message
+from mimeops.mime.validate import rejection_reason
 from mimeops_workmail import clients, config, event, messageflow, storage
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "mimeops"))
@@ -151,11 +152,23 @@ def _process(flow: Flow, ev: event.WorkMailEvent,
     metrics.add_metric(name="Processed", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="MessageBytes", unit=MetricUnit.Bytes, value=len(raw))
     if result.skipped:
-        _count_by("Skipped", "reason", result.skipped)
+        # "invalid-output: <detail>" is counted by its kind; the detail goes to the log.
+        _count_by("Skipped", "reason", result.skipped.partition(":")[0])
+    for bare in result.bare:
+        # By kind ("unknown transfer encoding", "nesting limit"), never by a sender's label.
+        _count_by("Bare", "reason", " ".join(bare.partition(": ")[2].split()[:3]).rstrip(":"))
     logger.info("flow applied", extra={"changed": result.changed, "skipped": result.skipped,
-                                       "applied": result.applied, "bytes": len(raw)})
+                                       "applied": result.applied, "bare": result.bare,
+                                       "bytes": len(raw)})
     response = {"actions": result.actions}
     if not result.changed:
+        return response
+    invalid = rejection_reason(raw, result.message)
+    if invalid:
+        # The same rules WorkMail applies: a Put that would be refused is not made.
+        logger.error("updated message would be rejected; delivered unchanged",
+                     extra={"reason": invalid[:500]})
+        _count_by("Invalid", "reason", invalid.split(" ")[0])
         return response
     if deadline_passed.is_set():
         raise TimeoutError("deadline passed before the update")

@@ -44,6 +44,7 @@ def has_long_line(data: bytes | memoryview) -> bool:
 
 def conform(root: Part) -> str | None:
     """Fold and re-encode in place what WorkMail would refuse; why not, when impossible."""
+    _merge_repeated(root.header)
     for part in root.walk():
         reason = _fold_block(part.header)
         if reason:
@@ -52,6 +53,35 @@ def conform(root: Part) -> str | None:
         if reason:
             return f"{part.ctype}: {reason}"
     return None
+
+
+def _merge_repeated(block: HeaderBlock) -> None:
+    """A unique field the sender repeated (WorkMail refuses it): address lists and
+    message-id lists are merged into the first copy, every address kept; of several
+    Subjects the first (the one that got the prefix) stays. The immutable fields
+    (From, Date, Message-ID, Sender) cannot change: those stay, and are reported."""
+    for key, separator in _MERGED.items():
+        copies = [f for f in block.fields if f.key == key]
+        if len(copies) < 2:
+            continue
+        first = copies[0]
+        raw = first.raw.rstrip(b"\r\n")
+        for other in copies[1:]:
+            value = other.raw[other.raw.index(b":") + 1 :].strip()
+            if not value or separator is None:
+                continue
+            empty = not raw[raw.index(b":") + 1 :].strip()
+            raw += (b"" if empty or separator is None else separator) + block.eol + b" " + value
+        block.fields = [f for f in block.fields if f.key != key or f is first]
+        block.set_raw(first, Field(first.name, raw + block.eol))
+
+
+# Repeated unique fields merged into the first: the separator between values, or None
+# (Subject: the first copy stays alone).
+_MERGED: dict[str, bytes | None] = {
+    "to": b",", "cc": b",", "bcc": b",", "reply-to": b",",
+    "in-reply-to": b"", "references": b"", "subject": None,
+}
 
 
 def _fold_block(block: HeaderBlock) -> str | None:
@@ -73,32 +103,32 @@ def fold_long(field: Field, eol: bytes) -> Field | None:
     out: list[bytes] = []
     for line in field.raw.splitlines(keepends=True):
         content = line.rstrip(b"\r\n")
-        ending = line[len(content):]
-        while len(content) > MAX_LINE:
-            cut = _fold_point(content, field.key)
+        pos = 0
+        while len(content) - pos > MAX_LINE:
+            # A piece that does not start with whitespace gets a space: one octet less.
+            room = MAX_LINE - (0 if pos == 0 or content[pos] in _WSP else 1)
+            cut = _fold_point(content, pos, room, field.key)
             if cut is None:
                 return None
-            head, content = content[:cut], content[cut:]
-            if content[:1] not in (b" ", b"\t"):
-                content = b" " + content  # folding whitespace the field allows there
-            out.append(head + eol)
-        out.append(content + ending)
+            out.append((b"" if pos == 0 or content[pos] in _WSP else b" ")
+                       + content[pos:cut] + eol)
+            pos = cut
+        out.append((b"" if pos == 0 or content[pos] in _WSP else b" ") + content[pos:]
+                   + line[len(content):])
     return Field(field.name, b"".join(out))
 
 
-def _fold_point(content: bytes, key: str) -> int | None:
-    """Where to break `content` so that the first piece fits: before whitespace that
-    has text after it, or (signatures) between two characters of a tag value."""
-    limit = MAX_LINE
-    for i in range(limit, 0, -1):
-        if content[i] in _WSP and content[:i].strip() and content[i:].strip():
+def _fold_point(content: bytes, pos: int, room: int, key: str) -> int | None:
+    """Where to end the piece that starts at `pos` so that it fits in `room`: before
+    whitespace that has text after it, or (signatures) where RFC 6376 allows FWS."""
+    for i in range(pos + room, pos, -1):
+        if content[i] in _WSP and content[pos:i].strip() and content[i:].strip():
             return i
     if key not in _SIGNATURES:
         return None
-    for i in range(limit - 1, 0, -1):
-        before = content[i - 1 : i]
-        if before in (b";", b":"):
-            return i  # RFC 6376: FWS may follow a tag or an h= separator
+    for i in range(pos + room - 1, pos, -1):
+        if content[i - 1 : i] in (b";", b":"):
+            return i  # FWS may follow a tag or an h= separator
         tag = content[content.rfind(b";", 0, i) + 1 : i].partition(b"=")
         if tag[1] and tag[0].strip() in (b"b", b"bh") and tag[2].strip():
             return i  # inside a base64 value: FWS is allowed between any two characters

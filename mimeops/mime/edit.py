@@ -17,7 +17,6 @@ from mimeops.mime import charset, html, text, transfer
 from mimeops.mime.headers import Field
 from mimeops.mime.model import Part
 
-_KNOWN_CTE = frozenset({"7bit", "8bit", "binary", "quoted-printable", "base64"})
 _ASCII_AGAIN = b"\x1b(B"  # ISO-2022: designate ASCII
 _CHARSET_PARAM = re.compile(rb'(;\s*charset\s*=\s*)("[^"]*"|[^\s;]*)', re.IGNORECASE)
 
@@ -29,10 +28,11 @@ def insert(
 
     Raises transfer.UndecodableBody when the body cannot be decoded for editing.
     """
-    cte = part.cte
-    if cte not in _KNOWN_CTE:
-        # x-uuencode, x-gzip64, binhex or a label nobody knows: never relabelled.
-        raise transfer.UndecodableBody(f"unknown transfer encoding {cte}")
+    label = part.cte
+    cte = transfer.canonical(label)
+    if cte is None:
+        # x-uuencode, x-gzip64, binhex: no text to splice into.
+        raise transfer.UndecodableBody(f"unknown transfer encoding {label}")
     decoded = part.decoded()
     codec = charset.lookup(part.charset_label)
     eol = part.header.eol.decode("ascii")
@@ -86,6 +86,8 @@ def _store(part: Part, cte: str, out: bytes, codec: str | None, new_label: str |
     # In UTF-16/32 a 0x0A byte is not a line break: quoted-printable must keep it.
     textual = charset.encode("\n", new_label or codec) == b"\n"
     new_cte = transfer.target(cte, out, textual)
+    if part.cte != cte:
+        new_cte = cte  # a sloppy label is kept as it is: never relabelled
     if transfer.reversible(new_cte, out, part.header.eol, textual):
         # Encoded when written: a footer after a banner decodes and encodes it once.
         part.set_decoded(new_cte, out, part.header.eol, textual)

@@ -31,7 +31,6 @@ def wrap(raw: bytes, header: HeaderBlock) -> bytes:
     if kept and not kept[-1].endswith((b"\n", b"\r")):
         kept[-1] += eol
     eight_bit = not raw.isascii()
-    ending = b"" if raw.endswith(b"\n") else eol
     lines = [
         b"".join(kept) + b"MIME-Version: 1.0",
         b'Content-Type: multipart/mixed; boundary="' + boundary + b'"',
@@ -48,4 +47,4 @@ def wrap(raw: bytes, header: HeaderBlock) -> bytes:
     if eight_bit:
         lines.append(b"Content-Transfer-Encoding: 8bit")
     lines.append(b"")
-    return eol.join(lines) + eol + raw + ending + b"--" + boundary + b"--" + eol
+    return eol.join(lines) + eol + raw + eol + b"--" + boundary + b"--" + eol
