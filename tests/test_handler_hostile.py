@@ -22,10 +22,16 @@ TOP = (b"From: Sender <s@outside.example.net>\r\nTo: jane.doe@example.com\r\n"
        b"Subject: hi\r\n")
 
 
-def _run(env: LocalAWS, raw: bytes, capsys: pytest.CaptureFixture[str],
+@pytest.fixture
+def wm(env: LocalAWS) -> LocalAWS:  # noqa: F811
+    """test_handler's environment: emulator, S3, the demo flow, metrics on."""
+    return env
+
+
+def _run(wm: LocalAWS, raw: bytes, capsys: pytest.CaptureFixture[str],
          monkeypatch: pytest.MonkeyPatch, **changes: Any) -> tuple[dict[str, Any], str, str]:
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
-    event = event_for(env, raw, **changes)
+    event = event_for(wm, raw, **changes)
     response = app.lambda_handler(event, LocalContext())
     return response, str(event["messageId"]), capsys.readouterr().out
 
@@ -45,60 +51,61 @@ def _metrics(out: str) -> list[tuple[str, dict[str, Any]]]:
 @pytest.mark.parametrize("raw", [b"", random.Random(3).randbytes(2048),
                                  b"no header here\r\njust text\r\n"])
 def test_not_a_message_is_delivered_unchanged_with_its_reason(
-        env: LocalAWS, raw: bytes, capsys: pytest.CaptureFixture[str],
+        wm: LocalAWS, raw: bytes, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
-    response, message_id, out = _run(env, raw, capsys, monkeypatch)
+    response, message_id, out = _run(wm, raw, capsys, monkeypatch)
     assert response == DEFAULT
-    assert env.emulator.puts(message_id) == []
-    assert env.emulator.message(message_id) == raw
+    assert wm.emulator.puts(message_id) == []
+    assert wm.emulator.message(message_id) == raw
     skipped = [blob for name, blob in _metrics(out) if name == "Skipped"]
     assert [blob["reason"] for blob in skipped] == ["not-a-message"]
 
 
 def test_bare_bodies_are_logged_and_counted_by_reason(
-        env: LocalAWS, capsys: pytest.CaptureFixture[str],
+        wm: LocalAWS, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
     raw = (TOP + b"MIME-Version: 1.0\r\nContent-Type: text/plain\r\n"
            b"Content-Transfer-Encoding: x-uuencode\r\n\r\nbegin 644 a\r\nM86)C\r\nend\r\n")
-    response, message_id, out = _run(env, raw, capsys, monkeypatch)
+    response, message_id, out = _run(wm, raw, capsys, monkeypatch)
     assert response == DEFAULT
-    assert len(env.emulator.puts(message_id)) == 1  # the subject tag still went in
+    assert len(wm.emulator.puts(message_id)) == 1  # the subject tag still went in
     bare = [blob for name, blob in _metrics(out) if name == "Bare"]
     assert [blob["reason"] for blob in bare] == ["unknown transfer encoding"]
 
 
 def test_output_workmail_would_refuse_is_never_put(
-        env: LocalAWS, capsys: pytest.CaptureFixture[str],
+        wm: LocalAWS, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Defence in depth: were the engine's own check to let a bad message through, the
     handler's check before the Put stops it (the same rules the emulator enforces)."""
     monkeypatch.setattr(core, "rejection_reason", lambda original, updated: None)
     raw = TOP + b"Date: Tue, 04 Mar 2025 10:00:00 +0000\r\n\r\nHello.\r\n"
-    response, message_id, out = _run(env, raw, capsys, monkeypatch)
+    response, message_id, out = _run(wm, raw, capsys, monkeypatch)
     assert response == DEFAULT
-    assert env.emulator.puts(message_id) == []
-    assert env.emulator.message(message_id) == raw
+    assert wm.emulator.puts(message_id) == []
+    assert wm.emulator.message(message_id) == raw
     invalid = [blob for name, blob in _metrics(out) if name == "Invalid"]
     assert [blob["reason"] for blob in invalid] == ["unique"]
 
 
 def test_unfoldable_line_is_delivered_unchanged_with_a_reason(
-        env: LocalAWS, capsys: pytest.CaptureFixture[str],
+        wm: LocalAWS, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
     raw = TOP + b"X-Blob: " + b"x" * 1500 + b"\r\n\r\nHello.\r\n"
-    response, message_id, out = _run(env, raw, capsys, monkeypatch)
-    assert response == DEFAULT and env.emulator.puts(message_id) == []
+    response, message_id, out = _run(wm, raw, capsys, monkeypatch)
+    assert response == DEFAULT and wm.emulator.puts(message_id) == []
     skipped = [blob for name, blob in _metrics(out) if name == "Skipped"]
     assert [blob["reason"] for blob in skipped] == ["invalid-output"]
 
 
 def test_truncated_event_with_a_pathological_to_does_not_crash(
-        env: LocalAWS, capsys: pytest.CaptureFixture[str],
+        wm: LocalAWS, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
-    to = b'"test" <test@test.com>,' + b"\r\n\t=?utf-8?Q?date=3E2017-08-20T10:08:28.617=3C/pr?=" * 3000
+    word = b"\r\n\t=?utf-8?Q?date=3E2017-08-20T10:08:28.617=3C/pr?="
+    to = b'"test" <test@test.com>,' + word * 3000
     raw = (b"From: Sender <s@outside.example.net>\r\nTo: " + to + b"\r\nCc: " + b"( " * 2000
            + b"\r\nSubject: hi\r\n\r\nHello.\r\n")
-    response, message_id, out = _run(env, raw, capsys, monkeypatch, truncated=True)
+    response, message_id, out = _run(wm, raw, capsys, monkeypatch, truncated=True)
     assert response == DEFAULT
     assert "processing failed" not in out
-    assert len(env.emulator.puts(message_id)) == 1
+    assert len(wm.emulator.puts(message_id)) == 1
