@@ -517,3 +517,23 @@ def test_attached_message_with_an_over_long_line_means_unchanged_with_a_reason()
     result = assert_whole(MARKED, raw, changed=False)
     assert result.skipped == ("invalid-output: message/rfc822: a line over 998 octets inside an "
                               "entity that cannot be re-encoded")
+
+
+def test_text_before_the_first_field_is_ambiguous() -> None:
+    raw = b"Hello there\r\n" + TOP + b"Subject: hi\r\n\r\nHello.\r\n"
+    assert_whole(MARKED, raw, changed=False)
+    assert MARKED.apply(raw, ENVELOPE).skipped == "malformed-header"
+
+
+def test_wrap_folds_an_over_long_header_line_of_the_attached_message() -> None:
+    long_field = b"X-UI-Filterresults: " + b"notjunk:1 " * 130 + b"\r\n"
+    raw = REPORT.replace(b"multipart/report", b"multipart/signed").replace(
+        b"Subject: Undelivered\r\n", b"Subject: Undelivered\r\n" + long_field)
+    flow_ = flow(banner=(BANNER, "<p>x</p>"), protected="wrap")
+    result = flow_.apply(raw, ENVELOPE)
+    assert result.changed and rejection_reason(raw, result.message) is None
+    assert not flow_.apply(result.message, ENVELOPE).changed
+    inner = Message(result.message).root.children[1]  # type: ignore[index]
+    assert inner.body() != raw
+    assert b"".join(inner.body().split()) == b"".join(raw.split())
+    assert inner.body().endswith(raw[raw.index(b"\r\n\r\n"):])  # the body is untouched

@@ -149,7 +149,7 @@ def _gaps(part: Part) -> str | None:
 
 
 def _reencode(part: Part) -> str | None:
-    body = part.body()
+    body = part.body() if part.dirty else memoryview(part.buf)[part.body_start : part.end]
     if not has_long_line(body):
         return None
     cte = part.cte

@@ -226,7 +226,9 @@ def parse(
         last = fields[-1]
         fields[-1] = Field(last.name, last.raw + buf[line_start:line_end])
     block = HeaderBlock(fields, eol or default_eol, prefix)
-    if junk and (junk * 2 > len(fields) or (separator < 0 and len(inside) < len(lines))):
+    leading = bool(inside) and inside[0][2] == _JUNK  # text before the first field
+    if junk and (leading or junk * 2 > len(fields)
+                 or (separator < 0 and len(inside) < len(lines))):
         block.defect = "malformed-header"
     if len(inside) < len(lines):
         body_start = lines[len(inside)][0]

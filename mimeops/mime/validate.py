@@ -60,8 +60,9 @@ def rejection_reason(original: bytes, updated: bytes) -> str | None:
     reason = _changed_immutable_header(old_header, new.header)
     if reason:
         return reason
-    before = Counter(defects(parse(original))) if original != updated else Counter()
-    for defect in defects(new):
+    found = defects(new)
+    before = Counter(defects(parse(original))) if found and original != updated else Counter()
+    for defect in found:
         if before[defect] > 0:
             before[defect] -= 1
             continue

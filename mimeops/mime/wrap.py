@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import hashlib
 
+from mimeops.mime import headers
+from mimeops.mime.conform import fold_long, has_long_line
 from mimeops.mime.headers import HeaderBlock
 
 # Fields that describe the body; the new body has its own.
@@ -30,6 +32,7 @@ def wrap(raw: bytes, header: HeaderBlock) -> bytes:
     kept = [f.raw for f in header if f.key not in _BODY_FIELDS]
     if kept and not kept[-1].endswith((b"\n", b"\r")):
         kept[-1] += eol
+    raw = _fold_header(raw)
     eight_bit = not raw.isascii()
     lines = [
         b"".join(kept) + b"MIME-Version: 1.0",
@@ -48,3 +51,17 @@ def wrap(raw: bytes, header: HeaderBlock) -> bytes:
         lines.append(b"Content-Transfer-Encoding: 8bit")
     lines.append(b"")
     return eol.join(lines) + eol + raw + eol + b"--" + boundary + b"--" + eol
+
+
+def _fold_header(raw: bytes) -> bytes:
+    """The attached message with header lines over 998 octets folded at whitespace, as
+    WorkMail requires of every line (folding whitespace is unfolded again by readers
+    and by DKIM's relaxed canonicalization; the body a signature covers is untouched)."""
+    block, header_end, _ = headers.parse(raw, 0, len(raw))
+    if not any(has_long_line(field.raw) for field in block):
+        return raw
+    fields = []
+    for field in block:
+        folded = fold_long(field, block.eol) if has_long_line(field.raw) else field
+        fields.append((folded or field).raw)
+    return b"".join(fields) + raw[header_end:]
