@@ -546,3 +546,9 @@ def test_wrap_folds_an_over_long_header_line_of_the_attached_message() -> None:
     assert inner.body() != raw
     assert b"".join(inner.body().split()) == b"".join(raw.split())
     assert inner.body().endswith(raw[raw.index(b"\r\n\r\n"):])  # the body is untouched
+
+
+def test_a_stray_control_byte_further_down_the_header_is_still_a_message() -> None:
+    raw = TOP + b"X-Odd: a\x00b\x07c\r\nSubject: hi\r\n\r\nHello.\r\n"
+    result = assert_whole(MARKED, raw)
+    assert b"X-Odd: a\x00b\x07c\r\n" in header_fields(result.message)

@@ -27,10 +27,14 @@ class Message:
 
     def unreadable(self) -> str | None:
         """"not-a-message" (empty, binary, no header block), "malformed-header" (a
-        header block that cannot be read with certainty), or None."""
+        header block that cannot be read with certainty), or None.
+
+        Binary means control bytes in the first line, where every message has a
+        header field; a stray control byte further down a real header is tolerated."""
         header = self.root.header
+        first_line = self.raw.find(b"\n", 0, self.root.header_end)
         if not any(field.name for field in header) or _BINARY.search(
-                self.raw, 0, self.root.header_end):
+                self.raw, 0, self.root.header_end if first_line < 0 else first_line):
             return "not-a-message"
         if any(part.header.defect for part in self.root.walk()):
             return "malformed-header"
