@@ -18,7 +18,6 @@ from mimeops.mime.headers import Field
 from mimeops.mime.model import Part
 from mimeops.mime.validate import rejection_reason
 
-
 _MERGED = ("to", "cc", "bcc", "reply-to", "in-reply-to", "references")
 
 
@@ -94,9 +93,10 @@ def check_structure(original: bytes, result: bytes) -> None:
             assert merged is not None and field.raw_value().strip() in merged.raw_value()
         elif field.key not in editable:
             assert field.raw in kept, f"header field {field.name} was not kept byte for byte"
-    for line in result.splitlines():
-        assert len(line) <= 998, f"a line of {len(line)} octets: WorkMail refuses it"
-    assert rejection_reason(original, result) is None
+    if result != original:  # a changed message is checked as WorkMail checks an update
+        for line in result.splitlines():
+            assert len(line) <= 998, f"a line of {len(line)} octets: WorkMail refuses it"
+        assert rejection_reason(original, result) is None
 
 
 def check(original: bytes, result: bytes, inserted: dict[str, list[str]]) -> None:
