@@ -13,10 +13,9 @@ import email
 import email.policy
 
 from mimeops.mime import Message, charset, select, transfer
-from mimeops.mime.conform import has_long_line
 from mimeops.mime.headers import Field
 from mimeops.mime.model import Part
-from mimeops.mime.validate import rejection_reason
+from mimeops.mime.validate import has_long_line, rejection_reason
 
 _MERGED = ("to", "cc", "bcc", "reply-to", "in-reply-to", "references")
 

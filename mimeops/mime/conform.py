@@ -21,25 +21,14 @@ message unchanged.
 
 from __future__ import annotations
 
-import re
-
 from mimeops.mime import transfer
 from mimeops.mime.headers import MAX_LINE, Field, HeaderBlock
 from mimeops.mime.model import Part
+from mimeops.mime.validate import has_long_line
 
-_LONG = re.compile(rb"[^\n]{%d,}" % (MAX_LINE + 1))
 _WSP = b" \t"
 _SIGNATURES = frozenset({"dkim-signature", "arc-message-signature", "arc-seal"})
 _KNOWN_CTE = frozenset({"7bit", "8bit", "binary", "quoted-printable", "base64"})
-
-
-def has_long_line(data: bytes | memoryview) -> bool:
-    """True when a line (line break not counted) passes 998 octets."""
-    for match in _LONG.finditer(data):
-        line = match.group()
-        if len(line) - (1 if line.endswith(b"\r") else 0) > MAX_LINE:
-            return True
-    return False
 
 
 def conform(root: Part) -> str | None:

@@ -45,7 +45,7 @@ def rejection_reason(original: bytes, updated: bytes) -> str | None:
     Returns ``None`` when the update is acceptable. The checks run cheapest first
     and the first failure wins, as one error message names one problem.
     """
-    if not updated.strip():
+    if not updated or updated.isspace():
         return "the message is empty"
     reason = long_line(updated)
     if reason:
@@ -70,8 +70,15 @@ def rejection_reason(original: bytes, updated: bytes) -> str | None:
     return None
 
 
+def has_long_line(data: bytes | memoryview) -> bool:
+    """True when a line (line break not counted) passes 998 octets."""
+    return long_line(bytes(data) if isinstance(data, memoryview) else data) is not None
+
+
 def long_line(raw: bytes) -> str | None:
     """The first line over 998 octets (line break not counted), described; or None."""
+    if max(map(len, raw.split(b"\n"))) <= MAX_LINE_OCTETS:
+        return None  # the fast path: one split in C (a CR before the LF counted too)
     for match in _LONG.finditer(raw):
         line = match.group()
         length = len(line) - (1 if line.endswith(b"\r") and match.end() < len(raw) else 0)

@@ -15,8 +15,9 @@ from __future__ import annotations
 import hashlib
 
 from mimeops.mime import headers
-from mimeops.mime.conform import fold_long, has_long_line
+from mimeops.mime.conform import fold_long
 from mimeops.mime.headers import HeaderBlock
+from mimeops.mime.validate import has_long_line
 
 # Fields that describe the body; the new body has its own.
 _BODY_FIELDS = frozenset({"mime-version", "content-type", "content-transfer-encoding",
