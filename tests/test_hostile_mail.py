@@ -552,3 +552,11 @@ def test_a_stray_control_byte_further_down_the_header_is_still_a_message() -> No
     raw = TOP + b"X-Odd: a\x00b\x07c\r\nSubject: hi\r\n\r\nHello.\r\n"
     result = assert_whole(MARKED, raw)
     assert b"X-Odd: a\x00b\x07c\r\n" in header_fields(result.message)
+
+
+def test_validator_does_not_hold_the_originals_own_defect_against_the_update() -> None:
+    raw = TOP + b"Subject: hi\r\nContent-Type: multipart/mixed\r\n\r\nno boundary\r\n"
+    updated = raw.replace(b"Subject: hi", b"Subject: [X] hi")
+    assert rejection_reason(raw, updated) is None
+    fine = TOP + b"Subject: hi\r\n\r\nno boundary\r\n"
+    assert "without a boundary parameter" in (rejection_reason(fine, updated) or "")
