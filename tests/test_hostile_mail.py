@@ -560,3 +560,12 @@ def test_validator_does_not_hold_the_originals_own_defect_against_the_update() -
     assert rejection_reason(raw, updated) is None
     fine = TOP + b"Subject: hi\r\n\r\nno boundary\r\n"
     assert "without a boundary parameter" in (rejection_reason(fine, updated) or "")
+
+
+def test_wrap_attaches_a_calendar_invitation_whole() -> None:
+    raw = (TOP + b"Subject: Meeting\r\nMIME-Version: 1.0\r\n"
+           b"Content-Type: text/calendar; charset=utf-8; method=REQUEST\r\n\r\n"
+           b"BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nEND:VCALENDAR\r\n")
+    result = assert_whole(flow(banner=(BANNER, "<p>x</p>"), protected="wrap"), raw,
+                          wrapped=True)
+    assert shown_text(result.message).startswith(BANNER)
