@@ -413,15 +413,20 @@ def test_not_a_message_is_left_alone(case: str) -> None:
     assert result.message is raw
 
 
-@pytest.mark.parametrize("case", list(NOT_MESSAGES))
-def test_cli_apply_exits_2_with_one_line_on_not_a_message(case: str, tmp_path: Path) -> None:
+def cli_apply(tmp_path: Path, raw: bytes) -> subprocess.CompletedProcess[str]:
+    """`mimeops apply` with a subject-prefix flow on `raw`, as a user runs it."""
     message = tmp_path / "in.eml"
-    message.write_bytes(NOT_MESSAGES[case])
+    message.write_bytes(raw)
     config = tmp_path / "flow.yaml"
     config.write_text(json.dumps({"rules": [{"name": "m", "apply": [{"subject_prefix": "[X]"}]}]}))
-    done = subprocess.run([sys.executable, "-m", "mimeops", "apply", "--config", str(config),
+    return subprocess.run([sys.executable, "-m", "mimeops", "apply", "--config", str(config),
                            str(message), "-o", str(tmp_path / "out.eml")],
                           capture_output=True, text=True, env={**os.environ, "PYTHONPATH": "."})
+
+
+@pytest.mark.parametrize("case", list(NOT_MESSAGES))
+def test_cli_apply_exits_2_with_one_line_on_not_a_message(case: str, tmp_path: Path) -> None:
+    done = cli_apply(tmp_path, NOT_MESSAGES[case])
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "not a message" in done.stderr
 
@@ -457,13 +462,7 @@ def test_huge_folded_to_does_not_recurse(value: bytes, tmp_path: Path) -> None:
     result = MARKED.apply(raw, Envelope("INBOUND", "s@outside.example.net", []))
     # Changed, or (a line with no place to fold) unchanged with the reason.
     assert result.changed or (result.skipped or "").startswith("invalid-output: ")
-    message = tmp_path / "in.eml"
-    message.write_bytes(raw)
-    config = tmp_path / "flow.yaml"
-    config.write_text(json.dumps({"rules": [{"name": "m", "apply": [{"subject_prefix": "[X]"}]}]}))
-    done = subprocess.run([sys.executable, "-m", "mimeops", "apply", "--config", str(config),
-                           str(message), "-o", str(tmp_path / "out.eml")],
-                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": "."})
+    done = cli_apply(tmp_path, raw)
     assert done.returncode == 0, done.stderr[-500:]
 
 
