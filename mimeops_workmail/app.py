@@ -23,6 +23,7 @@ from mimeops import Envelope, Flow, FlowError
 from mimeops.flow import actions
 from mimeops.mime import Message
 from mimeops.mime.addresses import header_addresses
+from mimeops.mime.validate import rejection_reason
 from mimeops_workmail import clients, event, messageflow, storage
 from mimeops_workmail.config import Config
 from mimeops_workmail.invocation import Invocation, count_by
@@ -165,7 +166,11 @@ def _process(flow: Flow, ev: event.WorkMailEvent, scope: Invocation) -> dict[str
     scope.metric("Processed", MetricUnit.Count, 1)
     scope.metric("MessageBytes", MetricUnit.Bytes, len(raw))
     if result.skipped:
-        scope.count_by("Skipped", "reason", result.skipped)
+        # "invalid-output: <detail>" is counted by its kind; the detail goes to the log.
+        scope.count_by("Skipped", "reason", result.skipped.partition(":")[0])
+    for bare in result.bare:
+        # By kind ("unknown transfer encoding", "nesting limit"), never by a sender's label.
+        scope.count_by("Bare", "reason", " ".join(bare.partition(": ")[2].split()[:3]).rstrip(":"))
     for rule in result.matched:
         scope.count_by("RuleApplied", "rule", rule)
     if result.audited:
@@ -175,9 +180,16 @@ def _process(flow: Flow, ev: event.WorkMailEvent, scope: Invocation) -> dict[str
         scope.log("info", "audit rules matched; nothing was changed for them",
                   audited=result.audited)
     scope.log("info", "flow applied", changed=result.changed, skipped=result.skipped,
-              applied=result.applied, bytes=len(raw))
+              applied=result.applied, bare=result.bare, bytes=len(raw))
     response = {"actions": result.actions}
     if not result.changed:
+        return response
+    invalid = rejection_reason(raw, result.message)
+    if invalid:
+        # The same rules WorkMail applies: a Put that would be refused is not made.
+        scope.log("error", "updated message would be rejected; delivered unchanged",
+                  reason=invalid[:500])
+        scope.count_by("Invalid", "reason", invalid.split(" ")[0])
         return response
     bucket = os.environ.get("MIMEOPS_BUCKET", "")
     if not bucket:

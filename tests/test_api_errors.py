@@ -71,7 +71,9 @@ def test_catastrophic_pattern_cannot_stall_on_a_hostile_header(pattern: str) -> 
     (r"^a+!$", True), (r"(?i)A{1000}", True), (r"!\Z", True), (r"^b", False), ("", True),
 ])
 def test_header_patterns_match_as_written(pattern: str, hits: bool) -> None:
-    assert load_flow(header_flow(pattern)).apply(RAW, ENVELOPE).changed is hits
+    # `matched`, not `changed`: a 5000-octet line without whitespace cannot be folded, so
+    # no output WorkMail accepts exists and the message stays as it was (invalid-output).
+    assert ("tag" in load_flow(header_flow(pattern)).apply(RAW, ENVELOPE).matched) is hits
 
 
 @pytest.mark.parametrize(("pattern", "reason"), [
@@ -90,4 +92,4 @@ def test_bad_patterns_are_rejected_at_load_naming_rule_and_field(pattern: str,
 
 def test_undecodable_header_bytes_are_matched_not_an_error() -> None:
     raw = RAW.replace(b"Subject: hello", b"Subject: \xff\xfe caf\xe9 offer")
-    assert load_flow(header_flow("offer", header="Subject")).apply(raw, ENVELOPE).changed
+    assert load_flow(header_flow("offer", header="Subject")).apply(raw, ENVELOPE).matched

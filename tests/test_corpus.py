@@ -41,7 +41,8 @@ def test_unmodified_round_trip_is_byte_identical(path: Path) -> None:
     rebuilt = message.root.to_bytes()
     separators_added = any(
         p.header_end == p.body_start < p.end for p in message.root.walk())
-    assert rebuilt == raw or separators_added
+    # A byte order mark before the header is no field: a rewritten header drops it.
+    assert rebuilt == raw.removeprefix(b"\xef\xbb\xbf") or separators_added
     assert Message(raw).to_bytes() is raw
 
 

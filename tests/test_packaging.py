@@ -34,7 +34,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
 def test_wheel_has_only_mimeops_named_top_level_packages(wheel: zipfile.ZipFile) -> None:
     top = {name.split("/")[0] for name in wheel.namelist()
            if not name.split("/")[0].endswith(".dist-info")}
-    assert top == {"mimeops", "mimeops_workmail", "mimeops_emulator"}
+    assert top == {"mimeops", "mimeops_workmail", "mimeops_emulator", "mimeops_smtp"}
     assert not {"handlers", "workmail_emulator", "tests", "bench"} & top
 
 

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -157,10 +158,19 @@ def test_missing_path_or_bad_flow_is_a_usage_error(
 
 
 def test_message_the_flow_fails_on_is_counted_and_preview_goes_on(
-        folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    # To: nested deep enough to exhaust the stdlib address parser's recursion.
-    (folder / "deep.eml").write_bytes(
-        b"From: a@outside.example.net\nTo: " + b"(" * 5000 + b"\nSubject: x\n\nbody\n")
+        folder: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from mimeops.flow.core import Flow
+
+    real = Flow.apply
+
+    def failing(self: Flow, raw: bytes, envelope: Any) -> Any:  # a bug in the engine
+        if b"trips-a-bug" in raw:
+            raise RuntimeError("a bug")
+        return real(self, raw, envelope)
+
+    monkeypatch.setattr(Flow, "apply", failing)
+    (folder / "bug.eml").write_bytes(
+        b"From: a@outside.example.net\nTo: b@example.com\nSubject: trips-a-bug\n\nbody\n")
     code, tally, _ = preview(capsys, "--config", str(WARNING), str(folder))
     assert code == 0 and tally["errors"] == 1 and tally["messages"] == 9
 

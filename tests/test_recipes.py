@@ -210,6 +210,12 @@ def test_external_warning_on_every_corpus_message(path: Path | None) -> None:
     raw = path.read_bytes()
     flow = recipe("external-warning")
     result = flow.apply(raw, inbound("someone@outside.example.net"))
+    if result.skipped in ("not-a-message", "malformed-header") or (
+            result.skipped or "").startswith("invalid-output"):
+        # No header block (a bare body), a block that cannot be read with certainty,
+        # or a repeated immutable field WorkMail refuses.
+        assert result.message is raw and result.applied == []
+        return
     assert "external-warning:set_header" in result.applied
     assert "external-warning:subject_prefix" in result.applied
     assert attachments(result.message) == attachments(raw)
@@ -231,7 +237,7 @@ def test_external_warning_cli() -> None:
     summary = json.loads(done.stderr.decode().strip().splitlines()[-1])
     assert summary == {"changed": True, "skipped": None, "actions": DEFAULT, "applied": [
         "external-warning:banner", "external-warning:subject_prefix",
-        "external-warning:set_header"]}
+        "external-warning:set_header"], "bare": []}
     # The CLI writes what the Python API returns (same key, envelope from the headers).
     api = recipe("external-warning").apply(EXTERNAL, inbound(
         "m.dupont@partner.example.net", "jane.doe@example.com", "john.smith@example.com"))
@@ -304,7 +310,7 @@ def test_outbound_disclaimer_cli(tmp_path: Path) -> None:
                    "OUTBOUND", str(EVENTS / "outbound.eml"), "-o", str(out))
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"changed": True, "skipped": None, "actions": DEFAULT,
-                                       "applied": ["outbound-disclaimer:footer"]}
+                                       "applied": ["outbound-disclaimer:footer"], "bare": []}
     assert plain(out.read_bytes()).rstrip().endswith(DISCLAIMER_END)
     rerun = mimeops("apply", "--config", str(FLOWS / "outbound-disclaimer.yaml"), "--direction",
                     "OUTBOUND", str(out), "-o", str(tmp_path / "again.eml"))
@@ -428,7 +434,8 @@ def test_block_executables_cli() -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout == INSTALLER
     summary = json.loads(done.stderr.decode().strip().splitlines()[-1])
-    assert summary == {"changed": False, "skipped": None, "applied": [], "actions": BOUNCE}
+    assert summary == {"changed": False, "skipped": None, "applied": [], "actions": BOUNCE,
+                       "bare": []}
     junk = mimeops("apply", "--config", config, str(SAMPLES / "outbound-installer.eml"))
     assert json.loads(junk.stderr.decode().strip().splitlines()[-1])["actions"] == JUNK
 
@@ -517,7 +524,7 @@ def test_internal_confidential_cli(tmp_path: Path) -> None:
                    str(EVENTS / "internal.eml"), "-o", str(out))
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"changed": True, "skipped": None, "actions": DEFAULT,
-                                       "applied": ["internal-confidential:footer"]}
+                                       "applied": ["internal-confidential:footer"], "bare": []}
     assert INTERNAL_ONLY in plain(out.read_bytes()) and INTERNAL_ONLY in html(out.read_bytes())
     partner = mimeops("apply", "--config", config, "--direction", "OUTBOUND",
                       str(EVENTS / "outbound.eml"), "-o", str(tmp_path / "partner.eml"))
@@ -596,7 +603,7 @@ def test_routing_header_cli(tmp_path: Path) -> None:
                    "-o", str(out))  # envelope recipients from To + Cc: finance@, jane.doe@
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"changed": True, "skipped": None, "actions": DEFAULT,
-                                       "applied": ["route-finance:set_header"]}
+                                       "applied": ["route-finance:set_header"], "bare": []}
     assert routes(out.read_bytes()) == ["finance"]
     other = mimeops("apply", "--config", config, "--recipient", "jane.doe@example.com",
                     str(SAMPLES / "finance-invoice.eml"), "-o", str(tmp_path / "other.eml"))

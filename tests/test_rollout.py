@@ -305,5 +305,5 @@ def test_apply_command_with_an_audit_rule_writes_the_input_bytes(tmp_path: Path)
     assert done.returncode == 0, done.stderr
     assert out.read_bytes() == EXTERNAL.read_bytes()
     assert json.loads(done.stdout) == {
-        "changed": False, "skipped": None, "applied": [], "actions": DEFAULT,
+        "changed": False, "skipped": None, "applied": [], "actions": DEFAULT, "bare": [],
         "audited": ["warn:banner", "warn:subject_prefix", "junk:MOVE_TO_JUNK"]}

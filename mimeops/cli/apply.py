@@ -22,7 +22,10 @@ def prepare(args: argparse.Namespace) -> tuple[Flow, bytes, Envelope]:
     or a one-line error (exit 2)."""
     flow = load(args)
     raw = read(args.message, "message")
-    envelope = implied_envelope(Message(raw).root.header, args.direction, args.mail_from,
+    message = Message(raw)
+    if message.unreadable() == "not-a-message":
+        fail(f"{args.message}: not a message (empty, binary, or no header block)")
+    envelope = implied_envelope(message.root.header, args.direction, args.mail_from,
                                 args.recipient)
     return flow, raw, envelope
 

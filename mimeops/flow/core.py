@@ -16,10 +16,13 @@ from mimeops.flow.who import SenderValues
 from mimeops.flow.window import Window
 from mimeops.mime import Message, words
 from mimeops.mime.addresses import domain_of, header_addresses, normalize_address
+from mimeops.mime.conform import conform
+from mimeops.mime.validate import rejection_reason
+from mimeops.mime.wrap import wrap
 from mimeops.ops.base import Op
 
 ON_ERROR = ("deliver", "retry")
-PROTECTED = ("skip", "headers")
+PROTECTED = ("skip", "headers", "wrap")
 MODES = ("enforce", "audit")
 # How evaluate() reports each rule to an observer (`mimeops explain`).
 MATCHED, FAILED, INACTIVE, STOPPED = "matched", "failed", "inactive", "stopped"
@@ -58,12 +61,14 @@ class Result:
     audited: list[str] = field(default_factory=list)
     # The enforced rules whose conditions held (whatever their ops then found to do).
     matched: list[str] = field(default_factory=list)
+    #: "<content-type>: <reason>" for each shown body a banner/footer could not enter.
+    bare: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         """The one-line JSON summary of `mimeops apply` (without the message); `audited`
         only when an audit rule matched, so flows without one keep the plain summary."""
         summary = {"changed": self.changed, "skipped": self.skipped,
-                   "applied": self.applied, "actions": self.actions}
+                   "applied": self.applied, "actions": self.actions, "bare": self.bare}
         return summary | ({"audited": self.audited} if self.audited else {})
 
 
@@ -196,13 +201,24 @@ class Flow:
             if rule.action.recipients is None:
                 blanket = rule.action
         response = actions.respond(assigned, blanket, values)
+        reported: dict[str, Any] = {
+            "audited": [effect for rule in audit for effect in rule.effects()],
+            "matched": [rule.name for rule in matched]}
 
-        skipped, headers_only = self._policy(message, matched, assigned, blanket, recipients)
+        unreadable = message.unreadable()
+        if unreadable:
+            # Never guess where a header block ends: a field moved into the body is lost.
+            return Result(raw, False, unreadable, [], response, **reported)
+        skipped, mode = self._policy(message, matched, assigned, blanket, recipients, facts)
+        headers_only = mode == "headers"
         applied: list[str] = []
-        if skipped is None or headers_only:
+        if skipped is None or mode != "skip":
             keys = self._marker_keys()
             done = marker.verified(keys, message, envelope.direction)
             ran = [rule for rule in matched if rule.ops and rule.name not in done]
+            if mode == "wrap" and any(op.touches_body for r in ran for op in r.ops):
+                message = Message(wrap(raw, header))  # the banner goes in front of it
+                header, skipped, headers_only = message.root.header, None, False
             for rule in ran:
                 for op in rule.ops:
                     if not (headers_only and op.touches_body) and op.apply(message, values):
@@ -213,10 +229,17 @@ class Flow:
                 for rule in ran:
                     header.add(marker.HEADER, marker.value(keys[0], message,
                                                            envelope.direction, rule.name))
+        reported["bare"] = list(dict.fromkeys(message.bare))
+        if not message.changed:
+            return Result(raw, False, skipped, applied, response, **reported)
+        # Output WorkMail accepts, or none: fold and re-encode over-long lines, then
+        # check the same rules WorkMail (and the emulator) apply to the update.
+        problem = conform(message.root)
         out = message.to_bytes()
-        return Result(out, out is not raw, skipped, applied, response,
-                      audited=[effect for rule in audit for effect in rule.effects()],
-                      matched=[rule.name for rule in matched])
+        problem = problem or rejection_reason(raw, out)
+        if problem:
+            return Result(raw, False, f"invalid-output: {problem}", [], response, **reported)
+        return Result(out, True, skipped, applied, response, **reported)
 
     def _marker_keys(self) -> marker.Keys:
         """Sign with the first key, accept any (rotation); the default when none given."""
@@ -226,20 +249,24 @@ class Flow:
 
     def _policy(
         self, message: Message, matched: list[Rule], assigned: dict[str, Action],
-        blanket: Action | None, recipients: list[str],
-    ) -> tuple[str | None, bool]:
-        """(why the body is left alone, whether header ops still run).
+        blanket: Action | None, recipients: list[str], facts: Facts,
+    ) -> tuple[str | None, str]:
+        """(why the body is left alone, what still runs: "all", "skip", "headers", "wrap").
 
-        With `protected: headers`, a protected message still gets header ops.
+        With `protected: headers`, a protected message still gets header ops; with
+        `protected: wrap` it is attached whole to a new message that gets them all.
+        Under either, a report (multipart/report) from outside the organization is
+        mail like any other: anyone can send one, so it is no way around a warning.
         A message nobody will receive is never rewritten.
         """
         if not any(rule.ops for rule in matched):
-            return None, False
+            return None, "all"
         fates = [assigned.get(r, blanket) for r in recipients] or [blanket]
         if all(a is not None and a.type in actions.STOPPING for a in fates):
-            return "every recipient is bounced or dropped", False
-        reason = message.hands_off()
-        return reason, reason is not None and self.protected == "headers"
+            return "every recipient is bounced or dropped", "skip"
+        reports = self.protected == "skip" or facts.sender_internal
+        reason = message.hands_off(reports=reports)
+        return reason, "all" if reason is None else self.protected
 
 
 def _values(message: Message, envelope: Envelope, name: str, sender: str) -> dict[str, str]:

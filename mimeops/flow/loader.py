@@ -150,7 +150,7 @@ def _flow(data: Any) -> Flow:
                         f"got {on_error!r}")
     protected = data.get("protected", "skip")
     if protected not in PROTECTED:
-        raise FlowError(f"protected{_line(data, 'protected')}: expected skip or headers, "
+        raise FlowError(f"protected{_line(data, 'protected')}: expected skip, headers or wrap, "
                         f"got {protected!r}")
     org = data.get("organization_id")
     if org is not None and (not isinstance(org, str) or not _ORG_ID.fullmatch(org)):

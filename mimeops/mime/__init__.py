@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 from mimeops.mime import select
 from mimeops.mime.model import Part, parse
+
+# Control bytes no header block has (ESC is allowed: raw ISO-2022-JP headers exist).
+_BINARY = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")
 
 
 class Message:
@@ -12,11 +17,28 @@ class Message:
     `to_bytes()` returns the input object itself when nothing was edited.
     """
 
-    __slots__ = ("raw", "root")
+    __slots__ = ("bare", "raw", "root")
 
     def __init__(self, raw: bytes) -> None:
         self.raw = raw
         self.root = parse(raw)
+        #: "<content-type>: <reason>" for each shown body a banner/footer could not enter.
+        self.bare: list[str] = []
+
+    def unreadable(self) -> str | None:
+        """"not-a-message" (empty, binary, no header block), "malformed-header" (a
+        header block that cannot be read with certainty), or None.
+
+        Binary means control bytes in the first line, where every message has a
+        header field; a stray control byte further down a real header is tolerated."""
+        header = self.root.header
+        first_line = self.raw.find(b"\n", 0, self.root.header_end)
+        if not any(field.name for field in header) or _BINARY.search(
+                self.raw, 0, self.root.header_end if first_line < 0 else first_line):
+            return "not-a-message"
+        if any(part.header.defect for part in self.root.walk()):
+            return "malformed-header"
+        return None
 
     @property
     def changed(self) -> bool:
@@ -28,8 +50,11 @@ class Message:
     def bodies(self) -> dict[str, Part]:
         return select.bodies(self.root)
 
-    def hands_off(self) -> str | None:
-        return select.hands_off(self.root)
+    def unreachable(self) -> list[str]:
+        return select.unreachable(self.root)
+
+    def hands_off(self, reports: bool = True) -> str | None:
+        return select.hands_off(self.root, reports)
 
 
 __all__ = ["Message", "Part"]

@@ -42,8 +42,54 @@ def normalize_address(address: str) -> str:
 
 
 def header_addresses(values: list[str]) -> list[tuple[str, str]]:
-    """(display name, address) pairs from To/Cc/From values, decoded."""
-    return [(name, addr) for name, addr in getaddresses(values) if addr]
+    """(display name, address) pairs from To/Cc/From values, decoded.
+
+    The stdlib parser recurses once per nested comment and per group opened
+    inside a group: a sender's `To: ((((...` or `g:g:g:...` would raise
+    RecursionError. `flatten` first makes both one level deep, in one pass.
+    """
+    return [(name, addr) for name, addr in getaddresses([flatten(v) for v in values]) if addr]
+
+
+def flatten(value: str) -> str:
+    """`value` with comments nested in comments and groups nested in groups made
+    blanks, so parsing it cannot recurse more than one level. Quoted strings, escapes
+    and angle-bracket routes are respected; everything else is kept as it is."""
+    out: list[str] = []
+    depth = 0  # comment nesting
+    quoted = angle = group = False
+    escape = False
+    for char in value:
+        if escape:
+            escape = False
+        elif char == "\\" and (quoted or depth):
+            escape = True
+        elif quoted:
+            quoted = char != '"'
+        elif char == "(":
+            depth += 1
+            if depth > 1:
+                char = " "
+        elif char == ")" and depth:
+            depth -= 1
+            if depth:
+                char = " "
+        elif depth:
+            pass
+        elif char == '"':
+            quoted = True
+        elif char == "<":
+            angle = True
+        elif char == ">":
+            angle = False
+        elif char == ":" and not angle:
+            if group:
+                char = " "
+            group = True
+        elif char == ";":
+            group = False
+        out.append(char)
+    return "".join(out)
 
 
 class Pattern:

@@ -92,3 +92,40 @@ def _latin1(error: UnicodeError) -> tuple[str, int]:
 
 _LATIN1_FALLBACK = "mimeops.latin1"
 codecs.register_error(_LATIN1_FALLBACK, _latin1)
+
+
+# Supersets Python knows of the ISO-2022 family: what clients display as "ISO-2022-JP"
+# includes half-width katakana (ESC ( I) and the JIS X 0212 / 0213 designations.
+_ISO2022_SUPERSETS = ("iso2022_jp_ext", "iso2022_jp_2", "iso2022_jp_3", "iso2022_jp_2004",
+                      "iso2022_jp_1", "iso2022_kr")
+
+
+def stateful(codec: str | None) -> bool:
+    """True for the 7-bit ISO-2022 encodings: escape sequences switch the character set,
+    and every line starts (and, well-formed, ends) in ASCII."""
+    return codec is not None and codec.startswith("iso2022")
+
+
+def decode_lenient(data: bytes, codec: str | None) -> str | None:
+    """Text of a stateful-encoded body the strict codec refuses, read by a superset
+    codec that accepts every byte of it (nothing dropped or replaced); else None."""
+    if codec is None or not stateful(codec):
+        return None
+    for candidate in (codec, *_ISO2022_SUPERSETS):
+        try:
+            return data.decode(candidate)
+        except UnicodeDecodeError:
+            continue
+    return None
+
+
+def encode_lines(text: str, codec: str) -> str | None:
+    """`text` in a stateful `codec`, line by line (each line back in ASCII at its end),
+    viewed through latin-1 (7-bit bytes, one character each); None when it does not fit."""
+    out = []
+    for line in text.split("\n"):
+        encoded = encode(line, codec)
+        if encoded is None:
+            return None
+        out.append(encoded.decode("latin-1"))
+    return "\n".join(out)

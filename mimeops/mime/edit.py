@@ -11,14 +11,13 @@ since characters that do not fit become character references.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from mimeops.mime import charset, html, text, transfer
 from mimeops.mime.headers import Field
 from mimeops.mime.model import Part
 
-# Labels no decoder can read as text; any other unknown label ("8bits", "plain")
-# is read as identity, the way mail clients do, and written back as a valid CTE.
-_OPAQUE_CTE = frozenset({"x-uuencode", "uuencode", "x-uue", "binhex", "x-binhex"})
+_ASCII_AGAIN = b"\x1b(B"  # ISO-2022: designate ASCII
 _CHARSET_PARAM = re.compile(rb'(;\s*charset\s*=\s*)("[^"]*"|[^\s;]*)', re.IGNORECASE)
 
 
@@ -29,9 +28,11 @@ def insert(
 
     Raises transfer.UndecodableBody when the body cannot be decoded for editing.
     """
-    cte = part.cte
-    if cte in _OPAQUE_CTE:
-        raise transfer.UndecodableBody(f"cannot edit a {cte} body")
+    label = part.cte
+    cte = transfer.canonical(label)
+    if cte is None:
+        # x-uuencode, x-gzip64, binhex: no text to splice into.
+        raise transfer.UndecodableBody(f"unknown transfer encoding {label}")
     decoded = part.decoded()
     codec = charset.lookup(part.charset_label)
     eol = part.header.eol.decode("ascii")
@@ -46,9 +47,17 @@ def insert(
     # Bytes that contradict their label (latin-1 labelled utf-8): adding non-ASCII
     # text in the label's encoding would mix two encodings in one part.
     readable = _decodes(decoded, codec)
+    spliced = _stateful_splice(part, decoded, codec, banner, footer, splice)
+    if spliced is not None:
+        _store(part, cte, spliced, codec, None)
+        return
     if not readable and not charset.ascii_transparent(codec):
-        # UTF-16, ISO-2022-JP, ... that do not decode: no safe place to splice.
-        raise transfer.UndecodableBody(f"body does not decode as {part.charset_label}")
+        lenient = charset.decode_lenient(decoded, codec)
+        if lenient is None:
+            # UTF-16, ISO-2022-JP, ... that do not decode: no safe place to splice.
+            raise transfer.UndecodableBody(f"body does not decode as {part.charset_label}")
+        _store(part, cte, splice(lenient, banner, footer).encode("utf-8"), codec, "utf-8")
+        return
     if part.subtype == "html":
         refs = codec if readable else None  # else ASCII character references only
         top, bottom = _as_charrefs(banner, refs), _as_charrefs(footer, refs)
@@ -69,9 +78,16 @@ def insert(
         out = splice(original, banner, footer).encode("utf-8")
         new_label = "utf-8"
 
+    _store(part, cte, out, codec, new_label)
+
+
+def _store(part: Part, cte: str, out: bytes, codec: str | None, new_label: str | None) -> None:
+    """The edited decoded bytes into the part, encoded as its CTE allows."""
     # In UTF-16/32 a 0x0A byte is not a line break: quoted-printable must keep it.
     textual = charset.encode("\n", new_label or codec) == b"\n"
     new_cte = transfer.target(cte, out, textual)
+    if part.cte != cte:
+        new_cte = cte  # a sloppy label is kept as it is: never relabelled
     if transfer.reversible(new_cte, out, part.header.eol, textual):
         # Encoded when written: a footer after a banner decodes and encodes it once.
         part.set_decoded(new_cte, out, part.header.eol, textual)
@@ -81,6 +97,28 @@ def insert(
         part.header.set("Content-Transfer-Encoding", new_cte)
     if new_label:
         _set_charset(part, new_label)
+
+
+def _stateful_splice(
+    part: Part, decoded: bytes, codec: str | None, banner: str | None, footer: str | None,
+    splice: Callable[[str, str | None, str | None], str],
+) -> bytes | None:
+    """ISO-2022 plain text, edited in its own bytes: the banner, encoded line by line,
+    goes before the first line (which starts in ASCII), the footer after the last, behind
+    an ASCII designation in case the text ends in another set. Nothing of the original
+    is decoded, so text Python's strict codec refuses (clients display it) keeps every
+    byte. None when this does not apply or the inserted text does not fit the charset."""
+    if part.subtype != "plain" or codec is None or not charset.stateful(codec):
+        return None
+    if not decoded.isascii() or b"\x0e" in decoded or b"\x0f" in decoded:
+        return None  # 8-bit bytes are no ISO-2022; shift-out/in (ISO-2022-KR) cross lines
+    top = charset.encode_lines(banner, codec) if banner else None
+    bottom = charset.encode_lines(footer, codec) if footer else None
+    if (banner and top is None) or (footer and bottom is None):
+        return None
+    if bottom is not None:
+        bottom = _ASCII_AGAIN.decode("latin-1") + bottom
+    return splice(decoded.decode("latin-1"), top, bottom).encode("latin-1")
 
 
 def _decodes(data: bytes, codec: str | None) -> bool:

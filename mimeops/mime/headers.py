@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from mimeops.mime import words
 
-_FIELD_NAME = re.compile(rb"[!-9;-~]+[ \t]*:")
+# Printable ASCII as RFC 5322 says, and 8-bit bytes as real mail has them.
+_FIELD_NAME = re.compile(rb"[!-9;-~\x80-\xff]+[ \t]*:")
 _LINE_BREAKS = re.compile(r"[\r\n]+")
 # Fields a message may carry at most once (RFC 5322 section 3.6).
 UNIQUE = frozenset(
@@ -53,12 +54,16 @@ class Field:
 class HeaderBlock:
     """The header fields of one entity, in order, plus line-ending style."""
 
-    __slots__ = ("dirty", "eol", "fields")
+    __slots__ = ("defect", "dirty", "eol", "fields", "prefix")
 
-    def __init__(self, fields: list[Field], eol: bytes) -> None:
+    def __init__(self, fields: list[Field], eol: bytes, prefix: bytes = b"") -> None:
         self.fields = fields
         self.eol = eol
         self.dirty = False
+        #: Bytes before the first field that are no field (a UTF-8 byte order mark).
+        self.prefix = prefix
+        #: Why the block cannot be read with certainty (then nothing is rewritten).
+        self.defect: str | None = None
 
     def __iter__(self) -> Iterator[Field]:
         return iter(self.fields)
@@ -154,45 +159,108 @@ def fold(name: str, value: str, eol: bytes) -> bytes:
 def parse(
     buf: bytes, start: int, end: int, default_eol: bytes = b"\r\n"
 ) -> tuple[HeaderBlock, int, int]:
-    """Read the header block at buf[start:end].
+    """Read the header block at buf[start:end], as tolerant MTAs do.
 
     Returns the block, where it ends (the blank separator line starts there) and
     where the body starts. `default_eol` is the style when the block has no
-    line break of its own (an enclosing entity's). Like the stdlib parser, a
-    line that is neither a field nor a continuation ends the header block,
-    with no separator.
+    line break of its own (an enclosing entity's).
+
+    A UTF-8 byte order mark before the first field is kept aside (`prefix`) and
+    dropped when the block is rewritten. A field name may be non-ASCII and its
+    colon may follow on an indented continuation line (`From\n : x`). A line
+    that is neither a field nor an indented continuation is read as an
+    unindented continuation of the field before it when more fields follow it
+    before the blank line, so a sloppy `Received:` never cuts the block short.
+    Only when no field follows does such a line start the body, with no
+    separator (a message that has no blank line after its header). When junk
+    lines inside the block outnumber the fields around them, or no blank line
+    ends the block, the block is ambiguous: `defect` says so and a flow leaves
+    the message unchanged.
     """
-    fields: list[Field] = []
-    eol: bytes | None = None
+    prefix = b""
     pos = start
-    name = ""
-    field_start = -1
+    if buf.startswith(_BOM, pos, end):
+        prefix, pos = _BOM, pos + len(_BOM)
+    eol: bytes | None = None
+    # Physical lines up to the blank separator line: (start, end, kind).
+    lines: list[tuple[int, int, int]] = []
+    separator = -1
     while pos < end:
         nl = buf.find(b"\n", pos, end)
         line_end = end if nl < 0 else nl + 1
         if eol is None and nl >= 0:
             eol = b"\r\n" if nl > start and buf[nl - 1] == 0x0D else b"\n"
         first = buf[pos]
-        if first in (0x0D, 0x0A) and buf[pos:line_end].strip(b"\r\n") == b"":
-            break  # the blank separator line
-        if first in (0x20, 0x09) and field_start >= 0:
-            pos = line_end  # a continuation of the current field
-            continue
-        match = _FIELD_NAME.match(buf, pos, line_end)
-        is_unixfrom = pos == start and buf.startswith(b"From ", pos)
-        if match is None and not is_unixfrom and first not in (0x20, 0x09):
-            if field_start >= 0:
-                fields.append(Field(name, buf[field_start:pos]))
-            return HeaderBlock(fields, eol or default_eol), pos, pos
-        if field_start >= 0:
-            fields.append(Field(name, buf[field_start:pos]))
-        field_start = pos
-        name = "" if match is None else match.group()[:-1].rstrip().decode("latin-1")
+        if first in (0x0D, 0x0A) and not buf[pos:line_end].strip(b"\r\n"):
+            separator = pos
+            break
+        if first in (0x20, 0x09):
+            kind = _CONT
+        elif _FIELD_NAME.match(buf, pos, line_end) or (
+                not lines and buf.startswith(b"From ", pos, line_end)):
+            kind = _FIELD
+        else:
+            kind = _JUNK
+        lines.append((pos, line_end, kind))
         pos = line_end
-    if field_start >= 0:
-        fields.append(Field(name, buf[field_start:pos]))
+    _colon_on_next_line(buf, lines)
+    last_field = max((i for i, (_, _, k) in enumerate(lines) if k == _FIELD), default=-1)
+    # Junk after the last field starts the body (no separator); junk before it is inside.
+    inside = lines[: last_field + 1]
+    while last_field + 1 < len(lines) and lines[last_field + 1][2] == _CONT:
+        last_field += 1
+        inside.append(lines[last_field])
+    fields: list[Field] = []
+    junk = 0
+    for line_start, line_end, kind in inside:
+        if kind == _FIELD or not fields:
+            match = _FIELD_NAME.match(buf, line_start, line_end) if kind == _FIELD else None
+            if kind == _FIELD and match is None:  # the colon is on a continuation line
+                match = _FIELD_NAME.match(_unfolded_head(buf, line_start, line_end, end))
+            name = "" if match is None else \
+                match.group()[:-1].rstrip().decode("utf-8", "surrogateescape")
+            fields.append(Field(name, buf[line_start:line_end]))
+            junk += kind == _JUNK
+            continue
+        junk += kind == _JUNK
+        last = fields[-1]
+        fields[-1] = Field(last.name, last.raw + buf[line_start:line_end])
+    block = HeaderBlock(fields, eol or default_eol, prefix)
+    leading = bool(inside) and inside[0][2] == _JUNK  # text before the first field
+    if junk and (leading or junk * 2 > len(fields)
+                 or (separator < 0 and len(inside) < len(lines))):
+        block.defect = "malformed-header"
+    if len(inside) < len(lines):
+        body_start = lines[len(inside)][0]
+        return block, body_start, body_start
+    header_end = pos
     body_start = pos
     if pos < end:
         nl = buf.find(b"\n", pos, end)
         body_start = end if nl < 0 else nl + 1
-    return HeaderBlock(fields, eol or default_eol), pos, body_start
+    return block, header_end, body_start
+
+
+_FIELD, _CONT, _JUNK = 0, 1, 2
+_BOM = b"\xef\xbb\xbf"
+
+
+def _unfolded_head(buf: bytes, start: int, line_end: int, end: int) -> bytes:
+    """The start of the logical line at `start`: its first line plus indented ones."""
+    out = buf[start:line_end]
+    pos = line_end
+    while pos < end and buf[pos] in (0x20, 0x09) and len(out) < 2000:
+        nl = buf.find(b"\n", pos, end)
+        nxt = end if nl < 0 else nl + 1
+        out += buf[pos:nxt]
+        pos = nxt
+    return out.replace(b"\r", b"").replace(b"\n", b"")
+
+
+def _colon_on_next_line(buf: bytes, lines: list[tuple[int, int, int]]) -> None:
+    """`From` + an indented ` : x`: a field whose colon was folded (obsolete syntax)."""
+    for i, (line_start, line_end, kind) in enumerate(lines):
+        if kind != _JUNK or i + 1 >= len(lines) or lines[i + 1][2] != _CONT:
+            continue
+        if _FIELD_NAME.match(_unfolded_head(buf, line_start, line_end, lines[-1][1])):
+            lines[i] = (line_start, line_end, _FIELD)

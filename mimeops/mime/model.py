@@ -169,7 +169,8 @@ class Part:
         else:
             body.append(view[self.body_start : self.end])
         head: bytes | memoryview = (
-            self.header.to_bytes() if self.header.dirty else view[self.start : self.header_end]
+            self.header.to_bytes() if self.header.dirty or self.header.prefix
+            else view[self.start : self.header_end]
         )
         separator: bytes | memoryview = view[self.header_end : self.body_start]
         if not separator and any(len(chunk) for chunk in body):
@@ -234,8 +235,11 @@ def _split(part: Part) -> list[Part] | None:
             child_start = -1
             break
         child_start = pos = line_end
-    if child_start >= 0:
+    if 0 <= child_start < end:
         spans.append((child_start, end))  # no close delimiter: the last part runs to the end
+    # A delimiter line that ends the input is taken as the close delimiter: the
+    # empty "part" after it is nothing a client shows, and text written into it
+    # would land on the delimiter line.
     if not spans:
         return None
     default = "message/rfc822" if part.subtype == "digest" else "text/plain"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mimeops.mime import transfer
-from mimeops.mime.model import Part
+from mimeops.mime.model import MAX_DEPTH, Part
 
 _SIGNED_OR_ENCRYPTED = {
     "multipart/signed": "signed message (multipart/signed)",
@@ -21,25 +21,37 @@ def bodies(root: Part) -> dict[str, Part]:
     /related (its root part) and /mixed (the first displayable child); never an
     attachment and never inside an attached message.
     """
-    return _bodies(root)
+    return _bodies(root, [])
 
 
-def _bodies(part: Part) -> dict[str, Part]:
+def unreachable(root: Part) -> list[str]:
+    """"<content-type>: <reason>" for each multipart on the way to the shown body
+    whose parts cannot be read: nested past `MAX_DEPTH`, or no delimiter found."""
+    out: list[str] = []
+    _bodies(root, out)
+    return out
+
+
+def _bodies(part: Part, bare: list[str]) -> dict[str, Part]:
     if part.is_attachment:
         return {}
     if part.maintype == "text":
         return {part.subtype: part} if part.subtype in ("plain", "html") else {}
-    if part.maintype != "multipart" or not part.children:
+    if part.maintype != "multipart":
+        return {}
+    if not part.children:
+        why = "nesting limit" if part.depth >= MAX_DEPTH else "no parts found"
+        bare.append(f"{part.ctype}: {why}")
         return {}
     if part.subtype == "alternative":
         found: dict[str, Part] = {}
         for child in part.children:
-            found.update(_bodies(child))
+            found.update(_bodies(child, bare))
         return found
     if part.subtype == "related":
-        return _bodies(_related_root(part, part.children))
+        return _bodies(_related_root(part, part.children), bare)
     for child in part.children:
-        found = _bodies(child)
+        found = _bodies(child, bare)
         if found:
             return found
     return {}
@@ -54,16 +66,17 @@ def _related_root(part: Part, children: list[Part]) -> Part:
     return children[0]
 
 
-def hands_off(root: Part) -> str | None:
+def hands_off(root: Part, reports: bool = True) -> str | None:
     """Why this message must not be rewritten, or None.
 
     Signed or encrypted content breaks when touched, reports and calendar
     invitations are read by software, inline PGP armour would no longer verify.
+    `reports=False` when a report is to be treated as mail like any other.
     """
     for part in root.walk():
         if part.ctype in _SIGNED_OR_ENCRYPTED:
             return _SIGNED_OR_ENCRYPTED[part.ctype]
-        if part.ctype == "multipart/report":
+        if part.ctype == "multipart/report" and reports:
             return "delivery or disposition report (multipart/report)"
         if part.ctype == "text/calendar" and not part.is_attachment:
             return "calendar invitation (text/calendar)"

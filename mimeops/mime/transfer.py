@@ -19,7 +19,29 @@ class UndecodableBody(ValueError):
     """The body's bytes do not decode under its Content-Transfer-Encoding."""
 
 
+KNOWN = frozenset({*IDENTITY, "quoted-printable", "base64"})
+# Labels no decoder reads as text: uuencode, binhex, gzip64 and every x- extension.
+_OPAQUE = frozenset({"uuencode", "uue", "binhex", "gzip64", "mac-binhex40"})
+
+
+def canonical(label: str) -> str | None:
+    """What a transfer-encoding label means, the way mail clients read it.
+
+    Sloppy spellings of a known encoding ("quoted printable", "quoted-printable;")
+    mean that encoding; uuencode, binhex and x- extensions (x-gzip64) cannot be read
+    (None); any other unknown label ("8bits", "7-bit", "plain") is read as identity,
+    as Python and mail clients do. The label itself is never rewritten.
+    """
+    name = re.sub(r"[\s_]+", "-", label.strip().lower().rstrip(";").strip())
+    if name in KNOWN:
+        return name
+    if name.startswith("x-") or name in _OPAQUE:
+        return None
+    return "8bit"
+
+
 def decode(cte: str, data: bytes) -> bytes:
+    cte = canonical(cte) or cte
     if cte == "quoted-printable":
         return binascii.a2b_qp(data)
     if cte == "base64":

@@ -49,6 +49,7 @@ class Insert(Op):
         if self.once_per_thread and self._in_thread(message, values):
             return False
         changed = False
+        message.bare.extend(message.unreachable())
         for kind, part in message.bodies().items():
             rendered = self.render(kind, values)
             if not rendered:
@@ -56,8 +57,11 @@ class Insert(Op):
             top, bottom = (rendered, None) if self.name == "banner" else (None, rendered)
             try:
                 edit.insert(part, top, bottom, self.above_reply)
-            except transfer.UndecodableBody:
-                continue  # that part stays as it was; the others still get the text
+            except transfer.UndecodableBody as error:
+                # That part stays as it was, and the result says so; the others still
+                # get the text.
+                message.bare.append(f"{part.ctype}: {error}")
+                continue
             changed = True
         return changed
 

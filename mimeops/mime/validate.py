@@ -1,0 +1,142 @@
+"""The rules WorkMail applies to the MIME of a PutRawMessageContent, in one place.
+
+WorkMail answers ``MessageRejected`` when an updated message breaks one of the
+rules listed in the API reference (RawMessageContent): a line over 1000
+octets with its CRLF, a unique header field repeated, an immutable header
+changed, malformed parts. The flow checks its output with `rejection_reason`
+before it reports a change, the Lambda handler checks again right before the
+Put, and the WorkMail emulator answers MessageRejected from the same function,
+so a rule can never be enforced in one place and forgotten in another.
+
+The list of immutable headers is not published; these are the ones a rewrite
+must never touch (From, Date, Message-ID, Sender). Header blocks are read with
+the engine's tolerant parser, the way the message is rewritten. A structural
+defect the original already had (a multipart without its boundary) is not the
+update's doing and is not held against it; a forwarded message's own defects
+(inside ``message/*``) are not inspected.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from mimeops.mime import headers
+from mimeops.mime.model import MAX_DEPTH, Part, parse
+
+MAX_LINE_OCTETS = 998
+"""RFC 5321/5322 limit: 1000 octets per line including CRLF."""
+
+UNIQUE_HEADERS = (
+    "Date", "From", "Sender", "Reply-To", "To", "Cc", "Bcc", "Message-ID",
+    "In-Reply-To", "References", "Subject",
+)
+"""RFC 5322 section 3.6: fields that may occur at most once in a message header."""
+
+IMMUTABLE_HEADERS = ("From", "Date", "Message-ID", "Sender")
+"""Fields whose (unfolded, whitespace-normalised) value must survive an update."""
+
+_LONG = re.compile(rb"[^\n]{%d,}" % (MAX_LINE_OCTETS + 1))
+
+
+def rejection_reason(original: bytes, updated: bytes) -> str | None:
+    """Why WorkMail would reject ``updated`` as the new content of ``original``.
+
+    Returns ``None`` when the update is acceptable. The checks run cheapest first
+    and the first failure wins, as one error message names one problem.
+    """
+    if not updated or updated.isspace():
+        return "the message is empty"
+    reason = long_line(updated)
+    if reason:
+        return reason
+    new = parse(updated)
+    if not any(field.name for field in new.header):
+        return "the message has no header fields (no header block before the body)"
+    reason = _duplicated_unique_header(new)
+    if reason:
+        return reason
+    old_header, _, _ = headers.parse(original, 0, len(original))
+    reason = _changed_immutable_header(old_header, new.header)
+    if reason:
+        return reason
+    found = defects(new)
+    before = Counter(defects(parse(original))) if found and original != updated else Counter()
+    for defect in found:
+        if before[defect] > 0:
+            before[defect] -= 1
+            continue
+        return defect
+    return None
+
+
+def has_long_line(data: bytes | memoryview) -> bool:
+    """True when a line (line break not counted) passes 998 octets."""
+    return long_line(bytes(data) if isinstance(data, memoryview) else data) is not None
+
+
+def long_line(raw: bytes) -> str | None:
+    """The first line over 998 octets (line break not counted), described; or None."""
+    if max(map(len, raw.split(b"\n"))) <= MAX_LINE_OCTETS:
+        return None  # the fast path: one split in C (a CR before the LF counted too)
+    for match in _LONG.finditer(raw):
+        line = match.group()
+        length = len(line) - (1 if line.endswith(b"\r") and match.end() < len(raw) else 0)
+        if length > MAX_LINE_OCTETS:
+            number = raw.count(b"\n", 0, match.start()) + 1
+            return (
+                f"line {number} is {length} octets long; lines must not exceed "
+                f"{MAX_LINE_OCTETS} octets plus CRLF (RFC 5321 section 4.5.3.1.6)"
+            )
+    return None
+
+
+def _duplicated_unique_header(root: Part) -> str | None:
+    names = Counter(field.key for field in root.header)
+    for unique in UNIQUE_HEADERS:
+        count = names[unique.lower()]
+        if count > 1:
+            return f"unique header {unique} appears {count} times; it may appear only once"
+    return None
+
+
+def _normalised(block: headers.HeaderBlock, name: str) -> list[str]:
+    return [" ".join(value.split()) for value in block.get_all(name)]
+
+
+def _changed_immutable_header(
+    original: headers.HeaderBlock, updated: headers.HeaderBlock
+) -> str | None:
+    for name in IMMUTABLE_HEADERS:
+        before = _normalised(original, name)
+        after = _normalised(updated, name)
+        if before == after:
+            continue
+        if before and not after:
+            return f"immutable header {name} was removed"
+        if after and not before:
+            return f"immutable header {name} was added"
+        return f"immutable header {name} was changed"
+    return None
+
+
+def defects(root: Part) -> list[str]:
+    """Structural defects of the multiparts in the tree, each named with its path."""
+    out: list[str] = []
+    _defects(root, "1", out)
+    return out
+
+
+def _defects(part: Part, path: str, out: list[str]) -> None:
+    if part.maintype != "multipart" or part.depth >= MAX_DEPTH:
+        return
+    where = "the top-level part" if path == "1" else f"MIME part {path}"
+    if not part.params.get("boundary"):
+        problem = "multipart content without a boundary parameter"
+    elif not part.children:
+        problem = "the multipart boundary never occurs in the body"
+    else:
+        for index, child in enumerate(part.children, start=1):
+            _defects(child, f"{path}.{index}", out)
+        return
+    out.append(f"malformed MIME structure in {where} ({part.ctype}): {problem}")

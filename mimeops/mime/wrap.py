@@ -1,0 +1,68 @@
+"""`protected: wrap`: a message we must not touch, attached whole to a new one.
+
+Exchange's "wrap" fallback for mail a disclaimer cannot enter: the signed,
+encrypted, report or invitation message becomes a `message/rfc822`
+attachment, byte for byte (so its signature still verifies there), and a new
+text part in front of it is where the banner goes. The outer header keeps
+every field of the original in order and byte for byte (From, Date,
+Message-ID, To, Cc, Subject, Received, DKIM-Signature, ...) except the MIME
+fields that describe the old body, so WorkMail accepts the update; the
+Subject prefix and the other header ops apply to it as usual.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from mimeops.mime import headers
+from mimeops.mime.conform import fold_long
+from mimeops.mime.headers import HeaderBlock
+from mimeops.mime.validate import has_long_line
+
+# Fields that describe the body; the new body has its own.
+_BODY_FIELDS = frozenset({"mime-version", "content-type", "content-transfer-encoding",
+                          "content-disposition", "content-id", "content-description",
+                          "content-language", "content-location", "content-md5"})
+
+
+def wrap(raw: bytes, header: HeaderBlock) -> bytes:
+    """A new message: `header` less its body fields, a text/plain part for the banner
+    and `raw` attached whole as message/rfc822."""
+    eol = header.eol
+    boundary = b"=_mimeops_wrap_" + hashlib.sha256(raw).hexdigest()[:24].encode()
+    kept = [f.raw for f in header if f.key not in _BODY_FIELDS]
+    if kept and not kept[-1].endswith((b"\n", b"\r")):
+        kept[-1] += eol
+    raw = _fold_header(raw)
+    eight_bit = not raw.isascii()
+    lines = [
+        b"".join(kept) + b"MIME-Version: 1.0",
+        b'Content-Type: multipart/mixed; boundary="' + boundary + b'"',
+        b"",
+        b"--" + boundary,
+        b"Content-Type: text/plain; charset=utf-8",
+        b"Content-Transfer-Encoding: 7bit",
+        b"",
+        b"",  # the empty body, then the line break that belongs to the delimiter
+        b"--" + boundary,
+        b"Content-Type: message/rfc822",
+        b"Content-Disposition: attachment; filename=\"original-message.eml\"",
+    ]
+    if eight_bit:
+        lines.append(b"Content-Transfer-Encoding: 8bit")
+    lines.append(b"")
+    return eol.join(lines) + eol + raw + eol + b"--" + boundary + b"--" + eol
+
+
+def _fold_header(raw: bytes) -> bytes:
+    """The attached message with header lines over 998 octets folded at whitespace, as
+    WorkMail requires of every line (folding whitespace is unfolded again by readers
+    and by DKIM's relaxed canonicalization; the body a signature covers is untouched)."""
+    block, header_end, _ = headers.parse(raw, 0, len(raw))
+    if not any(has_long_line(field.raw) for field in block):
+        return raw
+    fields = []
+    for field in block:
+        folded = fold_long(field, block.eol) if has_long_line(field.raw) else field
+        fields.append((folded or field).raw)
+    return b"".join(fields) + raw[header_end:]

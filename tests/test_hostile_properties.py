@@ -1,0 +1,102 @@
+"""Generated hostile mail: messages from mime_strategies, then broken the way senders break them.
+
+Header blocks get a byte order mark, unindented continuation lines, lines with
+no colon, 8-bit field names, `From\\n : x`, very long fields, repeated unique
+fields; the end of the input is cut at or inside the close delimiter. For every
+output: every original header field is still in the header (byte for byte or
+only folded), attachments decode to the same bytes, the shared WorkMail
+validator accepts it, and a second run changes nothing. Random byte damage
+never crashes the flow.
+"""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mimeops.mime import Message
+from mimeops.mime.validate import rejection_reason
+from tests.engine_checks import ENVELOPE
+from tests.mime_strategies import messages
+from tests.test_hostile_mail import MARKED, NON_ASCII, assert_whole
+
+EXAMPLES = int(os.environ.get("MIMEOPS_FUZZ_EXAMPLES", "150"))
+FUZZ = settings(max_examples=EXAMPLES, deadline=None)
+
+_JUNK = [
+    b"X-Spam-Report: * 0.1 SOMETHING\r\n",                    # a field, for contrast
+    b"by mx.example.com with ESMTP id 42\r\n",                # unindented continuation
+    b"this line has no colon\r\n",
+    b"X-\xc3\x9cml\xc3\xa4ut: ja\r\n",                        # 8-bit field name
+    b"X-Long: " + b"word " * 400 + b"\r\n",                   # 2000 octets, foldable
+    b"Comments\r\n : colon on the next line\r\n",
+    b"Cc: again@example.com\r\n",                             # a second Cc (merged)
+]
+
+
+@st.composite
+def hostile(draw: st.DrawFn) -> bytes:
+    raw = draw(messages()).raw
+    root = Message(raw).root
+    fields = [f.raw for f in root.header]
+    eol = root.header.eol
+    # Junk after the first field, always followed by a real field (else it starts the body).
+    for _ in range(draw(st.integers(0, 2))):
+        line = draw(st.sampled_from(_JUNK)).replace(b"\r\n", eol)
+        at = draw(st.integers(1, len(fields) - 1))
+        fields.insert(at, line)
+    # A field that is not the last must end with a line break.
+    fields = [f if f.endswith(b"\n") else f + eol for f in fields[:-1]] + fields[-1:]
+    head = b"".join(fields)
+    if draw(st.booleans()):
+        head = b"\xef\xbb\xbf" + head
+    body = raw[root.header_end:]
+    cut = draw(st.sampled_from(["none", "no-final-eol", "trailing-space"]))
+    if cut == "no-final-eol":
+        body = body.rstrip(b"\r\n")
+    elif cut == "trailing-space":
+        body = body.rstrip(b"\r\n") + b"  "
+    return head + body
+
+
+@FUZZ
+@given(hostile())
+def test_broken_header_blocks_keep_every_field_and_stay_acceptable(raw: bytes) -> None:
+    for flow_ in (MARKED, NON_ASCII):
+        result = flow_.apply(raw, ENVELOPE)
+        if not result.changed:
+            # Nothing to do (already tagged, no body), or left alone with the reason.
+            assert result.message is raw
+            continue
+        assert_whole(flow_, raw)
+
+
+@FUZZ
+@given(st.binary(max_size=2000), st.integers(0, 3))
+def test_random_bytes_never_crash(noise: bytes, shape: int) -> None:
+    prefixes = [b"", b"From: a@b.example\r\n", b"Subject: x\r\n\r\n",
+                b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"]
+    raw = prefixes[shape] + noise
+    result = MARKED.apply(raw, ENVELOPE)
+    if result.changed:
+        assert rejection_reason(raw, result.message) is None
+        assert not MARKED.apply(result.message, ENVELOPE).changed
+    else:
+        assert result.message is raw
+
+
+@FUZZ
+@given(messages(), st.data())
+def test_damaged_generated_mail_never_crashes(generated, data: st.DataObject) -> None:
+    raw = bytearray(generated.raw)
+    for _ in range(data.draw(st.integers(1, 8))):
+        at = data.draw(st.integers(0, len(raw) - 1))
+        raw[at] = data.draw(st.sampled_from([0x0A, 0x0D, 0x3A, 0x20, 0x2D, 0x00, 0xFF]))
+    damaged = bytes(raw)
+    result = MARKED.apply(damaged, ENVELOPE)
+    if result.changed:
+        assert rejection_reason(damaged, result.message) is None
+        again = MARKED.apply(result.message, ENVELOPE)
+        assert not again.changed
