@@ -21,11 +21,12 @@ from pathlib import Path
 
 import pytest
 
-from mimeops import Envelope
+from mimeops import Envelope, load_flow
 from mimeops.mime import Message, transfer
 from mimeops.mime.addresses import header_addresses
 from mimeops.mime.model import Part
 from mimeops.mime.validate import rejection_reason
+from tests.conftest import ROOT
 from tests.engine_checks import ENVELOPE, flow, non_ascii_flow
 from tests.invariants import folded, leaves
 
@@ -568,3 +569,17 @@ def test_wrap_attaches_a_calendar_invitation_whole() -> None:
     result = assert_whole(flow(banner=(BANNER, "<p>x</p>"), protected="wrap"), raw,
                           wrapped=True)
     assert shown_text(result.message).startswith(BANNER)
+
+
+@pytest.mark.parametrize("ctype", [b"text/plain", b"text/plain; charset=iso-8859-1",
+                                   b"text/html; charset=utf-8"])
+def test_undecodable_bytes_in_from_cannot_stop_the_banner(ctype: bytes) -> None:
+    # A raw 8-bit byte in From reaches the templates as a lone surrogate: the banner
+    # shows U+FFFD in its place, and the message is warned like any other.
+    recipe = load_flow((ROOT / "examples/flows/external-warning.yaml").read_text())
+    raw = (b"From: ev\xe8 <ev\xe8@outside.example.net>\r\nTo: jane@example.com\r\n"
+           b"Subject: hi \xe8\r\nMessage-ID: <1@x>\r\nDate: Tue, 1 Dec 2026 10:00:00 +0000\r\n"
+           b"Content-Type: " + ctype + b"\r\n\r\nHello\r\n")
+    result = assert_whole(recipe, raw)
+    assert "external-warning:banner" in result.applied
+    assert b"CAUTION" in result.message

@@ -94,12 +94,20 @@ class Template:
         return _fill(self.parts, values, escape_html)
 
 
+def _displayable(value: str) -> str:
+    """A sender's undecodable header bytes (lone surrogates) become U+FFFD: a value that
+    cannot be encoded must never stop the banner it goes into."""
+    if value.isascii():
+        return value
+    return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def _fill(parts: list[tuple[str, str | None]], values: Mapping[str, str],
           escape_html: bool) -> str:
     out = []
     for literal, field in parts:
         out.append(literal)
         if field is not None:
-            value = _BREAKS.sub(" ", values.get(field, ""))
+            value = _BREAKS.sub(" ", _displayable(values.get(field, "")))
             out.append(html.escape(value, quote=True) if escape_html else value)
     return "".join(out)
