@@ -16,8 +16,8 @@ from mimeops.flow.who import SenderValues
 from mimeops.flow.window import Window
 from mimeops.mime import Message, words
 from mimeops.mime.addresses import domain_of, header_addresses, normalize_address
-from mimeops.mime.conform import conform
-from mimeops.mime.validate import rejection_reason
+from mimeops.mime.conform import conform, merge_repeated
+from mimeops.mime.validate import long_line, structure_reason
 from mimeops.mime.wrap import wrap
 from mimeops.ops.base import Op
 
@@ -233,10 +233,16 @@ class Flow:
         if not message.changed:
             return Result(raw, False, skipped, applied, response, **reported)
         # Output WorkMail accepts, or none: fold and re-encode over-long lines, then
-        # check the same rules WorkMail (and the emulator) apply to the update.
-        problem = conform(message.root)
+        # check the same rules WorkMail (and the emulator) apply to the update. The
+        # line pass reads every octet, so it runs once when every line is short.
+        merge_repeated(message.root.header)
         out = message.to_bytes()
-        problem = problem or rejection_reason(raw, out)
+        problem = long_line(out)
+        if problem:
+            problem = conform(message.root)
+            out = message.to_bytes()
+            problem = problem or long_line(out)
+        problem = problem or structure_reason(raw, out)
         if problem:
             return Result(raw, False, f"invalid-output: {problem}", [], response, **reported)
         return Result(out, True, skipped, applied, response, **reported)

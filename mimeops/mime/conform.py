@@ -32,8 +32,11 @@ _KNOWN_CTE = frozenset({"7bit", "8bit", "binary", "quoted-printable", "base64"})
 
 
 def conform(root: Part) -> str | None:
-    """Fold and re-encode in place what WorkMail would refuse; why not, when impossible."""
-    _merge_repeated(root.header)
+    """Fold and re-encode in place what WorkMail would refuse; why not, when impossible.
+
+    Repeated unique fields are always merged (`merge_repeated`); the line work walks the
+    whole message, so callers that already know every line is short can skip it."""
+    merge_repeated(root.header)
     for part in root.walk():
         reason = _fold_block(part.header)
         if reason:
@@ -44,7 +47,7 @@ def conform(root: Part) -> str | None:
     return None
 
 
-def _merge_repeated(block: HeaderBlock) -> None:
+def merge_repeated(block: HeaderBlock) -> None:
     """A unique field the sender repeated (WorkMail refuses it): address lists and
     message-id lists are merged into the first copy, every address kept; of several
     Subjects the first (the one that got the prefix) stays. The immutable fields

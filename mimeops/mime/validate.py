@@ -18,7 +18,6 @@ update's doing and is not held against it; a forwarded message's own defects
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 
 from mimeops.mime import headers
@@ -36,7 +35,7 @@ UNIQUE_HEADERS = (
 IMMUTABLE_HEADERS = ("From", "Date", "Message-ID", "Sender")
 """Fields whose (unfolded, whitespace-normalised) value must survive an update."""
 
-_LONG = re.compile(rb"[^\n]{%d,}" % (MAX_LINE_OCTETS + 1))
+_BLOCK = (MAX_LINE_OCTETS + 1) // 2  # 499
 
 
 def rejection_reason(original: bytes, updated: bytes) -> str | None:
@@ -47,9 +46,12 @@ def rejection_reason(original: bytes, updated: bytes) -> str | None:
     """
     if not updated or updated.isspace():
         return "the message is empty"
-    reason = long_line(updated)
-    if reason:
-        return reason
+    return long_line(updated) or structure_reason(original, updated)
+
+
+def structure_reason(original: bytes, updated: bytes) -> str | None:
+    """`rejection_reason` without the line-length pass, for a caller that has just made
+    that pass itself: header block, unique and immutable fields, well-formed parts."""
     new = parse(updated)
     if not any(field.name for field in new.header):
         return "the message has no header fields (no header block before the body)"
@@ -76,18 +78,30 @@ def has_long_line(data: bytes | memoryview) -> bool:
 
 
 def long_line(raw: bytes) -> str | None:
-    """The first line over 998 octets (line break not counted), described; or None."""
-    if max(map(len, raw.split(b"\n"))) <= MAX_LINE_OCTETS:
-        return None  # the fast path: one split in C (a CR before the LF counted too)
-    for match in _LONG.finditer(raw):
-        line = match.group()
-        length = len(line) - (1 if line.endswith(b"\r") and match.end() < len(raw) else 0)
+    """The first line over 998 octets (line break not counted), described; or None.
+
+    Every line runs the whole message, so this is on the hot path of every update. A
+    line of 999+ octets covers a whole block of 499 aligned octets, so one `find` per
+    block (memchr, in C) clears a block; only a block without a line break is looked at
+    more closely. About 2x faster than splitting the message into lines.
+    """
+    find, end, block = raw.find, len(raw), _BLOCK
+    at = 0
+    while at + block <= end:
+        if find(b"\n", at, at + block) != -1:
+            at += block
+            continue
+        start = raw.rfind(b"\n", 0, at) + 1
+        stop = find(b"\n", at)
+        stop = end if stop == -1 else stop
+        length = stop - start - (1 if stop < end and raw[stop - 1] == 0x0D else 0)
         if length > MAX_LINE_OCTETS:
-            number = raw.count(b"\n", 0, match.start()) + 1
+            number = raw.count(b"\n", 0, start) + 1
             return (
                 f"line {number} is {length} octets long; lines must not exceed "
                 f"{MAX_LINE_OCTETS} octets plus CRLF (RFC 5321 section 4.5.3.1.6)"
             )
+        at = stop + 1 + (-(stop + 1) % block)  # the next block boundary after the line
     return None
 
 
