@@ -43,9 +43,10 @@ def test_wheel_version_and_entry_points(wheel: zipfile.ZipFile) -> None:
     lines = wheel.read(meta).decode().splitlines()
     assert f"Version: {mimeops.__version__}" in lines
     extras = {line.split(": ", 1)[1] for line in lines if line.startswith("Provides-Extra:")}
-    assert {"aws", "local"} <= extras
+    assert {"aws", "local", "smtp"} <= extras
     points = wheel.read(meta.replace("METADATA", "entry_points.txt")).decode()
-    for command in ("apply", "invoke", "serve"):
+    for command in ("apply", "schema", "preview", "explain", "validate", "invoke", "serve",
+                    "smtp-filter"):
         assert f"\n{command} = " in points
     assert "mimeops = mimeops.cli:main" in points
     assert any(n.endswith("mimeops/flow.schema.json") for n in wheel.namelist())
