@@ -99,6 +99,7 @@ class Flow:
         applied: list[str] = []
         if skipped is None or headers_only:
             keys = self._marker_keys()
+            values[marker.GUARD_VALUE] = marker.token(keys[0], message, envelope.direction)
             done = marker.verified(keys, message, envelope.direction)
             ran = [rule for rule in matched if rule.ops and rule.name not in done]
             for rule in ran:

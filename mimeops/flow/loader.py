@@ -219,7 +219,8 @@ def _insert(kind: str) -> Callable[[Any, str], Op]:
             arg = {"text": arg}
         if not isinstance(arg, dict) or not arg:
             raise FlowError(f"{where}: expected text and/or html")
-        allowed = ("text", "html", "placement") if kind == "footer" else ("text", "html")
+        allowed = (("text", "html", "placement", "guard") if kind == "footer"
+                   else ("text", "html", "guard"))
         _no_unknown(arg, allowed, where)
         if "text" not in arg and "html" not in arg:
             raise FlowError(f"{where}: expected text and/or html")
@@ -228,7 +229,10 @@ def _insert(kind: str) -> Callable[[Any, str], Op]:
         placement = arg.get("placement", "end")
         if placement not in PLACEMENTS:
             raise FlowError(f"{where}.placement: expected end or above_reply, got {placement!r}")
-        return Insert(kind, text, markup, placement == "above_reply")
+        guard = arg.get("guard", True)
+        if not isinstance(guard, bool):
+            raise FlowError(f"{where}.guard: expected true or false, got {guard!r}")
+        return Insert(kind, text, markup, placement == "above_reply", guard)
 
     return build
 

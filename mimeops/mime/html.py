@@ -26,6 +26,7 @@ _ATTRIBUTES = re.compile(
     # Possessive quantifiers: an unterminated tag fails fast instead of backtracking.
     r"""(?:[\s/]++|[^\s/>=]++(?:\s*+=\s*+(?:"[^"]*+"|'[^']*+'|[^\s>]*+))?+|=[^\s>]*+)*+>"""
 )
+ATTRIBUTES = _ATTRIBUTES  # the attribute grammar, shared with mimeops.mime.html5
 _RAW_TEXT = frozenset({"script", "style", "title", "textarea", "xmp", "iframe", "noembed",
                        "noframes"})
 
@@ -75,6 +76,9 @@ def _lower(text: str) -> str:
         return text.encode("latin-1").lower().decode("latin-1")
     except UnicodeEncodeError:
         return text.lower()
+
+
+lower_ascii = _lower
 
 
 def scan(text: str, stop_at_body: bool = False) -> Landmarks:

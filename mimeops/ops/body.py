@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping
 
+from mimeops.flow.marker import GUARD_VALUE
 from mimeops.flow.template import Template
 from mimeops.mime import Message, edit, transfer
 from mimeops.ops.base import Op
@@ -16,17 +17,19 @@ class Insert(Op):
     With only `text`, HTML bodies get that text, escaped, in a <div>; with only
     `html`, plain-text bodies are left as they are. A footer with `above_reply`
     goes right above the quoted message of a reply (one disclaimer under each
-    message of a thread, instead of a pile at the bottom).
+    message of a thread, instead of a pile at the bottom). With `guard` (the default)
+    HTML gets the sender-proof treatment of `mimeops.mime.guard`.
     """
 
     touches_body = True
 
     def __init__(self, name: str, text: Template | None, html_: Template | None,
-                 above_reply: bool = False) -> None:
+                 above_reply: bool = False, guard: bool = True) -> None:
         self.name = name
         self.text = text
         self.html = html_
         self.above_reply = above_reply
+        self.guard = guard
 
     def render(self, kind: str, values: Mapping[str, str]) -> str | None:
         if kind == "html":
@@ -40,13 +43,14 @@ class Insert(Op):
 
     def apply(self, message: Message, values: Mapping[str, str]) -> bool:
         changed = False
+        token = values.get(GUARD_VALUE) if self.guard else None
         for kind, part in message.bodies().items():
             rendered = self.render(kind, values)
             if not rendered:
                 continue
             top, bottom = (rendered, None) if self.name == "banner" else (None, rendered)
             try:
-                edit.insert(part, top, bottom, self.above_reply)
+                edit.insert(part, top, bottom, self.above_reply, token)
             except transfer.UndecodableBody:
                 continue  # that part stays as it was; the others still get the text
             changed = True
