@@ -229,10 +229,11 @@ def _insert(kind: str) -> Callable[[Any, str], Op]:
         placement = arg.get("placement", "end")
         if placement not in PLACEMENTS:
             raise FlowError(f"{where}.placement: expected end or above_reply, got {placement!r}")
-        guard = arg.get("guard", True)
-        if not isinstance(guard, bool):
-            raise FlowError(f"{where}.guard: expected true or false, got {guard!r}")
-        return Insert(kind, text, markup, placement == "above_reply", guard)
+        guard = arg.get("guard", "auto")
+        if not isinstance(guard, bool) and guard != "auto":
+            raise FlowError(f"{where}.guard: expected auto, true or false, got {guard!r}")
+        return Insert(kind, text, markup, placement == "above_reply",
+                      None if guard == "auto" else guard)
 
     return build
 

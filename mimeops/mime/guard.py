@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from mimeops.mime import css_scope, html5
 from mimeops.mime.html import reply_offset
 
-__all__ = ["insert"]
+__all__ = ["Names", "insert", "names"]
 
 # Properties that make a box show up where it belongs, on the banner/footer boxes.
 _SHOWN = ("visibility:visible!important;opacity:1!important;transform:none!important;"
@@ -66,7 +66,7 @@ _COPIED = ("class", "id", "style", "dir", "lang")
 
 
 @dataclass(frozen=True)
-class _Names:
+class Names:
     """Element names and ids for one message, from its secret token."""
 
     wrapper: str
@@ -76,12 +76,15 @@ class _Names:
     footer: str
 
     @classmethod
-    def of(cls, token: str) -> _Names:
+    def of(cls, token: str) -> Names:
+        """Derive every name from `token`: nothing fixed for a sender to select on."""
         base = "k" + token.lower()
         wrapper = f"{base[:9]}-{base[9:17]}"
         return cls(wrapper, wrapper + "h", wrapper + "b", wrapper + "n", wrapper + "f")
 
     def guard_sheet(self) -> str:
+        """Our own stylesheet: stand-in defaults (in a layer, so the sender's scoped rules
+        override them) and the banner/footer properties a sender must not change."""
         shown = ",".join(f"#{i},#{i} *" for i in (self.banner, self.footer))
         return (f'<style id="{self.wrapper}s">@layer {self.wrapper}{{'
                 f":where({self.html},{self.body}){{display:block}}"
@@ -92,16 +95,25 @@ class _Names:
                 "content-visibility:visible!important}}</style>")
 
     def opening(self, body_attrs: str) -> str:
+        """The wrapper and the html/body stand-ins, opened where the sender's body begins."""
         return (f'<{self.wrapper} id="{self.wrapper}" style="{_WRAPPER}">'
                 f"<{self.html}><{self.body}{body_attrs}>")
 
     def closing(self) -> str:
+        """Their end tags (no sender end tag can stand in for them)."""
         return f"</{self.body}></{self.html}></{self.wrapper}>"
 
     def box(self, which: str, markup: str) -> str:
+        """`markup` in a box whose inline `!important` styles beat every author rule."""
         ident = self.banner if which == "banner" else self.footer
         pad = "8px 8px 0 8px" if which == "banner" else "0 8px 8px 8px"
         return f'<div id="{ident}" style="{_BOX}padding:{pad}!important;">{markup}</div>'
+
+
+def names(token: str) -> Names:
+    """The element names and ids the guard uses for the message with this token (tests
+    and tools find the banner, footer and wrapper by them)."""
+    return Names.of(token)
 
 
 def insert(text: str, token: str, banner: str | None, footer: str | None,
@@ -109,7 +121,7 @@ def insert(text: str, token: str, banner: str | None, footer: str | None,
     """`text` with `banner` first in the body and `footer` last, guarded (see module doc).
 
     `token` is the per-message secret ([a-z2-7]+, at least 16 characters)."""
-    names = _Names.of(token)
+    names = Names.of(token)
     reserved = ((banner or "") + (footer or "")).lower()
     if f'<{names.wrapper} id="{names.wrapper}"' in text:
         return _add(text, names, banner, footer, above_reply)
@@ -142,7 +154,7 @@ def insert(text: str, token: str, banner: str | None, footer: str | None,
     return _apply(text, edits)
 
 
-def _footer_edit(text: str, shape: html5.Outline, names: _Names, footer: str,
+def _footer_edit(text: str, shape: html5.Outline, names: Names, footer: str,
                  above_reply: bool) -> tuple[int, int, str]:
     box = names.box("footer", footer)
     if above_reply:
@@ -151,12 +163,14 @@ def _footer_edit(text: str, shape: html5.Outline, names: _Names, footer: str,
             return (reply, reply, box)  # inside the sender's content, by request
     if shape.closer == "\0plaintext":  # nothing after <plaintext> is markup
         return (shape.truncated, shape.truncated, box)
-    if shape.closer:  # an element left open to the end: end it first
-        return (len(text), len(text), shape.closer + names.closing() + box)
-    return (shape.tail, shape.tail, names.closing() + box)
+    if shape.closer:  # raw text left open to the end: end it first
+        return (len(text), len(text), shape.closer + html5.closing_tags(text)
+                + names.closing() + box)
+    return (shape.tail, shape.tail,
+            html5.closing_tags(text[:shape.tail]) + names.closing() + box)
 
 
-def _add(text: str, names: _Names, banner: str | None, footer: str | None,
+def _add(text: str, names: Names, banner: str | None, footer: str | None,
          above_reply: bool) -> str:
     """A second op on a guarded body: the banner before the wrapper, the footer after."""
     edits: list[tuple[int, int, str]] = []

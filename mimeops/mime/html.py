@@ -24,7 +24,10 @@ from functools import cache
 _NAME = re.compile(r"[a-z][^\s/>]*")
 _ATTRIBUTES = re.compile(
     # Possessive quantifiers: an unterminated tag fails fast instead of backtracking.
-    r"""(?:[\s/]++|[^\s/>=]++(?:\s*+=\s*+(?:"[^"]*+"|'[^']*+'|[^\s>]*+))?+|=[^\s>]*+)*+>"""
+    # An unquoted value cannot start with a quote (that starts a quoted one, which may
+    # run to the end of the document: then the tag never ends); a name may start with "=".
+    r"""(?:[\s/]++|(?:=[^\s/>=]*+|[^\s/>=]++)"""
+    r"""(?:\s*+=\s*+(?:"[^"]*+"|'[^']*+'|[^\s>"'][^\s>]*+|(?=>))|(?!\s*+=)))*+>"""
 )
 ATTRIBUTES = _ATTRIBUTES  # the attribute grammar, shared with mimeops.mime.html5
 _RAW_TEXT = frozenset({"script", "style", "title", "textarea", "xmp", "iframe", "noembed",

@@ -27,7 +27,7 @@ from functools import cache
 
 from mimeops.mime.html import ATTRIBUTES, lower_ascii
 
-__all__ = ["Outline", "outline"]
+__all__ = ["Outline", "closing_tags", "outline"]
 
 _NAME = re.compile(r"[a-z][^\s/>]*")
 _RAWTEXT = frozenset({"style", "xmp", "iframe", "noembed", "noframes", "title", "textarea"})
@@ -374,6 +374,37 @@ class _Scan:
                 state, pos = ("double" if state == "escaped" else state), m.end()
         self.out.closer = "--></script>"
         return -1
+
+
+# Elements a sender may leave open that stop a later end tag of ours (HTML5 "special"
+# elements), innermost kinds first: a closing sequence pops them so the footer lands
+# outside the sender's content. An end tag with nothing to close is ignored by the
+# parser; `</p>` alone would add an empty paragraph, so it is written once at most.
+_CLOSABLE = ("template", "select", "svg", "math", "li", "dd", "dt", "h1", "h2", "h3", "h4",
+             "h5", "h6", "pre", "listing", "button", "td", "th", "tr", "tbody", "thead",
+             "tfoot", "caption", "colgroup", "table", "object", "applet", "marquee",
+             "fieldset", "figure", "figcaption", "details", "summary", "dl", "ul", "ol",
+             "menu", "dir", "blockquote", "center", "address", "article", "aside", "nav",
+             "section", "header", "footer", "main", "hgroup", "search", "form", "div")
+_OPENERS = re.compile(r"<(/?)(" + "|".join(_CLOSABLE) + r"|p)(?![^\s/>])")
+_MAX_ROUNDS = 12
+
+
+def closing_tags(text: str) -> str:
+    """End tags that close what `text` may leave open (an over-estimate: extra end tags
+    are ignored by the parser), so that a following end tag of ours is not ignored."""
+    counts: dict[str, int] = {}
+    for slash, name in _OPENERS.findall(lower_ascii(text)):
+        counts[name] = counts.get(name, 0) + (-1 if slash else 1)
+    out = ["</p>"] if counts.get("p", 0) > 0 else []
+    for _ in range(_MAX_ROUNDS):
+        names = [n for n in _CLOSABLE if counts.get(n, 0) > 0]
+        if not names:
+            break
+        out.extend(f"</{n}>" for n in names)
+        for n in names:
+            counts[n] -= 1
+    return "".join(out)
 
 
 def outline(text: str) -> Outline:

@@ -17,14 +17,16 @@ class Insert(Op):
     With only `text`, HTML bodies get that text, escaped, in a <div>; with only
     `html`, plain-text bodies are left as they are. A footer with `above_reply`
     goes right above the quoted message of a reply (one disclaimer under each
-    message of a thread, instead of a pile at the bottom). With `guard` (the default)
-    HTML gets the sender-proof treatment of `mimeops.mime.guard`.
+    message of a thread, instead of a pile at the bottom). With `guard` True, HTML gets
+    the sender-proof treatment of `mimeops.mime.guard`; None (auto) guards inbound mail,
+    where an outsider may write the HTML the text lands in, and leaves our own users'
+    outbound HTML exactly as they wrote it.
     """
 
     touches_body = True
 
     def __init__(self, name: str, text: Template | None, html_: Template | None,
-                 above_reply: bool = False, guard: bool = True) -> None:
+                 above_reply: bool = False, guard: bool | None = None) -> None:
         self.name = name
         self.text = text
         self.html = html_
@@ -43,7 +45,8 @@ class Insert(Op):
 
     def apply(self, message: Message, values: Mapping[str, str]) -> bool:
         changed = False
-        token = values.get(GUARD_VALUE) if self.guard else None
+        guarded = self.guard if self.guard is not None else values.get("direction") == "INBOUND"
+        token = values.get(GUARD_VALUE) if guarded else None
         for kind, part in message.bodies().items():
             rendered = self.render(kind, values)
             if not rendered:
