@@ -63,6 +63,7 @@ _WRAPPER = ("display:block!important;position:relative!important;contain:paint!i
 _ATTRIBUTE = re.compile(
     r"""([^\s/>=][^\s/>=]*)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s>]*))?""")
 _COPIED = ("class", "id", "style", "dir", "lang")
+_OUTLOOK_BLOCK_END = re.compile(r"<!\[endif\]>|<!--<!\[endif\]-->", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,13 @@ def insert(text: str, token: str, banner: str | None, footer: str | None,
     top = (head + names.guard_sheet() + (names.box("banner", banner) if banner else "")
            + names.opening(body_attrs))
     edits.append((shape.body_point, shape.body_point, top))
+    if banner and shape.outlook_hidden:
+        # The body begins in a block Outlook skips: Outlook gets its own copy after it
+        # (in a comment only Outlook reads, so browsers show one banner).
+        block_end = _OUTLOOK_BLOCK_END.search(text, shape.body_point)
+        if block_end is not None:
+            edits.append((block_end.end(), block_end.end(),
+                          "<!--[if mso]>" + names.box("banner", banner) + "<![endif]-->"))
     if footer:
         edits.append(_footer_edit(text, shape, names, footer, above_reply))
     return _apply(text, edits)

@@ -36,10 +36,11 @@ _AFTER_HEAD_IN_HEAD = frozenset({*_HEAD_VOID, "noframes", "script", "style", "te
                                  "title"})
 _NOSCRIPT_HEAD = frozenset({"basefont", "bgsound", "link", "meta", "noframes", "style"})
 # Start tags that end foreign content (HTML5 "in foreign content" breakout list).
-_BREAKOUT = frozenset(
-    "b big blockquote body br center code dd div dl dt em embed h1 h2 h3 h4 h5 h6 head hr i "
-    "img li listing menu meta nobr ol p pre ruby s small span strong strike sub sup table tt "
-    "u ul var".split())
+_BREAKOUT = frozenset({
+    "b", "big", "blockquote", "body", "br", "center", "code", "dd", "div", "dl", "dt", "em",
+    "embed", "h1", "h2", "h3", "h4", "h5", "h6", "head", "hr", "i", "img", "li", "listing",
+    "menu", "meta", "nobr", "ol", "p", "pre", "ruby", "s", "small", "span", "strong",
+    "strike", "sub", "sup", "table", "tt", "u", "ul", "var"})
 _INTEGRATION = frozenset({"foreignobject", "desc", "title", "mi", "mo", "mn", "ms", "mtext",
                           "annotation-xml"})
 _END_ANYTHING_ELSE = frozenset({"head", "body", "html", "br"})
@@ -84,6 +85,9 @@ class Outline:
     closer: str = ""      # what ends an element the document leaves open at its end
     truncated: int = -1   # start of a tag or comment cut off by the end of the document
     links: list[int] = field(default_factory=list)  # name ends of <link> tags
+    # The body starts inside a block Outlook does not render (<![if !mso]> or its comment
+    # form <!--[if !mso]><!--> ... <!--<![endif]-->): Outlook needs its own banner.
+    outlook_hidden: bool = False
 
 
 class _Scan:
@@ -96,6 +100,7 @@ class _Scan:
         self.mode = "initial"
         self.template = 0     # depth of open <template> elements
         self.foreign: list[str] = []  # "svg"/"math" (foreign) or an integration point name
+        self.hidden = 0  # depth of blocks Outlook skips, before the body
 
     # -- tree construction before the body --------------------------------------------
 
@@ -106,6 +111,7 @@ class _Scan:
             self.mode = "before_head"
 
     def _start_body(self, at: int) -> None:
+        self.out.outlook_hidden = self.hidden > 0
         self._create_html(at)
         self.out.body_point = at
         self.mode = "body"
@@ -229,6 +235,10 @@ class _Scan:
                 if m is None:
                     out.truncated = pos
                     break
+                if low.startswith("<!--[if", pos) and low.startswith("<!-->", m.end() - 5):
+                    self.hidden += 1
+                elif low.startswith("<!--<![endif]", pos):
+                    self.hidden = max(0, self.hidden - 1)
                 pos = m.end()
                 continue
             nxt = low[pos + 1] if pos + 1 < n else ""
@@ -249,6 +259,10 @@ class _Scan:
                 if end < 0:
                     out.truncated = pos
                     break
+                if low.startswith("<![if", pos):
+                    self.hidden += 1
+                elif low.startswith("<![endif", pos):
+                    self.hidden = max(0, self.hidden - 1)
                 pos = end + 1
                 continue
             closing = nxt == "/"
@@ -311,11 +325,8 @@ class _Scan:
             else:
                 if name == "style":
                     out.inert.append(name_end)  # an SVG/MathML <style>: not raw text
-                if not self_closing:
-                    if name in ("svg", "math"):
-                        self.foreign.append(name)
-                    elif name in _INTEGRATION:
-                        self.foreign.append(name)
+                if not self_closing and (name in ("svg", "math") or name in _INTEGRATION):
+                    self.foreign.append(name)
                 return end
         if self.mode != "body":
             self.start_tag(name, start, name_end, end)
