@@ -142,6 +142,49 @@ ATTACKS: list[tuple[str, str, str]] = [
           f'border:0;background:#fff">Trusted</dialog>{_P}')),
 ]
 
+# Found by attacking the design after the list above passed (each one failed at first
+# or probes a parser differential): kept as regression cases.
+_COVER_STYLE = ("position:fixed;top:0;left:0;width:100%;height:300px;background:#fff;"
+                "z-index:2147483647")
+ATTACKS += [
+    ("autofocus", "an autofocus field far down scrolls the page to it",
+     _doc(body=_P + '<div style="height:3000px"></div><input autofocus value=x>')),
+    ("rtl", "right-to-left page direction", f"<!DOCTYPE html><html dir=rtl><body dir=rtl>{_P}"
+     "</body></html>"),
+    ("meta-refresh", "navigate the reading pane away",
+     _doc(head='<meta http-equiv="refresh" content="0;url=about:blank">')),
+    ("vertical-tab-in-tag", "\\v is not HTML white space: <style\\v> is no <style>",
+     _doc(body="<style\x0b></style><link rel=stylesheet href='data:text/css,"
+          "div{display:none!important}'>" + _P)),
+    ("nbsp-in-tag", "nor is U+00A0",
+     _doc(body="<style\xa0><style>div{display:none!important}</style>" + _P)),
+    ("iframe-srcdoc", "a fixed iframe over the top",
+     _doc(body=f'<iframe srcdoc="<p>x</p>" style="{_COVER_STYLE};border:0"></iframe>' + _P)),
+    ("svg-foreignobject-style", "an HTML <style> inside SVG's foreignObject",
+     _doc(body="<svg><foreignObject><style>div{display:none!important}</style>"
+          "</foreignObject></svg>" + _P)),
+    ("mathml-mtext-style", "an HTML <style> inside MathML text",
+     _doc(body="<math><mtext><style>div{display:none!important}</style></mtext></math>" + _P)),
+    ("css-nesting", "nested rules", _doc("p{ & , div{display:none!important} }"
+                                         "body{ & > div{display:none!important}}")),
+    ("is-selector", ":is() hides the body compound from a naive rewrite",
+     _doc(":is(body > div),:where(html) div{display:none!important}")),
+    ("escaped-ident", "CSS escapes in type selectors", _doc("b\\ody>d\\iv{display:none!important}")),
+    ("cdata-outside-svg", "CDATA is a bogus comment outside foreign content",
+     _doc(body="<![CDATA[<style>div{display:none!important}</style>]]>" + _P)),
+    ("plaintext", "<plaintext> with a covering style",
+     _doc(body=_P + f'<plaintext style="{_COVER_STYLE}">covered')),
+    ("table-foster-parenting", "a box foster-parented out of a table",
+     _doc(body=f'<table><tr><td>x</td></tr><div style="{_COVER_STYLE}">y</div></table>' + _P)),
+    ("html-body-after-end", "<html>/<body> tags after </html> add attributes",
+     _doc() + '<html style="opacity:0"><body style="opacity:0">'),
+    ("layer-statement", "a layer declared first", "<!DOCTYPE html><html><head><style>@layer x;"
+     "@layer x{div{display:none!important}}</style></head><body>" + _P + "</body></html>"),
+    ("presentational-body", "bgcolor/text in the banner's colour, negative margins",
+     _doc(body_attrs=' bgcolor="#c00000" text="#c00000" topmargin=-500 leftmargin=-500')),
+    ("zoom-html", "zoom the root", _doc("html{zoom:0.1}")),
+]
+
 # A footer attack: what a sender tries against the disclaimer at the end.
 FOOTER_ATTACKS: list[tuple[str, str, str]] = [
     ("last-child", "hide the body's last element",

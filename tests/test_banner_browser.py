@@ -148,7 +148,7 @@ def judge(page: Any, raw: bytes, footer: bool = True) -> list[str]:
     if footer:
         footer_markup = box_markup(out, ids.footer, "</div>") + "</div>"
         footer_refs = clean(page, footer_markup, ids.footer)
-    before = visible_words(page, original, "body")
+    before = visible_words(page, original, "html")
 
     problems = []
     show(page, out)
@@ -178,7 +178,10 @@ def judge(page: Any, raw: bytes, footer: bool = True) -> list[str]:
             problem = matches(image(foot.screenshot()), footer_refs)
             if problem:
                 problems.append(f"footer: {problem}")
-    after = Counter(page.inner_text(f"#{ids.wrapper}").split())
+    after = Counter(page.inner_text("html").split())
+    after -= Counter(banner.inner_text().split())
+    if footer:
+        after -= Counter(page.locator(f"#{ids.footer}").inner_text().split())
     lost = before - after
     if lost:
         problems.append(f"original text lost: {' '.join(sorted(lost))[:120]}")

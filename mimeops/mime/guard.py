@@ -51,6 +51,7 @@ _PAGE = ("display:block!important;" + _SHOWN
          "writing-mode:horizontal-tb!important;columns:auto!important;")
 _BOX = ("all:initial!important;display:block!important;" + _SHOWN
         + "position:relative!important;z-index:2147483647!important;isolation:isolate!important;"
+        "direction:ltr!important;unicode-bidi:isolate!important;outline:none!important;"
         "box-sizing:border-box!important;width:auto!important;height:auto!important;"
         "max-height:none!important;overflow:visible!important;margin:0!important;"
         "background-color:#ffffff!important;color:#000000!important;"
@@ -108,7 +109,11 @@ class Names:
         """`markup` in a box whose inline `!important` styles beat every author rule."""
         ident = self.banner if which == "banner" else self.footer
         pad = "8px 8px 0 8px" if which == "banner" else "0 8px 8px 8px"
-        return f'<div id="{ident}" style="{_BOX}padding:{pad}!important;">{markup}</div>'
+        # The banner holds the page's autofocus: a sender's autofocus field further down
+        # cannot scroll it out of view (only the first candidate gets the focus).
+        focus = ' tabindex="-1" autofocus' if which == "banner" else ""
+        return (f'<div id="{ident}"{focus} style="{_BOX}padding:{pad}!important;">{markup}'
+                "</div>")
 
 
 def names(token: str) -> Names:
@@ -134,8 +139,8 @@ def insert(text: str, token: str, banner: str | None, footer: str | None,
         edits.append((start, end, scoped))
     for at in shape.inert:
         edits.append((at, at, ' type="text/x-mimeops-off" media="not all"'))
-    for at in shape.links:
-        edits.append((at, at, ' rel="x-mimeops-off"'))
+    for at in shape.links:  # <link rel=stylesheet>, <meta http-equiv=refresh>
+        edits.append((at, at, ' rel="x-mimeops-off" http-equiv="x-mimeops-off"'))
     head = ""
     if shape.html_tag >= 0:
         edits.append((shape.html_tag, shape.html_tag, f' style="{_PAGE}"'))
@@ -169,8 +174,11 @@ def _footer_edit(text: str, shape: html5.Outline, names: Names, footer: str,
         reply = reply_offset(text, shape.body_point)
         if reply >= 0:
             return (reply, reply, box)  # inside the sender's content, by request
-    if shape.closer == "\0plaintext":  # nothing after <plaintext> is markup
-        return (shape.truncated, shape.truncated, box)
+    if shape.closer == "\0plaintext":  # nothing after <plaintext> is markup: before it,
+        # and the <plaintext> element (outside the wrapper) gets our style first
+        return (shape.truncated, shape.plaintext,
+                html5.closing_tags(text[:shape.truncated]) + names.closing() + box
+                + text[shape.truncated:shape.plaintext] + f' style="{_PAGE}"')
     if shape.closer:  # raw text left open to the end: end it first
         return (len(text), len(text), shape.closer + html5.closing_tags(text)
                 + names.closing() + box)

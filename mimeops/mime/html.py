@@ -26,8 +26,11 @@ _ATTRIBUTES = re.compile(
     # Possessive quantifiers: an unterminated tag fails fast instead of backtracking.
     # An unquoted value cannot start with a quote (that starts a quoted one, which may
     # run to the end of the document: then the tag never ends); a name may start with "=".
-    r"""(?:[\s/]++|(?:=[^\s/>=]*+|[^\s/>=]++)"""
-    r"""(?:\s*+=\s*+(?:"[^"]*+"|'[^']*+'|[^\s>"'][^\s>]*+|(?=>))|(?!\s*+=)))*+>"""
+    # White space is HTML's (tab, LF, FF, CR, space), not Unicode's: "\v" or U+00A0 are
+    # part of a name, as in the browser.
+    r"""(?:[\t\n\f\r /]++|(?:=[^\t\n\f\r />=]*+|[^\t\n\f\r />=]++)"""
+    r"""(?:[\t\n\f\r ]*+=[\t\n\f\r ]*+(?:"[^"]*+"|'[^']*+'|[^\t\n\f\r >"'][^\t\n\f\r >]*+"""
+    r"""|(?=>))|(?![\t\n\f\r ]*+=)))*+>"""
 )
 ATTRIBUTES = _ATTRIBUTES  # the attribute grammar, shared with mimeops.mime.html5
 _RAW_TEXT = frozenset({"script", "style", "title", "textarea", "xmp", "iframe", "noembed",

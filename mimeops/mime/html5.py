@@ -29,7 +29,7 @@ from mimeops.mime.html import ATTRIBUTES, lower_ascii
 
 __all__ = ["Outline", "closing_tags", "outline"]
 
-_NAME = re.compile(r"[a-z][^\s/>]*")
+_NAME = re.compile(r"[a-z][^\t\n\f\r />]*")
 _RAWTEXT = frozenset({"style", "xmp", "iframe", "noembed", "noframes", "title", "textarea"})
 _HEAD_VOID = frozenset({"base", "basefont", "bgsound", "link", "meta"})
 _AFTER_HEAD_IN_HEAD = frozenset({*_HEAD_VOID, "noframes", "script", "style", "template",
@@ -44,11 +44,12 @@ _BREAKOUT = frozenset({
 _INTEGRATION = frozenset({"foreignobject", "desc", "title", "mi", "mo", "mn", "ms", "mtext",
                           "annotation-xml"})
 _END_ANYTHING_ELSE = frozenset({"head", "body", "html", "br"})
-_FONT_BREAKOUT = re.compile(r"[\s/](?:color|face|size)\s*(?:=|[\s/>])")
-_SCRIPT_END = re.compile(r"</script[\s/>]")
-_SCRIPT_EVENTS = re.compile(r"<!--|-->|</?script[\s/>]")
+_FONT_BREAKOUT = re.compile(r"[\t\n\f\r /](?:color|face|size)[\t\n\f\r ]*(?:=|[\t\n\f\r />])")
+_SCRIPT_END = re.compile(r"</script[\t\n\f\r />]")
+_SCRIPT_EVENTS = re.compile(r"<!--|-->|</?script[\t\n\f\r />]")
 _COMMENT_END = re.compile(r"--!?>")
 _WS = " \t\n\f\r"
+_REFRESH = re.compile(r"""[\t\n\f\r /]http-equiv[\t\n\f\r ]*=[\t\n\f\r ]*["']?[\t\n\f\r ]*refresh""")
 # Tags the body scan must look at: everything that changes the tokenizer state, every
 # stylesheet, and the tags whose position matters.
 _SPECIAL = ("body", "html", "link", "meta", "svg", "math", "template", "script", "plaintext",
@@ -64,7 +65,8 @@ def _skip() -> re.Pattern[str]:
         r"(?:[^<]++"
         r"|<!--(?:->|>|.*?--!?>)"
         r"|<[!?](?!--|\[CDATA\[)[^>]*+>"
-        r"|</?+(?!(?:" + special + r")(?![^\s/>]))[a-z][^\s/>]*+" + ATTRIBUTES.pattern
+        r"|</?+(?!(?:" + special + r")(?![^\t\n\f\r />]))[a-z][^\t\n\f\r />]*+"
+        + ATTRIBUTES.pattern
         + r"|</(?![a-z])[^>]*+>"
         r"|<(?![!?a-z/]))*+",
         re.S,
@@ -84,10 +86,12 @@ class Outline:
     tail: int = 0         # after the last thing that renders (footer point)
     closer: str = ""      # what ends an element the document leaves open at its end
     truncated: int = -1   # start of a tag or comment cut off by the end of the document
-    links: list[int] = field(default_factory=list)  # name ends of <link> tags
+    # name ends of <link> and <meta http-equiv=refresh> tags, to switch off
+    links: list[int] = field(default_factory=list)
     # The body starts inside a block Outlook does not render (<![if !mso]> or its comment
     # form <!--[if !mso]><!--> ... <!--<![endif]-->): Outlook needs its own banner.
     outlook_hidden: bool = False
+    plaintext: int = -1   # end of the name of a <plaintext> tag: nothing after is markup
 
 
 class _Scan:
@@ -332,7 +336,7 @@ class _Scan:
             self.start_tag(name, start, name_end, end)
         elif name == "template":
             self.template += 1
-        if name == "link":
+        if name == "link" or (name == "meta" and _REFRESH.search(low, name_end, end)):
             out.links.append(name_end)
         elif name in ("svg", "math"):
             if not self_closing:
@@ -343,9 +347,10 @@ class _Scan:
         if name == "plaintext":
             out.closer = "\0plaintext"
             out.truncated = start
+            out.plaintext = name_end
             return -1
         if name in _RAWTEXT:
-            close = re.compile(r"</" + name + r"[\s/>]")
+            close = re.compile(r"</" + name + r"[\t\n\f\r />]")
             m = close.search(low, end)
             if name == "style":
                 out.styles.append((end, m.start() if m else self.n))
@@ -397,7 +402,7 @@ _CLOSABLE = ("template", "select", "svg", "math", "li", "dd", "dt", "h1", "h2", 
              "fieldset", "figure", "figcaption", "details", "summary", "dl", "ul", "ol",
              "menu", "dir", "blockquote", "center", "address", "article", "aside", "nav",
              "section", "header", "footer", "main", "hgroup", "search", "form", "div")
-_OPENERS = re.compile(r"<(/?)(" + "|".join(_CLOSABLE) + r"|p)(?![^\s/>])")
+_OPENERS = re.compile(r"<(/?)(" + "|".join(_CLOSABLE) + r"|p)(?![^\t\n\f\r />])")
 _MAX_ROUNDS = 12
 
 
