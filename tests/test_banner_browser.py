@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import base64
 import io
+import os
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image, ImageChops
 
 from mimeops import Envelope, load_flow
@@ -28,6 +31,7 @@ from mimeops.mime import Message, charset, guard, transfer
 from tests.banner_attacks import ATTACKS, FOOTER_ATTACKS
 from tests.browser import VIEWPORT
 from tests.conftest import corpus_params
+from tests.test_guard import BANNER, FRAGMENTS, TOKEN
 
 ROOT = Path(__file__).resolve().parent.parent
 RECIPE = ROOT / "examples" / "flows" / "external-warning.yaml"
@@ -235,3 +239,26 @@ def _corpus_html() -> list[Any]:
 @pytest.mark.parametrize("path", _corpus_html())
 def test_corpus_banner_visible_and_first(module_page: Any, path: Path) -> None:
     assert judge(module_page, path.read_bytes()) == []
+
+
+# The parser differential: for random tricky markup, Chromium's own tree must have our
+# stylesheet, the banner and the wrapper as the body's only children, in that order, with
+# no text before them (the browser, not our scanner, decides).
+STRUCTURE = """(ids) => {
+  const body = document.body;
+  if (!body) return 'no body';
+  const kids = Array.from(body.childNodes).filter(
+      n => n.nodeType !== 8 && !(n.nodeType === 3 && !n.textContent.trim()));
+  return kids.map(n => n.nodeType === 3 ? '#text' : (n.id || n.localName)).join(' ');
+}"""
+
+
+@settings(max_examples=int(os.environ.get("MIMEOPS_BROWSER_FUZZ", "60")), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(FRAGMENTS), max_size=20).map("".join))
+def test_browser_puts_banner_first_in_any_markup(module_page: Any, markup: str) -> None:
+    ids = guard.names(TOKEN)
+    module_page.goto("about:blank")
+    module_page.set_content(guard.insert(markup, TOKEN, BANNER, None))
+    kids = module_page.evaluate(STRUCTURE, None)
+    assert kids.split() == [f"{ids.wrapper}s", ids.banner, ids.wrapper], (markup, kids)

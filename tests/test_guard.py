@@ -3,10 +3,13 @@ what a guarded corpus message keeps (the browser suite checks what a reader sees
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 import tinycss2
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mimeops import Envelope, load_flow
 from mimeops.flow import marker
@@ -44,6 +47,7 @@ def banner_point(markup: str) -> int:
     ("<html><head></head>\n  x", "x"),
     ("<html>\n<!--[if mso]><body class=o><![endif]-->\n<body class=r>x", "x"),
     ("<html><head></head><![if !mso]><body class=w><![endif]>x", "<![endif]>x"),
+    ("\xef\xbb\xbf<!DOCTYPE html><p>x", "<p>x"),  # a UTF-8 byte order mark stays first
 ])
 def test_banner_point_is_where_html5_starts_the_body(markup: str, before: str) -> None:
     at = banner_point(markup)
@@ -180,3 +184,30 @@ def test_guarded_corpus_message_keeps_the_invariants(path: Path) -> None:
                     assert selector.startswith(f"#{ids.wrapper} "), selector
     again = FLOW.apply(result.message, INBOUND)
     assert not again.changed and again.message is result.message
+
+
+FRAGMENTS = [
+    "<!DOCTYPE html>", "<html>", "<HTML lang=en>", "<head>", "</head>", "<body>",
+    '<body style="opacity:0">', "</body>", "</html>", "text", " ", "\n", "<p>para</p>",
+    "<div>", "</div>", "<!-- c -->", "<!-->", "<!--->", "<!--", "-->", "--!>",
+    "<style>p{color:red}body>div{display:none}</style>", "<style>", "</style>",
+    "<svg>", "</svg>", "<svg><style>x{}</style></svg>", "<math><mtext>", "<foreignObject>",
+    "<template>", "</template>", "<script><!--<script>", "</script>", "<textarea>",
+    "</textarea>", "<title>t</title>", "<noscript>", "</noscript>", "<![if !mso]>",
+    "<![endif]>", "<!--[if mso]>", "<![endif]-->", "<!--[if !mso]><!-->", "<!--<![endif]-->",
+    "<![CDATA[", "]]>", "<table><tr><td>", "<select>", '<a href="x', '">', "<plaintext>",
+    "<link rel=stylesheet href=x>", "<meta http-equiv=refresh content=0>", "\ufeff", "<",
+    "</", "<p", ">", "<br/>", "<input autofocus>", "é", "<style>@import url(x);</style>",
+]
+
+
+@settings(max_examples=int(os.environ.get("MIMEOPS_FUZZ_EXAMPLES", "300")), deadline=None)
+@given(st.lists(st.sampled_from(FRAGMENTS), max_size=25).map("".join))
+def test_guard_on_any_markup(markup: str) -> None:
+    out = guard.insert(markup, TOKEN, BANNER, None)
+    assert is_subsequence(without_styles(markup), without_styles(out))
+    # By our own HTML5 reading of the result, our stylesheet and banner open the body.
+    assert out[outline(out).body_point:].startswith(f'<style id="{IDS.wrapper}s">')
+    both = guard.insert(out, TOKEN, None, FOOTER)
+    assert both.count(f'<{IDS.wrapper} id="{IDS.wrapper}"') == 1
+    assert both.count(FOOTER) == 1

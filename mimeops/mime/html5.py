@@ -105,6 +105,7 @@ class _Scan:
         self.template = 0     # depth of open <template> elements
         self.foreign: list[str] = []  # "svg"/"math" (foreign) or an integration point name
         self.hidden = 0  # depth of blocks Outlook skips, before the body
+        self.start = 0   # where the document begins (after a byte order mark)
 
     # -- tree construction before the body --------------------------------------------
 
@@ -208,8 +209,9 @@ class _Scan:
     def run(self) -> Outline:
         low, n, out = self.low, self.n, self.out
         skip = _skip()
-        pos = 0
-        rendered_end = 0  # end of the last token that renders something
+        pos = self.start
+        out.body_point = pos
+        rendered_end = pos  # end of the last token that renders something
         while pos < n:
             if self.mode == "body" and not self.foreign:
                 matched = skip.match(low, pos)
@@ -423,6 +425,15 @@ def closing_tags(text: str) -> str:
     return "".join(out)
 
 
+# A byte order mark (as U+FEFF, or UTF-8's three bytes read as latin-1) is not content:
+# the browser's decoder drops it, so nothing may be put in front of it.
+_BOMS = ("\ufeff", "\xef\xbb\xbf")
+
+
 def outline(text: str) -> Outline:
     """The Outline of `text`, read as an HTML5 parser with scripting off reads it."""
-    return _Scan(lower_ascii(text)).run()
+    scan = _Scan(lower_ascii(text))
+    for bom in _BOMS:
+        if text.startswith(bom):
+            scan.start = len(bom)
+    return scan.run()
