@@ -65,6 +65,14 @@ def test_styles_and_switches_found_as_html5_tokenizes() -> None:
     assert [markup[a - 5:a] for a in shape.links] == ["<link"]
 
 
+def test_outlook_only_stylesheets_are_confined_too() -> None:
+    markup = ('<head><!--[if mso]><style>div{mso-hide:all}</style><![endif]-->'
+              '<!--[if !mso]><!--><style>p{}</style><!--<![endif]--></head><body>x')
+    out = guard.insert(markup, TOKEN, BANNER, None)
+    assert f"<style>#{IDS.wrapper} div{{mso-hide:all}}</style><![endif]-->" in out
+    assert f"<style>#{IDS.wrapper} p{{}}</style><!--<![endif]-->" in out
+
+
 @pytest.mark.parametrize(("markup", "closer"), [
     ("<p>x<textarea>y", "</textarea>"),
     ("<p>x<style>y", "</style>"),

@@ -432,8 +432,37 @@ _BOMS = ("\ufeff", "\xef\xbb\xbf")
 
 def outline(text: str) -> Outline:
     """The Outline of `text`, read as an HTML5 parser with scripting off reads it."""
-    scan = _Scan(lower_ascii(text))
+    low = lower_ascii(text)
+    scan = _Scan(low)
     for bom in _BOMS:
         if text.startswith(bom):
             scan.start = len(bom)
-    return scan.run()
+    shape = scan.run()
+    if "<!--[if" in low:
+        shape.styles = sorted(shape.styles + _outlook_styles(low, shape.styles))
+    return shape
+
+
+_OUTLOOK_STYLE = re.compile(r"<style(?:[\t\n\f\r /][^>]*+)?>")
+
+
+def _outlook_styles(low: str, styles: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Stylesheets inside Outlook's `<!--[if mso]> ... <![endif]-->` comments: a comment
+    to a browser, markup to Outlook, which applies them (`mso-hide:all` hides anything):
+    they are confined like the others. A span inside a stylesheet already found is not
+    markup to anyone and is left alone."""
+    found: list[tuple[int, int]] = []
+    pos = 0
+    while (start := low.find("<!--[if", pos)) >= 0:
+        end = low.find("<![endif]", start)
+        if end < 0:
+            break
+        pos = end
+        if low.startswith("<!-->", low.find(">", start) + 1):
+            continue  # <!--[if !mso]><!-->: shown to browsers, scanned as markup
+        if any(a <= start < b for a, b in styles):
+            continue
+        for tag in _OUTLOOK_STYLE.finditer(low, start, end):
+            close = low.find("</style", tag.end(), end)
+            found.append((tag.end(), end if close < 0 else close))
+    return found
