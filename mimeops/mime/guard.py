@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from mimeops.mime import css_scope, html5
+from mimeops.mime import html5
 from mimeops.mime.html import reply_offset
 
 __all__ = ["Names", "insert", "names"]
@@ -133,6 +133,9 @@ def insert(text: str, token: str, banner: str | None, footer: str | None,
         return _add(text, names, banner, footer, above_reply)
     shape = html5.outline(text)
     edits: list[tuple[int, int, str]] = []  # (start, end, replacement), in order
+    if shape.styles:
+        # Imported when needed: tinycss2 costs ~15 ms of cold start, most mail has no CSS.
+        from mimeops.mime import css_scope
     for start, end in shape.styles:
         scoped = css_scope.scope(text[start:end], f"#{names.wrapper}", names.html, names.body,
                                  reserved)

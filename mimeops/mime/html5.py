@@ -49,7 +49,8 @@ _SCRIPT_END = re.compile(r"</script[\t\n\f\r />]")
 _SCRIPT_EVENTS = re.compile(r"<!--|-->|</?script[\t\n\f\r />]")
 _COMMENT_END = re.compile(r"--!?>")
 _WS = " \t\n\f\r"
-_REFRESH = re.compile(r"""[\t\n\f\r /]http-equiv[\t\n\f\r ]*=[\t\n\f\r ]*["']?[\t\n\f\r ]*refresh""")
+_REFRESH = re.compile(
+    r"""[\t\n\f\r /]http-equiv[\t\n\f\r ]*=[\t\n\f\r ]*["']?[\t\n\f\r ]*refresh""")
 # Tags the body scan must look at: everything that changes the tokenizer state, every
 # stylesheet, and the tags whose position matters.
 _SPECIAL = ("body", "html", "link", "meta", "svg", "math", "template", "script", "plaintext",
