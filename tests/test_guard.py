@@ -219,3 +219,10 @@ def test_guard_on_any_markup(markup: str) -> None:
     both = guard.insert(out, TOKEN, None, FOOTER)
     assert both.count(f'<{IDS.wrapper} id="{IDS.wrapper}"') == 1
     assert both.count(FOOTER) == 1
+
+
+def test_bidi_controls_in_a_sender_value_cannot_reorder_the_banner() -> None:
+    from mimeops.flow.template import Template
+    banner = Template("<b>{sender}</b> is outside", "t")
+    shown = banner.render({"sender": "x\u202eevil@example.com\u2066"}, escape_html=True)
+    assert shown == "<b>xevil@example.com</b> is outside"
