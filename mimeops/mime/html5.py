@@ -399,7 +399,8 @@ class _Scan:
 # elements), innermost kinds first: a closing sequence pops them so the footer lands
 # outside the sender's content. An end tag with nothing to close is ignored by the
 # parser; `</p>` alone would add an empty paragraph, so it is written once at most.
-_CLOSABLE = ("template", "select", "svg", "math", "li", "dd", "dt", "h1", "h2", "h3", "h4",
+_CLOSABLE = ("template", "select", "mi", "mo", "mn", "ms", "mtext", "annotation-xml",
+             "foreignobject", "desc", "svg", "math", "noscript", "li", "dd", "dt", "h1", "h2", "h3", "h4",
              "h5", "h6", "pre", "listing", "button", "td", "th", "tr", "tbody", "thead",
              "tfoot", "caption", "colgroup", "table", "object", "applet", "marquee",
              "fieldset", "figure", "figcaption", "details", "summary", "dl", "ul", "ol",
@@ -411,19 +412,20 @@ _MAX_ROUNDS = 12
 
 def closing_tags(text: str) -> str:
     """End tags that close what `text` may leave open (an over-estimate: extra end tags
-    are ignored by the parser), so that a following end tag of ours is not ignored."""
+    are ignored by the parser), so that a following end tag of ours is not ignored.
+
+    The order of what is open is unknown without building the tree, so every kind left
+    open is ended once per round, one round more than the deepest count: an end tag
+    ignored in one round (something inside still open) closes in the next."""
     counts: dict[str, int] = {}
     for slash, name in _OPENERS.findall(lower_ascii(text)):
         counts[name] = counts.get(name, 0) + (-1 if slash else 1)
-    out = ["</p>"] if counts.get("p", 0) > 0 else []
-    for _ in range(_MAX_ROUNDS):
-        names = [n for n in _CLOSABLE if counts.get(n, 0) > 0]
-        if not names:
-            break
-        out.extend(f"</{n}>" for n in names)
-        for n in names:
-            counts[n] -= 1
-    return "".join(out)
+    names = [n for n in _CLOSABLE if counts.get(n, 0) > 0]
+    if not names:
+        return "</p>" if counts.get("p", 0) > 0 else ""
+    rounds = min(_MAX_ROUNDS, max(counts[n] for n in names) + 1)
+    one = "".join(f"</{n}>" for n in names)
+    return ("</p>" if counts.get("p", 0) > 0 else "") + one * rounds
 
 
 # A byte order mark (as U+FEFF, or UTF-8's three bytes read as latin-1) is not content:
