@@ -52,8 +52,8 @@ def test_external_sender_gets_banner_in_both_bodies_and_prefix(demo) -> None:
     assert plain.startswith("CAUTION: external sender eve@outside.example.net")
     banner = "<div>CAUTION: external sender eve@outside.example.net</div>"
     # Guarded (inbound mail): the banner is in its own box, first in the body.
-    assert re.search(r'<body style="[^"]*"><style id="[a-z0-9-]+">.*?</style><div id="[^"]+" '
-                     r'style="[^"]*">' + re.escape(banner) + "</div><", html)
+    assert re.search(r'<body style="[^"]*"><style id="[a-z0-9-]+">.*?</style><div id="[^"]+"'
+                     r'[^>]*>' + re.escape(banner) + "</div><", html)
     assert html.index(banner) < html.index("<p>Hi there.")
     parsed = email.message_from_bytes(result.message, policy=email.policy.default)
     assert parsed["Subject"] == "[EXTERNAL] Hello"

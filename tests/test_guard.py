@@ -83,8 +83,9 @@ def test_raw_text_left_open_is_closed(markup: str, closer: str) -> None:
 
 
 def test_closing_tags_pop_what_is_left_open() -> None:
-    assert closing_tags("<div><table><tr><td><p>x") == "</p>" + "</td></tr></table></div>" * 2
-    assert closing_tags("<div>a</div><p>b</p>") == ""
+    markup = "<div><table><tr><td><p>x"
+    assert closing_tags(markup, len(markup)) == "</p>" + "</td></tr></table></div>" * 2
+    assert closing_tags("<div>a</div><p>b</p>", 20) == ""
 
 
 @pytest.mark.parametrize(("css", "expected"), [

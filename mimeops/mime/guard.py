@@ -165,28 +165,35 @@ def insert(text: str, token: str, banner: str | None, footer: str | None,
         if block_end is not None:
             edits.append((block_end.end(), block_end.end(),
                           "<!--[if mso]>" + names.box("banner", banner) + "<![endif]-->"))
-    if footer:
-        edits.append(_footer_edit(text, shape, names, footer, above_reply))
+    edits.extend(_end_edits(text, shape, names, footer, above_reply))
     return _apply(text, edits)
 
 
-def _footer_edit(text: str, shape: html5.Outline, names: Names, footer: str,
-                 above_reply: bool) -> tuple[int, int, str]:
-    box = names.box("footer", footer)
-    if above_reply:
+def _end_edits(text: str, shape: html5.Outline, names: Names, footer: str | None,
+               above_reply: bool) -> list[tuple[int, int, str]]:
+    """Close the wrapper after the sender's last rendered content (what the sender left
+    open is ended first), and put the footer right after it, outside."""
+    box = names.box("footer", footer) if footer else ""
+    edits = []
+    if box and above_reply:
         reply = reply_offset(text, shape.body_point)
         if reply >= 0:
-            return (reply, reply, box)  # inside the sender's content, by request
-    if shape.closer == "\0plaintext":  # nothing after <plaintext> is markup: before it,
-        # and the <plaintext> element (outside the wrapper) gets our style first
-        return (shape.truncated, shape.plaintext,
-                html5.closing_tags(text[:shape.truncated]) + names.closing() + box
-                + text[shape.truncated:shape.plaintext] + f' style="{_PAGE}"')
-    if shape.closer:  # raw text left open to the end: end it first
-        return (len(text), len(text), shape.closer + html5.closing_tags(text)
-                + names.closing() + box)
-    return (shape.tail, shape.tail,
-            html5.closing_tags(text[:shape.tail]) + names.closing() + box)
+            edits.append((reply, reply, box))  # inside the sender's content, by request
+            box = ""
+    low = shape.low
+    if shape.closer == "\0plaintext":  # nothing after <plaintext> is markup: end before
+        # it, and the <plaintext> element (outside the wrapper) gets our style first
+        at = shape.truncated
+        edits.append((at, shape.plaintext,
+                      html5.closing_tags(low, at) + names.closing() + box
+                      + text[at:shape.plaintext] + f' style="{_PAGE}"'))
+    elif shape.closer:  # raw text left open to the end: end it first
+        edits.append((len(text), len(text), shape.closer + html5.closing_tags(low, len(text))
+                      + names.closing() + box))
+    else:
+        edits.append((shape.tail, shape.tail,
+                      html5.closing_tags(low, shape.tail) + names.closing() + box))
+    return edits
 
 
 def _add(text: str, names: Names, banner: str | None, footer: str | None,
@@ -197,12 +204,12 @@ def _add(text: str, names: Names, banner: str | None, footer: str | None,
         at = text.find(f'<{names.wrapper} id="{names.wrapper}"')
         edits.append((at, at, names.box("banner", banner)))
     if footer:
+        opening = text.find(f'<{names.wrapper} id="{names.wrapper}"')
+        reply = reply_offset(text, opening) if above_reply else -1
         closing = names.closing()
-        at = text.rfind(closing)
-        if at >= 0:
-            edits.append((at + len(closing), at + len(closing), names.box("footer", footer)))
-        else:
-            edits.append(_footer_edit(text, html5.outline(text), names, footer, above_reply))
+        after = text.rfind(closing)
+        at = reply if reply >= 0 else after + len(closing) if after >= 0 else len(text)
+        edits.append((at, at, names.box("footer", footer)))
     return _apply(text, sorted(edits))
 
 

@@ -93,6 +93,7 @@ class Outline:
     # form <!--[if !mso]><!--> ... <!--<![endif]-->): Outlook needs its own banner.
     outlook_hidden: bool = False
     plaintext: int = -1   # end of the name of a <plaintext> tag: nothing after is markup
+    low: str = ""         # the document, ASCII lower-cased (same offsets)
 
 
 class _Scan:
@@ -400,25 +401,25 @@ class _Scan:
 # outside the sender's content. An end tag with nothing to close is ignored by the
 # parser; `</p>` alone would add an empty paragraph, so it is written once at most.
 _CLOSABLE = ("template", "select", "mi", "mo", "mn", "ms", "mtext", "annotation-xml",
-             "foreignobject", "desc", "svg", "math", "noscript", "li", "dd", "dt", "h1", "h2", "h3", "h4",
-             "h5", "h6", "pre", "listing", "button", "td", "th", "tr", "tbody", "thead",
-             "tfoot", "caption", "colgroup", "table", "object", "applet", "marquee",
-             "fieldset", "figure", "figcaption", "details", "summary", "dl", "ul", "ol",
-             "menu", "dir", "blockquote", "center", "address", "article", "aside", "nav",
-             "section", "header", "footer", "main", "hgroup", "search", "form", "div")
+             "foreignobject", "desc", "svg", "math", "noscript", "li", "dd", "dt", "h1",
+             "h2", "h3", "h4", "h5", "h6", "pre", "listing", "button", "td", "th", "tr",
+             "tbody", "thead", "tfoot", "caption", "colgroup", "table", "object", "applet",
+             "marquee", "fieldset", "figure", "figcaption", "details", "summary", "dl", "ul",
+             "ol", "menu", "dir", "blockquote", "center", "address", "article", "aside",
+             "nav", "section", "header", "footer", "main", "hgroup", "search", "form", "div")
 _OPENERS = re.compile(r"<(/?)(" + "|".join(_CLOSABLE) + r"|p)(?![^\t\n\f\r />])")
 _MAX_ROUNDS = 12
 
 
-def closing_tags(text: str) -> str:
-    """End tags that close what `text` may leave open (an over-estimate: extra end tags
-    are ignored by the parser), so that a following end tag of ours is not ignored.
+def closing_tags(low: str, end: int) -> str:
+    """End tags that close what `low[:end]` (lower-cased) may leave open (an over-estimate:
+    extra end tags are ignored by the parser), so an end tag of ours that follows works.
 
     The order of what is open is unknown without building the tree, so every kind left
     open is ended once per round, one round more than the deepest count: an end tag
     ignored in one round (something inside still open) closes in the next."""
     counts: dict[str, int] = {}
-    for slash, name in _OPENERS.findall(lower_ascii(text)):
+    for slash, name in _OPENERS.findall(low, 0, end):
         counts[name] = counts.get(name, 0) + (-1 if slash else 1)
     names = [n for n in _CLOSABLE if counts.get(n, 0) > 0]
     if not names:
@@ -441,6 +442,7 @@ def outline(text: str) -> Outline:
         if text.startswith(bom):
             scan.start = len(bom)
     shape = scan.run()
+    shape.low = low
     if "<!--[if" in low:
         shape.styles = sorted(shape.styles + _outlook_styles(low, shape.styles))
     return shape
