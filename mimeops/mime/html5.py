@@ -407,7 +407,29 @@ _CLOSABLE = ("template", "select", "mi", "mo", "mn", "ms", "mtext", "annotation-
              "marquee", "fieldset", "figure", "figcaption", "details", "summary", "dl", "ul",
              "ol", "menu", "dir", "blockquote", "center", "address", "article", "aside",
              "nav", "section", "header", "footer", "main", "hgroup", "search", "form", "div")
-_OPENERS = re.compile(r"<(/?)(" + "|".join(_CLOSABLE) + r"|p)(?![^\t\n\f\r />])")
+
+
+def _trie(words: tuple[str, ...]) -> str:
+    """An alternation as a prefix tree ("t(?:able|d|r)"): the regex engine then tries
+    one branch per letter instead of every name at every "<" of a large message."""
+    tree: dict[str, dict] = {}  # type: ignore[type-arg]
+    for word in words:
+        node = tree
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def pattern(node: dict) -> str:  # type: ignore[type-arg]
+        branches = [re.escape(ch) + pattern(sub) for ch, sub in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        group = "(?:" + "|".join(branches) + ")"
+        return group + "?" if "" in node else group
+
+    return pattern(tree)
+
+
+_OPENERS = re.compile(r"<(/?)(" + _trie((*_CLOSABLE, "p")) + r")(?![^\t\n\f\r />])")
 _MAX_ROUNDS = 12
 
 
@@ -421,12 +443,12 @@ def closing_tags(low: str, end: int) -> str:
     counts: dict[str, int] = {}
     for slash, name in _OPENERS.findall(low, 0, end):
         counts[name] = counts.get(name, 0) + (-1 if slash else 1)
+    paragraph = "</p>" if counts.pop("p", 0) > 0 else ""
     names = [n for n in _CLOSABLE if counts.get(n, 0) > 0]
     if not names:
-        return "</p>" if counts.get("p", 0) > 0 else ""
+        return paragraph
     rounds = min(_MAX_ROUNDS, max(counts[n] for n in names) + 1)
-    one = "".join(f"</{n}>" for n in names)
-    return ("</p>" if counts.get("p", 0) > 0 else "") + one * rounds
+    return paragraph + "".join(f"</{n}>" for n in names) * rounds
 
 
 # A byte order mark (as U+FEFF, or UTF-8's three bytes read as latin-1) is not content:
