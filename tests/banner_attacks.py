@@ -186,6 +186,10 @@ ATTACKS += [
     ("zoom-html", "zoom the root", _doc("html{zoom:0.1}")),
 ]
 
+# Where the footer cannot leave the sender's wrapper (nothing ends <plaintext>): it goes
+# before it, inside; the banner is judged as everywhere else.
+FOOTER_INSIDE = frozenset({"plaintext"})
+
 # A footer attack: what a sender tries against the disclaimer at the end.
 FOOTER_ATTACKS: list[tuple[str, str, str]] = [
     ("last-child", "hide the body's last element",

@@ -83,9 +83,10 @@ def test_raw_text_left_open_is_closed(markup: str, closer: str) -> None:
 
 
 def test_closing_tags_pop_what_is_left_open() -> None:
-    markup = "<div><table><tr><td><p>x"
-    assert closing_tags(markup, len(markup)) == "</p>" + "</td></tr></table></div>" * 2
-    assert closing_tags("<div>a</div><p>b</p>", 20) == ""
+    markup = "<div><table><tr><td><b><p>x"
+    assert closing_tags(markup, len(markup)) == ("</p>" + "</td></tr></table></div>" * 2,
+                                                 "</b></b>")
+    assert closing_tags("<div>a</div><p>b</p>", 20) == ("", "")
 
 
 @pytest.mark.parametrize(("css", "expected"), [

@@ -181,19 +181,22 @@ def _end_edits(text: str, shape: html5.Outline, names: Names, footer: str | None
             edits.append((reply, reply, box))  # inside the sender's content, by request
             box = ""
     low = shape.low
-    if shape.closer == "\0plaintext":  # nothing after <plaintext> is markup: end before
-        # it, and the <plaintext> element (outside the wrapper) gets our style first
-        at = shape.truncated
-        edits.append((at, shape.plaintext,
-                      html5.closing_tags(low, at) + names.closing() + box
-                      + text[at:shape.plaintext] + f' style="{_PAGE}"'))
+    if shape.closer == "\0plaintext":  # nothing after <plaintext> is markup, and nothing
+        # can close it: the wrapper stays open around it, the footer goes before it
+        if box:
+            edits.append((shape.truncated, shape.truncated, box))
     elif shape.closer:  # raw text left open to the end: end it first
-        edits.append((len(text), len(text), shape.closer + html5.closing_tags(low, len(text))
-                      + names.closing() + box))
+        edits.append((len(text), len(text),
+                      shape.closer + _closed(low, len(text), names) + box))
     else:
-        edits.append((shape.tail, shape.tail,
-                      html5.closing_tags(low, shape.tail) + names.closing() + box))
+        edits.append((shape.tail, shape.tail, _closed(low, shape.tail, names) + box))
     return edits
+
+
+def _closed(low: str, end: int, names: Names) -> str:
+    """Our end tags, with what the sender left open ended around them."""
+    before, after = html5.closing_tags(low, end)
+    return before + names.closing() + after
 
 
 def _add(text: str, names: Names, banner: str | None, footer: str | None,
@@ -208,8 +211,13 @@ def _add(text: str, names: Names, banner: str | None, footer: str | None,
         reply = reply_offset(text, opening) if above_reply else -1
         closing = names.closing()
         after = text.rfind(closing)
-        at = reply if reply >= 0 else after + len(closing) if after >= 0 else len(text)
-        edits.append((at, at, names.box("footer", footer)))
+        if reply >= 0:
+            edits.append((reply, reply, names.box("footer", footer)))
+        elif after >= 0:  # after our end tags and the formatting end tags that follow them
+            after += len(closing) + len(html5.closing_tags(text.lower(), after)[1])
+            edits.append((after, after, names.box("footer", footer)))
+        else:  # the wrapper could not be closed (<plaintext>): where a first op puts it
+            edits.extend(_end_edits(text, html5.outline(text), names, footer, False))
     return _apply(text, sorted(edits))
 
 

@@ -92,7 +92,6 @@ class Outline:
     # The body starts inside a block Outlook does not render (<![if !mso]> or its comment
     # form <!--[if !mso]><!--> ... <!--<![endif]-->): Outlook needs its own banner.
     outlook_hidden: bool = False
-    plaintext: int = -1   # end of the name of a <plaintext> tag: nothing after is markup
     low: str = ""         # the document, ASCII lower-cased (same offsets)
 
 
@@ -259,6 +258,10 @@ class _Scan:
                 pos = end + 3
                 rendered_end = pos
                 continue
+            if nxt == "/" and pos + 2 == n:  # "</" at the very end is text
+                self.text(pos, n)
+                rendered_end = n
+                break
             if nxt in ("!", "?") or (nxt == "/" and not _NAME.match(low, pos + 2)):
                 if low.startswith("</>", pos):
                     pos += 3
@@ -351,7 +354,6 @@ class _Scan:
         if name == "plaintext":
             out.closer = "\0plaintext"
             out.truncated = start
-            out.plaintext = name_end
             return -1
         if name in _RAWTEXT:
             close = re.compile(r"</" + name + r"[\t\n\f\r />]")
@@ -429,26 +431,35 @@ def _trie(words: tuple[str, ...]) -> str:
     return pattern(tree)
 
 
-_OPENERS = re.compile(r"<(/?)(" + _trie((*_CLOSABLE, "p")) + r")(?![^\t\n\f\r />])")
+_FORMATTING = ("a", "b", "big", "code", "em", "font", "i", "nobr", "s", "small", "strike",
+               "strong", "tt", "u")
+_OPENERS = re.compile(r"<(/?)(" + _trie((*_CLOSABLE, *_FORMATTING, "p"))
+                      + r")(?![^\t\n\f\r />])")
 _MAX_ROUNDS = 12
 
 
-def closing_tags(low: str, end: int) -> str:
-    """End tags that close what `low[:end]` (lower-cased) may leave open (an over-estimate:
-    extra end tags are ignored by the parser), so an end tag of ours that follows works.
+def closing_tags(low: str, end: int) -> tuple[str, str]:
+    """End tags for what `low[:end]` (lower-cased) may leave open: (before, after) an end
+    tag of ours. Over-estimates: an end tag with nothing to end is ignored by the parser.
 
     The order of what is open is unknown without building the tree, so every kind left
     open is ended once per round, one round more than the deepest count: an end tag
-    ignored in one round (something inside still open) closes in the next."""
+    ignored in one round (something inside still open) closes in the next. Formatting
+    elements (<a>, <b>, <font>, ...) would be re-opened around whatever follows ("active
+    formatting elements"): their end tags, after ours, take them off that list."""
     counts: dict[str, int] = {}
     for slash, name in _OPENERS.findall(low, 0, end):
         counts[name] = counts.get(name, 0) + (-1 if slash else 1)
     paragraph = "</p>" if counts.pop("p", 0) > 0 else ""
-    names = [n for n in _CLOSABLE if counts.get(n, 0) > 0]
+    return paragraph + _rounds(counts, _CLOSABLE), _rounds(counts, _FORMATTING)
+
+
+def _rounds(counts: dict[str, int], kinds: tuple[str, ...]) -> str:
+    names = [n for n in kinds if counts.get(n, 0) > 0]
     if not names:
-        return paragraph
+        return ""
     rounds = min(_MAX_ROUNDS, max(counts[n] for n in names) + 1)
-    return paragraph + "".join(f"</{n}>" for n in names) * rounds
+    return "".join(f"</{n}>" for n in names) * rounds
 
 
 # A byte order mark (as U+FEFF, or UTF-8's three bytes read as latin-1) is not content:
