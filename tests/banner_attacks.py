@@ -151,6 +151,10 @@ ATTACKS += [
      _doc(body=_P + '<div style="height:3000px"></div><input autofocus value=x>')),
     ("rtl", "right-to-left page direction", f"<!DOCTYPE html><html dir=rtl><body dir=rtl>{_P}"
      "</body></html>"),
+    ("meta-csp", "a Content-Security-Policy that blocks our inline styles, not the sender's",
+     _doc(".x{position:fixed;top:0;left:0;width:100%;height:300px;background:#fff}",
+          head="<meta http-equiv=\"Content-Security-Policy\" content=\"style-src 'nonce-a'\">",
+          body=f'<div class=x>Verified</div>{_P}').replace("<style>", '<style nonce="a">')),
     ("meta-refresh", "navigate the reading pane away",
      _doc(head='<meta http-equiv="refresh" content="0;url=about:blank">')),
     ("vertical-tab-in-tag", "\\v is not HTML white space: <style\\v> is no <style>",

@@ -142,7 +142,7 @@ def insert(text: str, token: str, banner: str | None, footer: str | None,
         edits.append((start, end, scoped))
     for at in shape.inert:
         edits.append((at, at, ' type="text/x-mimeops-off" media="not all"'))
-    for at in shape.links:  # <link rel=stylesheet>, <meta http-equiv=refresh>
+    for at in shape.links:  # <link rel=stylesheet>, <meta http-equiv=refresh|CSP|...>
         edits.append((at, at, ' rel="x-mimeops-off" http-equiv="x-mimeops-off"'))
     head = ""
     if shape.html_tag >= 0:

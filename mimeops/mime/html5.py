@@ -49,8 +49,11 @@ _SCRIPT_END = re.compile(r"</script[\t\n\f\r />]")
 _SCRIPT_EVENTS = re.compile(r"<!--|-->|</?script[\t\n\f\r />]")
 _COMMENT_END = re.compile(r"--!?>")
 _WS = " \t\n\f\r"
-_REFRESH = re.compile(
-    r"""[\t\n\f\r /]http-equiv[\t\n\f\r ]*=[\t\n\f\r ]*["']?[\t\n\f\r ]*refresh""")
+# <meta http-equiv> other than Content-Type: refresh navigates away, a Content-Security-
+# Policy can forbid our inline styles (style-src-attr 'none') while a nonce lets the
+# sender's through; none of them is needed to show a message.
+_HTTP_EQUIV = re.compile(r"""[\t\n\f\r /]http-equiv[\t\n\f\r ]*+=[\t\n\f\r ]*+["']?+"""
+                         r"""[\t\n\f\r ]*+(?!content-type[\t\n\f\r "'/>])""")
 # Tags the body scan must look at: everything that changes the tokenizer state, every
 # stylesheet, and the tags whose position matters.
 _SPECIAL = ("body", "html", "link", "meta", "svg", "math", "template", "script", "plaintext",
@@ -87,7 +90,7 @@ class Outline:
     tail: int = 0         # after the last thing that renders (footer point)
     closer: str = ""      # what ends an element the document leaves open at its end
     truncated: int = -1   # start of a tag or comment cut off by the end of the document
-    # name ends of <link> and <meta http-equiv=refresh> tags, to switch off
+    # name ends of <link> and <meta http-equiv> (but Content-Type) tags, to switch off
     links: list[int] = field(default_factory=list)
     # The body starts inside a block Outlook does not render (<![if !mso]> or its comment
     # form <!--[if !mso]><!--> ... <!--<![endif]-->): Outlook needs its own banner.
@@ -343,7 +346,7 @@ class _Scan:
             self.start_tag(name, start, name_end, end)
         elif name == "template":
             self.template += 1
-        if name == "link" or (name == "meta" and _REFRESH.search(low, name_end, end)):
+        if name == "link" or (name == "meta" and _HTTP_EQUIV.search(low, name_end, end)):
             out.links.append(name_end)
         elif name in ("svg", "math"):
             if not self_closing:
