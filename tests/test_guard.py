@@ -228,3 +228,13 @@ def test_bidi_controls_in_a_sender_value_cannot_reorder_the_banner() -> None:
     banner = Template("<b>{sender}</b> is outside", "t")
     shown = banner.render({"sender": "x\u202eevil@example.com\u2066"}, escape_html=True)
     assert shown == "<b>xevil@example.com</b> is outside"
+
+
+@pytest.mark.parametrize("css", [
+    "a{" * 100_000,                    # a recursion error in any CSS parser written as ours
+    "p{x:" + "[" * 50_000 + "}",
+    "p{color:red}" * 20_000,           # past the per-message parsing budget
+], ids=["nested-blocks", "nested-brackets", "over-budget"])
+def test_pathological_css_is_dropped_not_fatal(css: str) -> None:
+    out = guard.insert(f"<style>{css}</style><p>x", TOKEN, BANNER, None)
+    assert "<style></style>" in out and BANNER in out

@@ -64,6 +64,12 @@ _WRAPPER = ("display:block!important;position:relative!important;contain:paint!i
 _ATTRIBUTE = re.compile(
     r"""([^\s/>=][^\s/>=]*)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s>]*))?""")
 _COPIED = ("class", "id", "style", "dir", "lang")
+# Sender CSS parsed per message (characters) and its deepest nesting: beyond either, a
+# stylesheet is dropped rather than parsed (seconds of a 15 s invocation, or a recursion
+# error, would otherwise let a sender run the function out of time: no banner).
+_CSS_BUDGET = 128 * 1024
+_CSS_MAX_DEPTH = 64
+_BRACKETS = re.compile(r"[{}()\[\]]")
 _OUTLOOK_BLOCK_END = re.compile(r"<!\[endif\]>|<!--<!\[endif\]-->", re.IGNORECASE)
 
 
@@ -136,9 +142,17 @@ def insert(text: str, token: str, banner: str | None, footer: str | None,
     if shape.styles:
         # Imported when needed: tinycss2 costs ~15 ms of cold start, most mail has no CSS.
         from mimeops.mime import css_scope
+    budget = _CSS_BUDGET
     for start, end in shape.styles:
-        scoped = css_scope.scope(text[start:end], f"#{names.wrapper}", names.html, names.body,
-                                 reserved)
+        css = text[start:end]
+        budget -= len(css)
+        scoped = ""  # what cannot be confined in time is dropped: the sender loses styling
+        if budget >= 0 and not _too_deep(css):
+            try:
+                scoped = css_scope.scope(css, f"#{names.wrapper}", names.html, names.body,
+                                         reserved)
+            except (RecursionError, ValueError):  # pathological CSS must not cost the banner
+                scoped = ""
         edits.append((start, end, scoped))
     for at in shape.inert:
         edits.append((at, at, ' type="text/x-mimeops-off" media="not all"'))
@@ -219,6 +233,15 @@ def _add(text: str, names: Names, banner: str | None, footer: str | None,
         else:  # the wrapper could not be closed (<plaintext>): where a first op puts it
             edits.extend(_end_edits(text, html5.outline(text), names, footer, False))
     return _apply(text, sorted(edits))
+
+
+def _too_deep(css: str) -> bool:
+    depth = 0
+    for match in _BRACKETS.finditer(css):
+        depth += 1 if match.group() in "{([" else -1
+        if depth > _CSS_MAX_DEPTH:
+            return True
+    return False
 
 
 def _copied(tag_rest: str) -> str:
