@@ -238,3 +238,16 @@ def test_bidi_controls_in_a_sender_value_cannot_reorder_the_banner() -> None:
 def test_pathological_css_is_dropped_not_fatal(css: str) -> None:
     out = guard.insert(f"<style>{css}</style><p>x", TOKEN, BANNER, None)
     assert "<style></style>" in out and BANNER in out
+
+
+@pytest.mark.parametrize("markup", [
+    "<head>" + "<meta a=b>" * 40_000 + "<style>div{display:none}</style></head><p>x",
+    "<p>x<svg>" + "<g>" * 40_000 + "<style>div{display:none}</style>",
+], ids=["long-head", "long-foreign-content"])
+def test_markup_built_to_be_slow_is_read_conservatively(markup: str) -> None:
+    shape = outline(markup)
+    assert shape.degraded
+    out = guard.insert(markup, TOKEN, BANNER, FOOTER)
+    assert out[outline(out).body_point:].startswith(f'<style id="{IDS.wrapper}s">')
+    assert '<style type="text/x-mimeops-off" media="not all">div{display:none}' in out
+    assert out.endswith(FOOTER + "</div>")

@@ -49,6 +49,10 @@ _SCRIPT_END = re.compile(r"</script[\t\n\f\r />]")
 _SCRIPT_EVENTS = re.compile(r"<!--|-->|</?script[\t\n\f\r />]")
 _COMMENT_END = re.compile(r"--!?>")
 _WS = " \t\n\f\r"
+# Tokens read one by one (the head, foreign content) before the scan turns conservative:
+# well under a second of a 15 s invocation.
+_MAX_STEPS = 30_000
+_DEGRADED_TAGS = re.compile(r"<(style|link|meta)(?![^\t\n\f\r />])")
 # <meta http-equiv> other than Content-Type: refresh navigates away, a Content-Security-
 # Policy can forbid our inline styles (style-src-attr 'none') while a nonce lets the
 # sender's through; none of them is needed to show a message.
@@ -96,6 +100,7 @@ class Outline:
     # form <!--[if !mso]><!--> ... <!--<![endif]-->): Outlook needs its own banner.
     outlook_hidden: bool = False
     low: str = ""         # the document, ASCII lower-cased (same offsets)
+    degraded: bool = False  # read conservatively past the step budget (see _Scan._degrade)
 
 
 class _Scan:
@@ -216,7 +221,12 @@ class _Scan:
         pos = self.start
         out.body_point = pos
         rendered_end = pos  # end of the last token that renders something
+        steps = 0
         while pos < n:
+            steps += 1
+            if steps > _MAX_STEPS:
+                self._degrade(pos)
+                return out
             if self.mode == "body" and not self.foreign:
                 matched = skip.match(low, pos)
                 if matched is not None and matched.end() > pos:
@@ -304,6 +314,26 @@ class _Scan:
         out.tail = rendered_end if out.truncated < 0 else min(rendered_end, out.truncated)
         out.tail = max(out.tail, out.body_point)
         return out
+
+    def _degrade(self, pos: int) -> None:
+        """Past the step budget (markup built to be slow: hundreds of thousands of SVG or
+        head tags): the rest is read conservatively, so the scan stays linear and fast. A
+        banner not yet placed goes at the very start (our <html>/<body> tags then open
+        the body there); every later <style> is switched off, not confined; <link> and
+        <meta> are switched off; the footer goes at the end."""
+        low, out = self.low, self.out
+        out.degraded = True
+        if self.mode != "body":
+            out.html_tag = out.body_tag = -1
+            out.html_point = out.body_point = self.start
+            out.outlook_hidden = False
+        for match in _DEGRADED_TAGS.finditer(low, pos):
+            name, at = match.group(1), match.end()
+            if name == "style":
+                out.inert.append(at)
+            elif name == "link" or _HTTP_EQUIV.search(low, at, low.find(">", at) % (self.n + 1)):
+                out.links.append(at)
+        out.tail, out.closer, out.truncated = self.n, "", -1
 
     def _rendered(self, start: int, end: int, previous: int) -> int:
         """End of a skipped stretch [start, end) without its trailing white space (a
