@@ -69,6 +69,8 @@ _COPIED = ("class", "id", "style", "dir", "lang")
 # error, would otherwise let a sender run the function out of time: no banner).
 _CSS_BUDGET = 128 * 1024
 _CSS_MAX_DEPTH = 64
+# What html5.closing_tags writes after our end tags (formatting elements), matched as is.
+_FORMATTING_ENDS = re.compile(r"(?:</(?:" + "|".join(html5.FORMATTING) + r")>)*")
 _BRACKETS = re.compile(r"[{}()\[\]]")
 _OUTLOOK_BLOCK_END = re.compile(r"<!\[endif\]>|<!--<!\[endif\]-->", re.IGNORECASE)
 
@@ -228,7 +230,7 @@ def _add(text: str, names: Names, banner: str | None, footer: str | None,
         if reply >= 0:
             edits.append((reply, reply, names.box("footer", footer)))
         elif after >= 0:  # after our end tags and the formatting end tags that follow them
-            after += len(closing) + len(html5.closing_tags(text.lower(), after)[1])
+            after = _FORMATTING_ENDS.match(text, after + len(closing)).end()  # type: ignore[union-attr]
             edits.append((after, after, names.box("footer", footer)))
         else:  # the wrapper could not be closed (<plaintext>): where a first op puts it
             edits.extend(_end_edits(text, html5.outline(text), names, footer, False))

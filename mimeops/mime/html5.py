@@ -27,7 +27,7 @@ from functools import cache
 
 from mimeops.mime.html import ATTRIBUTES, lower_ascii
 
-__all__ = ["Outline", "closing_tags", "outline"]
+__all__ = ["FORMATTING", "Outline", "closing_tags", "outline"]
 
 _NAME = re.compile(r"[a-z][^\t\n\f\r />]*")
 _RAWTEXT = frozenset({"style", "xmp", "iframe", "noembed", "noframes", "title", "textarea"})
@@ -464,9 +464,10 @@ def _trie(words: tuple[str, ...]) -> str:
     return pattern(tree)
 
 
-_FORMATTING = ("a", "b", "big", "code", "em", "font", "i", "nobr", "s", "small", "strike",
+# HTML5's formatting elements: re-opened around later content until ended.
+FORMATTING = ("a", "b", "big", "code", "em", "font", "i", "nobr", "s", "small", "strike",
                "strong", "tt", "u")
-_OPENERS = re.compile(r"<(/?)(" + _trie((*_CLOSABLE, *_FORMATTING, "p"))
+_OPENERS = re.compile(r"<(/?)(" + _trie((*_CLOSABLE, *FORMATTING, "p"))
                       + r")(?![^\t\n\f\r />])")
 _MAX_ROUNDS = 12
 
@@ -484,7 +485,7 @@ def closing_tags(low: str, end: int) -> tuple[str, str]:
     for slash, name in _OPENERS.findall(low, 0, end):
         counts[name] = counts.get(name, 0) + (-1 if slash else 1)
     paragraph = "</p>" if counts.pop("p", 0) > 0 else ""
-    return paragraph + _rounds(counts, _CLOSABLE), _rounds(counts, _FORMATTING)
+    return paragraph + _rounds(counts, _CLOSABLE), _rounds(counts, FORMATTING)
 
 
 def _rounds(counts: dict[str, int], kinds: tuple[str, ...]) -> str:
