@@ -230,7 +230,8 @@ def _add(text: str, names: Names, banner: str | None, footer: str | None,
         if reply >= 0:
             edits.append((reply, reply, names.box("footer", footer)))
         elif after >= 0:  # after our end tags and the formatting end tags that follow them
-            after = _FORMATTING_ENDS.match(text, after + len(closing)).end()  # type: ignore[union-attr]
+            ends = _FORMATTING_ENDS.match(text, after + len(closing))
+            after = ends.end() if ends else after + len(closing)
             edits.append((after, after, names.box("footer", footer)))
         else:  # the wrapper could not be closed (<plaintext>): where a first op puts it
             edits.extend(_end_edits(text, html5.outline(text), names, footer, False))
