@@ -22,6 +22,7 @@ comments and tags without meaning here, so a large message costs a few regex cal
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -481,9 +482,10 @@ def closing_tags(low: str, end: int) -> tuple[str, str]:
     ignored in one round (something inside still open) closes in the next. Formatting
     elements (<a>, <b>, <font>, ...) would be re-opened around whatever follows ("active
     formatting elements"): their end tags, after ours, take them off that list."""
+    tags = Counter(_OPENERS.findall(low, 0, end))  # (slash, name) pairs, counted in C
     counts: dict[str, int] = {}
-    for slash, name in _OPENERS.findall(low, 0, end):
-        counts[name] = counts.get(name, 0) + (-1 if slash else 1)
+    for (slash, name), count in tags.items():
+        counts[name] = counts.get(name, 0) + (-count if slash else count)
     paragraph = "</p>" if counts.pop("p", 0) > 0 else ""
     return paragraph + _rounds(counts, _CLOSABLE), _rounds(counts, FORMATTING)
 
