@@ -12,8 +12,11 @@ anything the sender controls. The guard rewrites one HTML body so that:
 * every sender stylesheet is rewritten (`mimeops.mime.css_scope`, tinycss2) so its
   selectors only reach the wrapper's descendants; `html`/`body` rules land on stand-in
   elements inside the wrapper, so the sender's layout below the banner is kept;
-* the wrapper has paint containment: fixed or absolute content, negative margins and
-  transforms stay inside its box, which starts below the banner;
+* the wrapper has layout containment and its own stacking context under the banner:
+  fixed or absolute content is placed within it, and whatever reaches out of its box
+  (negative margins, transforms, shadows) is painted beneath the banner and footer,
+  whose opaque boxes stack on top; nothing is clipped, so the sender's layout shows
+  whole;
 * <html> and <body> carry our `style` first (HTML5 keeps the first of duplicate
   attributes, and a second <body>/<html> tag only adds attributes not yet present):
   the sender's own `style` on them moves to the stand-ins, and cannot reach ours;
@@ -57,8 +60,8 @@ _BOX = ("all:initial!important;display:block!important;" + _SHOWN
         "background-color:#ffffff!important;color:#000000!important;"
         "font-family:sans-serif!important;font-size:16px!important;"
         "line-height:normal!important;text-align:left!important;")
-_WRAPPER = ("display:block!important;position:relative!important;contain:paint!important;"
-            "overflow:auto!important;isolation:isolate!important;z-index:0!important;"
+_WRAPPER = ("display:block!important;position:relative!important;contain:layout!important;"
+            "overflow:visible!important;isolation:isolate!important;z-index:0!important;"
             "margin:0!important;padding:0!important;border:0!important;"
             "transform:none!important;")
 _ATTRIBUTE = re.compile(
