@@ -262,3 +262,18 @@ def test_browser_puts_banner_first_in_any_markup(module_page: Any, markup: str) 
     module_page.set_content(guard.insert(markup, TOKEN, BANNER, None))
     kids = module_page.evaluate(STRUCTURE, None)
     assert kids.split() == [f"{ids.wrapper}s", ids.banner, ids.wrapper], (markup, kids)
+
+
+def test_absolutely_laid_out_mail_is_not_clipped(module_page: Any) -> None:
+    """Mail whose content is all absolutely positioned gives the wrapper no height: its
+    text must still be painted (nothing of the sender's is clipped)."""
+    markup = ('<!DOCTYPE html><html><body><div style="position:absolute;top:0;left:0;'
+              'width:600px"><p>One.</p><p>Two.</p><p>Three.</p>'
+              '<p id=t>Please review the attached invoice.</p></div></body></html>')
+    out = html_of(FLOW.apply(build(markup, "absolute-layout"), ENVELOPE).message)
+    assert out is not None
+    show(module_page, out)
+    box = module_page.locator("#t").bounding_box()
+    assert box is not None
+    shot = image(module_page.screenshot(clip=box))
+    assert ink(shot) >= 50
