@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -51,8 +52,8 @@ def browser() -> Iterator[object]:
             launched.close()
 
 
-@pytest.fixture
-def page(browser: object) -> Iterator[object]:
+@contextmanager
+def reading_pane(browser: object) -> Iterator[object]:
     """A fresh reading-pane page: JavaScript off, no network (every request aborted)."""
     context = browser.new_context(viewport=VIEWPORT, java_script_enabled=False,  # type: ignore[attr-defined]
                                   offline=True)
@@ -61,3 +62,18 @@ def page(browser: object) -> Iterator[object]:
         yield context.new_page()
     finally:
         context.close()
+
+
+@pytest.fixture
+def page(browser: object) -> Iterator[object]:
+    """A reading pane for one test."""
+    with reading_pane(browser) as fresh:
+        yield fresh
+
+
+@pytest.fixture(scope="module")
+def module_page(browser: object) -> Iterator[object]:
+    """One reading pane shared by a module's tests (each sets its own content): a context
+    costs ~0.3 s, which a catalogue of many renderings should not pay each time."""
+    with reading_pane(browser) as fresh:
+        yield fresh

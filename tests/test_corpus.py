@@ -16,8 +16,10 @@ internal_domains: [example.com]
 rules:
   - name: mark
     apply:
-      - banner: {text: "MIMEOPS-BANNER-TEXT", html: "<div>MIMEOPS-BANNER-HTML</div>"}
-      - footer: {text: "MIMEOPS-FOOTER-TEXT", html: "<p>MIMEOPS-FOOTER-HTML</p>"}
+      - banner: {text: "MIMEOPS-BANNER-TEXT", html: "<div>MIMEOPS-BANNER-HTML</div>",
+                 guard: false}
+      - footer: {text: "MIMEOPS-FOOTER-TEXT", html: "<p>MIMEOPS-FOOTER-HTML</p>",
+                 guard: false}
       - subject_prefix: "[EXTERNAL]"
 """
 INSERTED = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import re
 from pathlib import Path
 
 import pytest
@@ -49,7 +50,11 @@ def test_external_sender_gets_banner_in_both_bodies_and_prefix(demo) -> None:
     result = demo.apply(message(), inbound())
     plain, html = bodies(result.message)
     assert plain.startswith("CAUTION: external sender eve@outside.example.net")
-    assert "<body><div>CAUTION: external sender eve@outside.example.net</div><p>" in html
+    banner = "<div>CAUTION: external sender eve@outside.example.net</div>"
+    # Guarded (inbound mail): the banner is in its own box, first in the body.
+    assert re.search(r'<body style="[^"]*"><style id="[a-z0-9-]+">.*?</style><div id="[^"]+"'
+                     r'[^>]*>' + re.escape(banner) + "</div><", html)
+    assert html.index(banner) < html.index("<p>Hi there.")
     parsed = email.message_from_bytes(result.message, policy=email.policy.default)
     assert parsed["Subject"] == "[EXTERNAL] Hello"
     assert parsed["X-External-Sender"] == "yes"
@@ -288,7 +293,8 @@ def test_footer_above_reply_without_a_reply_goes_to_the_end() -> None:
     flow = load_flow(ABOVE_REPLY, marker_key=KEY)
     plain, html = bodies(flow.apply(message(), inbound()).message)
     assert plain.rstrip().endswith("Confidential.")
-    assert html.rstrip().endswith("<p>Confidential.</p></body></html>")
+    # Inbound mail: guarded, the footer in its own box after the sender's content.
+    assert html.rstrip().endswith("<p>Confidential.</p></div></body></html>")
 
 
 def test_placement_is_checked() -> None:

@@ -19,7 +19,7 @@ from mimeops.mime.addresses import domain_of, header_addresses, normalize_addres
 from mimeops.mime.conform import conform, merge_repeated
 from mimeops.mime.validate import long_line, structure_reason
 from mimeops.mime.wrap import wrap
-from mimeops.ops.base import Op
+from mimeops.ops.base import GUARD_VALUE, Op
 
 ON_ERROR = ("deliver", "retry")
 PROTECTED = ("skip", "headers", "wrap")
@@ -214,6 +214,7 @@ class Flow:
         applied: list[str] = []
         if skipped is None or mode != "skip":
             keys = self._marker_keys()
+            values.base[GUARD_VALUE] = marker.token(keys[0], message, envelope.direction)
             done = marker.verified(keys, message, envelope.direction)
             ran = [rule for rule in matched if rule.ops and rule.name not in done]
             if mode == "wrap" and any(op.touches_body for r in ran for op in r.ops):

@@ -246,8 +246,8 @@ def _insert(kind: str) -> Callable[[Any, str], Op]:
             arg = {"text": arg}
         if not isinstance(arg, dict) or not arg:
             raise FlowError(f"{where}: expected text and/or html")
-        allowed = (("text", "html", "placement", "once_per_thread") if kind == "footer"
-                   else ("text", "html"))
+        allowed = (("text", "html", "placement", "once_per_thread", "guard") if kind == "footer"
+                   else ("text", "html", "guard"))
         _no_unknown(arg, allowed, where)
         if "text" not in arg and "html" not in arg:
             raise FlowError(f"{where}: expected text and/or html")
@@ -262,7 +262,11 @@ def _insert(kind: str) -> Callable[[Any, str], Op]:
         once = arg.get("once_per_thread", signature)
         if not isinstance(once, bool):
             raise FlowError(f"{where}.once_per_thread: expected true or false, got {once!r}")
-        return Insert(kind, text, markup, placement == "above_reply", once)
+        guard = arg.get("guard", "auto")
+        if not isinstance(guard, bool) and guard != "auto":
+            raise FlowError(f"{where}.guard: expected auto, true or false, got {guard!r}")
+        return Insert(kind, text, markup, placement == "above_reply", once,
+                      None if guard == "auto" else guard)
 
     return build
 

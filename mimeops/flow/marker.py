@@ -26,6 +26,7 @@ from mimeops.mime import Message
 from mimeops.mime.headers import HeaderBlock
 
 HEADER = "X-Mimeops-Processed"
+# Where a flow hands ops the per-message guard token (not a template field).
 ENV_KEY = "MIMEOPS_MARKER_KEY"
 _BOUND = ("message-id", "date", "from")
 _HEADER_KEY = HEADER.lower()
@@ -86,6 +87,15 @@ def _mac(key: bytes, block: HeaderBlock, direction: str, rule: str) -> str:
         parts.append(field.raw_value().strip() if field else b"")
     digest = hmac.new(key, b"\0".join(parts), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest[:18]).decode("ascii")
+
+
+def token(key: bytes, message: Message, direction: str) -> str:
+    """A per-message secret ([a-z2-7], 24 characters) for the names the HTML guard gives
+    its elements: the same for the same message and key (applying is deterministic),
+    unpredictable to a sender without the key."""
+    mac = _mac(key, message.root.header, direction, "\0guard")
+    digest = hashlib.sha256(mac.encode("ascii")).digest()
+    return base64.b32encode(digest[:15]).decode("ascii").lower()
 
 
 def value(key: bytes, message: Message, direction: str, rule: str) -> str:

@@ -1,7 +1,7 @@
 """Template text with `{field}` placeholders filled from the message and envelope.
 
-Values come from senders and are untrusted: line breaks are removed from every
-value (a value can never start a header line or fake a banner line), and in
+Values come from senders and are untrusted: line breaks and bidi controls are removed
+from every value (a value can never start a header line or fake a banner line), and in
 HTML templates every value is escaped. Unknown fields fail at load time.
 
 A template line with directory fields (`{sender.job_title}`, ...) that are all
@@ -46,6 +46,9 @@ FIELDS = {
 }
 DIRECTORY_PREFIX = "sender."
 _BREAKS = re.compile(r"[\r\n\u2028\u2029\x0b\x0c\x85]+")
+# Bidi controls (embeddings, overrides, isolates, marks): in a sender's value they would
+# reorder the rest of a banner line ("...unless you trust the sender" read backwards).
+_BIDI = re.compile(r"[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 class Template:
@@ -108,6 +111,6 @@ def _fill(parts: list[tuple[str, str | None]], values: Mapping[str, str],
     for literal, field in parts:
         out.append(literal)
         if field is not None:
-            value = _BREAKS.sub(" ", _displayable(values.get(field, "")))
+            value = _BIDI.sub("", _BREAKS.sub(" ", _displayable(values.get(field, ""))))
             out.append(html.escape(value, quote=True) if escape_html else value)
     return "".join(out)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from mimeops.mime import charset, html, text, transfer
+from mimeops.mime import charset, guard, html, text, transfer
 from mimeops.mime.headers import Field
 from mimeops.mime.model import Part
 
@@ -22,9 +22,11 @@ _CHARSET_PARAM = re.compile(rb'(;\s*charset\s*=\s*)("[^"]*"|[^\s;]*)', re.IGNORE
 
 
 def insert(
-    part: Part, banner: str | None, footer: str | None, above_reply: bool = False
+    part: Part, banner: str | None, footer: str | None, above_reply: bool = False,
+    guard_token: str | None = None,
 ) -> None:
-    """Add `banner` at the top and `footer` at the bottom of `part`'s body.
+    """Add `banner` at the top and `footer` at the bottom of `part`'s body; with
+    `guard_token` (a per-message secret), HTML is guarded by `mimeops.mime.guard`.
 
     Raises transfer.UndecodableBody when the body cannot be decoded for editing.
     """
@@ -40,6 +42,8 @@ def insert(
 
     def splice(body: str, top: str | None, bottom: str | None) -> str:
         if part.subtype == "html":
+            if guard_token:
+                return guard.insert(body, guard_token, top, bottom, above_reply)
             return html.insert(body, top, bottom, above_reply)
         return text.insert(body, top, bottom, eol, flowed, above_reply)
 

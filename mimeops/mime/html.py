@@ -24,8 +24,15 @@ from functools import cache
 _NAME = re.compile(r"[a-z][^\s/>]*")
 _ATTRIBUTES = re.compile(
     # Possessive quantifiers: an unterminated tag fails fast instead of backtracking.
-    r"""(?:[\s/]++|[^\s/>=]++(?:\s*+=\s*+(?:"[^"]*+"|'[^']*+'|[^\s>]*+))?+|=[^\s>]*+)*+>"""
+    # An unquoted value cannot start with a quote (that starts a quoted one, which may
+    # run to the end of the document: then the tag never ends); a name may start with "=".
+    # White space is HTML's (tab, LF, FF, CR, space), not Unicode's: "\v" or U+00A0 are
+    # part of a name, as in the browser.
+    r"""(?:[\t\n\f\r /]++|(?:=[^\t\n\f\r />=]*+|[^\t\n\f\r />=]++)"""
+    r"""(?:[\t\n\f\r ]*+=[\t\n\f\r ]*+(?:"[^"]*+"|'[^']*+'|[^\t\n\f\r >"'][^\t\n\f\r >]*+"""
+    r"""|(?=>))|(?![\t\n\f\r ]*+=)))*+>"""
 )
+ATTRIBUTES = _ATTRIBUTES  # the attribute grammar, shared with mimeops.mime.html5
 _RAW_TEXT = frozenset({"script", "style", "title", "textarea", "xmp", "iframe", "noembed",
                        "noframes"})
 
@@ -75,6 +82,9 @@ def _lower(text: str) -> str:
         return text.encode("latin-1").lower().decode("latin-1")
     except UnicodeEncodeError:
         return text.lower()
+
+
+lower_ascii = _lower
 
 
 def scan(text: str, stop_at_body: bool = False) -> Landmarks:

@@ -8,6 +8,10 @@ from typing import Protocol
 
 from mimeops.mime import Message
 
+#: The values key under which the flow hands body ops the per-message guard token
+#: (mimeops.flow.marker.token): a NUL in the name, so no template field can be it.
+GUARD_VALUE = "\0guard"
+
 
 class Text(Protocol):
     """What an op needs of its text: render it for one message.

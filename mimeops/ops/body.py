@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from mimeops.mime import Message, edit, transfer
 from mimeops.ops import thread
-from mimeops.ops.base import Op, Text
+from mimeops.ops.base import GUARD_VALUE, Op, Text
 
 
 class Insert(Op):
@@ -20,18 +20,22 @@ class Insert(Op):
     an outbound reply that already shows the rendered text (a user's signature quoted
     from their earlier message) does not get it again (see mimeops.ops.thread). A
     footer whose {sender.*} fields are all empty (a sender not in the directory) is
-    not added.
+    not added. With `guard` True, HTML gets the sender-proof treatment of `mimeops.mime.guard`;
+    None (auto) guards inbound mail, where an outsider may write the HTML the text
+    lands in, and leaves our own users' outbound HTML exactly as they wrote it.
     """
 
     touches_body = True
 
     def __init__(self, name: str, text: Text | None, html_: Text | None,
-                 above_reply: bool = False, once_per_thread: bool = False) -> None:
+                 above_reply: bool = False, once_per_thread: bool = False,
+                 guard: bool | None = None) -> None:
         self.name = name
         self.text = text
         self.html = html_
         self.above_reply = above_reply
         self.once_per_thread = once_per_thread
+        self.guard = guard
 
     def render(self, kind: str, values: Mapping[str, str]) -> str | None:
         if kind == "html":
@@ -50,13 +54,15 @@ class Insert(Op):
             return False
         changed = False
         message.bare.extend(message.unreachable())
+        guarded = self.guard if self.guard is not None else values.get("direction") == "INBOUND"
+        token = values.get(GUARD_VALUE) if guarded else None
         for kind, part in message.bodies().items():
             rendered = self.render(kind, values)
             if not rendered:
                 continue
             top, bottom = (rendered, None) if self.name == "banner" else (None, rendered)
             try:
-                edit.insert(part, top, bottom, self.above_reply)
+                edit.insert(part, top, bottom, self.above_reply, token)
             except transfer.UndecodableBody as error:
                 # That part stays as it was, and the result says so; the others still
                 # get the text.
