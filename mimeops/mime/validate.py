@@ -35,7 +35,6 @@ UNIQUE_HEADERS = (
 IMMUTABLE_HEADERS = ("From", "Date", "Message-ID", "Sender")
 """Fields whose (unfolded, whitespace-normalised) value must survive an update."""
 
-_BLOCK = (MAX_LINE_OCTETS + 1) // 2  # 499
 
 
 def rejection_reason(original: bytes, updated: bytes) -> str | None:
@@ -80,28 +79,32 @@ def has_long_line(data: bytes | memoryview) -> bool:
 def long_line(raw: bytes) -> str | None:
     """The first line over 998 octets (line break not counted), described; or None.
 
-    Every line runs the whole message, so this is on the hot path of every update. A
-    line of 999+ octets covers a whole block of 499 aligned octets, so one `find` per
-    block (memchr, in C) clears a block; only a block without a line break is looked at
-    more closely. About 2x faster than splitting the message into lines.
+    Every line of the message is read, so this is on the hot path of every update.
+    From the start of a line, the last line break within the next 999 octets (one
+    `rfind`, memrchr in C) proves every line up to it short; the scan jumps there.
+    About 4x faster than splitting the message into lines.
     """
-    find, end, block = raw.find, len(raw), _BLOCK
-    at = 0
-    while at + block <= end:
-        if find(b"\n", at, at + block) != -1:
-            at += block
+    rfind, end, limit = raw.rfind, len(raw), MAX_LINE_OCTETS
+    start = 0  # the start of a line
+    while end - start > limit:
+        newline = rfind(b"\n", start, start + limit + 1)
+        if newline != -1:
+            start = newline + 1
             continue
-        start = raw.rfind(b"\n", 0, at) + 1
-        stop = find(b"\n", at)
+        # No line break in the next 999 octets: a long line, unless its 999th octet is
+        # the CR of a CRLF (998 octets plus CRLF is the limit exactly).
+        stop = start + limit + 1
+        if stop < end and raw[stop] == 0x0A and raw[stop - 1] == 0x0D:
+            start = stop + 1
+            continue
+        stop = raw.find(b"\n", start)
         stop = end if stop == -1 else stop
         length = stop - start - (1 if stop < end and raw[stop - 1] == 0x0D else 0)
-        if length > MAX_LINE_OCTETS:
-            number = raw.count(b"\n", 0, start) + 1
-            return (
-                f"line {number} is {length} octets long; lines must not exceed "
-                f"{MAX_LINE_OCTETS} octets plus CRLF (RFC 5321 section 4.5.3.1.6)"
-            )
-        at = stop + 1 + (-(stop + 1) % block)  # the next block boundary after the line
+        number = raw.count(b"\n", 0, start) + 1
+        return (
+            f"line {number} is {length} octets long; lines must not exceed "
+            f"{limit} octets plus CRLF (RFC 5321 section 4.5.3.1.6)"
+        )
     return None
 
 
