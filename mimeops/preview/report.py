@@ -42,6 +42,9 @@ _FETCHING = re.compile(
     r"""("[^"]*"|'[^']*'|[^\s>]*)""")
 _SVG_FETCH = re.compile(r"(?i)<(?:image|use|feimage|script)\b")
 _SVG_HREF = re.compile(r"(?i)(\s)href(?=\s*=)")
+# A previewed message must not move the report's focus (the guarded banner carries
+# autofocus against a sender's own); the sandbox refuses it, but logs an error.
+_AUTOFOCUS = re.compile(r"(?i)(\s)autofocus\b")
 _CSS_URL = re.compile(r"""(?i)url\(\s*(?!["']?data:)[^)]*\)""")
 
 _SCRIPT = """
@@ -98,7 +101,7 @@ def _document(body: str) -> str:
 
 
 def _inert_tag(tag: re.Match[str]) -> str:
-    text = _FETCHING.sub(_inert_attribute, tag.group(0))
+    text = _AUTOFOCUS.sub(r"\1data-inert-autofocus", _FETCHING.sub(_inert_attribute, tag.group(0)))
     # SVG fetches through plain href too.
     return _SVG_HREF.sub(r"\1data-inert-href", text) if _SVG_FETCH.match(text) else text
 
