@@ -77,6 +77,7 @@ def test_outlook_only_stylesheets_are_confined_too() -> None:
     ("<p>x<textarea>y", "</textarea>"),
     ("<p>x<style>y", "</style>"),
     ("<p>x<script><!--<script>", "--></script>"),
+    ("<svg><![CDATA[<style>x{}</style>", "]]>"),
 ])
 def test_raw_text_left_open_is_closed(markup: str, closer: str) -> None:
     assert outline(markup).closer == closer
