@@ -209,6 +209,9 @@ FRAGMENTS = [
     "<![CDATA[", "]]>", "<table><tr><td>", "<select>", '<a href="x', '">', "<plaintext>",
     "<link rel=stylesheet href=x>", "<meta http-equiv=refresh content=0>", "\ufeff", "<",
     "</", "<p", ">", "<br/>", "<input autofocus>", "é", "<style>@import url(x);</style>",
+    "<font color=red>", "<b>", "<a href=x>", "</a>", "<xmp>", "</xmp>", "<noembed>",
+    "<iframe>", "</iframe>", "<desc>", "<mi>", '<annotation-xml encoding="text/html">',
+    "<frameset>", "</p>", "<object>", "<li>", "<h1>", "<button>", "<form>", "<image>",
 ]
 
 
