@@ -77,6 +77,7 @@ def test_outlook_only_stylesheets_are_confined_too() -> None:
     ("<p>x<textarea>y", "</textarea>"),
     ("<p>x<style>y", "</style>"),
     ("<p>x<script><!--<script>", "--></script>"),
+    ("<svg><![CDATA[<style>x{}</style>", "]]>"),
 ])
 def test_raw_text_left_open_is_closed(markup: str, closer: str) -> None:
     assert outline(markup).closer == closer
@@ -208,6 +209,9 @@ FRAGMENTS = [
     "<![CDATA[", "]]>", "<table><tr><td>", "<select>", '<a href="x', '">', "<plaintext>",
     "<link rel=stylesheet href=x>", "<meta http-equiv=refresh content=0>", "\ufeff", "<",
     "</", "<p", ">", "<br/>", "<input autofocus>", "é", "<style>@import url(x);</style>",
+    "<font color=red>", "<b>", "<a href=x>", "</a>", "<xmp>", "</xmp>", "<noembed>",
+    "<iframe>", "</iframe>", "<desc>", "<mi>", '<annotation-xml encoding="text/html">',
+    "<frameset>", "</p>", "<object>", "<li>", "<h1>", "<button>", "<form>", "<image>",
 ]
 
 

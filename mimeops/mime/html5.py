@@ -266,8 +266,9 @@ class _Scan:
             if nxt == "!" and self.foreign and self.foreign[-1] in ("svg", "math") \
                     and low.startswith("<![cdata[", pos):
                 end = low.find("]]>", pos + 9)
-                if end < 0:
-                    out.truncated = pos
+                if end < 0:  # CDATA to the end: end it there (before it, outside the
+                    out.closer = "]]>"  # SVG, the rest would be read as markup)
+                    rendered_end = n
                     break
                 pos = end + 3
                 rendered_end = pos
