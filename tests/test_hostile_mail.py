@@ -583,3 +583,20 @@ def test_undecodable_bytes_in_from_cannot_stop_the_banner(ctype: bytes) -> None:
     result = assert_whole(recipe, raw)
     assert "external-warning:banner" in result.applied
     assert b"CAUTION" in result.message
+
+
+@pytest.mark.parametrize("label", [b"7-bit", b"8bits", b"text/html", b"plain"])
+def test_sloppy_transfer_encoding_with_long_lines_cannot_skip_the_banner(label: bytes) -> None:
+    # Clients read an unknown label as identity; so do we: the part is re-encoded
+    # (losslessly) to keep lines within 998 octets, instead of no banner at all.
+    recipe = load_flow((ROOT / "examples/flows/external-warning.yaml").read_text())
+    html = b"<html><body><p>" + b"word " * 400 + b"</p></body></html>"
+    raw = (b"From: a@outside.example.net\r\nTo: jane@example.com\r\nSubject: s\r\n"
+           b"Message-ID: <2@x>\r\nDate: Tue, 1 Dec 2026 10:00:00 +0000\r\n"
+           b"Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: " + label
+           + b"\r\n\r\n" + html + b"\r\n")
+    result = assert_whole(recipe, raw)
+    assert "external-warning:banner" in result.applied
+    part = Message(result.message).bodies()["html"]
+    shown = transfer.decode(part.cte, part.body())
+    assert b"CAUTION" in shown and (b"word " * 400) in shown

@@ -28,7 +28,6 @@ from mimeops.mime.validate import has_long_line
 
 _WSP = b" \t"
 _SIGNATURES = frozenset({"dkim-signature", "arc-message-signature", "arc-seal"})
-_KNOWN_CTE = frozenset({"7bit", "8bit", "binary", "quoted-printable", "base64"})
 
 
 def conform(root: Part) -> str | None:
@@ -147,7 +146,7 @@ def _reencode(part: Part) -> str | None:
     cte = part.cte
     if part.maintype in ("message", "multipart"):
         return f"a line over {MAX_LINE} octets inside an entity that cannot be re-encoded"
-    if cte not in _KNOWN_CTE:
+    if transfer.canonical(cte) is None:  # x-uuencode, binhex, x-*: nothing to decode
         return f"a line over {MAX_LINE} octets in a body encoded as {cte}"
     try:
         data = part.decoded()
