@@ -600,3 +600,17 @@ def test_sloppy_transfer_encoding_with_long_lines_cannot_skip_the_banner(label: 
     part = Message(result.message).bodies()["html"]
     shown = transfer.decode(part.cte, part.body())
     assert b"CAUTION" in shown and (b"word " * 400) in shown
+
+
+def test_related_whose_root_is_an_image_still_gets_the_banner_in_its_html() -> None:
+    # Clients show the HTML of a multipart/related even when the sender put an image
+    # first (the root): otherwise that ordering alone would skip the banner.
+    recipe = load_flow((ROOT / "examples/flows/external-warning.yaml").read_text())
+    raw = (b"From: X <x@evil.example>\r\nTo: jane@example.com\r\nSubject: s\r\n"
+           b"Message-ID: <9@e>\r\nDate: Tue, 1 Dec 2026 10:00:00 +0000\r\n"
+           b'Content-Type: multipart/related; boundary="b"\r\n\r\n'
+           b"--b\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+           b"iVBORw0KGgo=\r\n--b\r\nContent-Type: text/html\r\n\r\n<p>hi</p>\r\n--b--\r\n")
+    result = assert_whole(recipe, raw)
+    assert "external-warning:banner" in result.applied
+    assert b"CAUTION" in Message(result.message).bodies()["html"].decoded()

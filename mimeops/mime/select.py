@@ -18,7 +18,8 @@ def bodies(root: Part) -> dict[str, Part]:
     """The main `plain` and `html` parts, as a client displays them.
 
     Through multipart/alternative (the last of each kind wins, as in clients),
-    /related (its root part) and /mixed (the first displayable child); never an
+    /related (its root part; the first displayable child when the root is no
+    text) and /mixed (the first displayable child); never an
     attachment and never inside an attached message.
     """
     return _bodies(root, [])
@@ -49,7 +50,11 @@ def _bodies(part: Part, bare: list[str]) -> dict[str, Part]:
             found.update(_bodies(child, bare))
         return found
     if part.subtype == "related":
-        return _bodies(_related_root(part, part.children), bare)
+        found = _bodies(_related_root(part, part.children), bare)
+        if found:
+            return found
+        # A root that is no text (an image first): clients still show the text part,
+        # so it is the body, as under /mixed; a sender cannot park the HTML behind one.
     for child in part.children:
         found = _bodies(child, bare)
         if found:
