@@ -78,7 +78,7 @@ def test_output_workmail_would_refuse_is_never_put(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Defence in depth: were the engine's own check to let a bad message through, the
     handler's check before the Put stops it (the same rules the emulator enforces)."""
-    monkeypatch.setattr(core, "structure_reason", lambda original, updated: None)
+    monkeypatch.setattr(core, "structure_reason", lambda original, updated, known=None: None)
     raw = TOP + b"Date: Tue, 04 Mar 2025 10:00:00 +0000\r\n\r\nHello.\r\n"
     response, message_id, out = _run(wm, raw, capsys, monkeypatch)
     assert response == DEFAULT

@@ -237,13 +237,13 @@ class Flow:
         # check the same rules WorkMail (and the emulator) apply to the update. The
         # line pass reads every octet, so it runs once when every line is short.
         merge_repeated(message.root.header)
-        out = message.to_bytes()
+        out, known = message.render()
         problem = long_line(out)
         if problem:
             problem = conform(message.root)
-            out = message.to_bytes()
+            out, known = message.render()
             problem = problem or long_line(out)
-        problem = problem or structure_reason(raw, out)
+        problem = problem or structure_reason(raw, out, known)
         if problem:
             return Result(raw, False, f"invalid-output: {problem}", [], response, **reported)
         return Result(out, True, skipped, applied, response, **reported)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from mimeops.mime import select
-from mimeops.mime.model import Part, parse
+from mimeops.mime.model import Part, Verbatim, parse, render
 
 # Control bytes no header block has (ESC is allowed: raw ISO-2022-JP headers exist).
 _BINARY = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")
@@ -46,6 +46,11 @@ class Message:
 
     def to_bytes(self) -> bytes:
         return self.root.to_bytes() if self.changed else self.raw
+
+    def render(self) -> tuple[bytes, list[Verbatim]]:
+        """`to_bytes()`, and the spans of it copied from untouched parts: a check that
+        parses the output again need not search those (`validate.structure_reason`)."""
+        return render(self.root) if self.changed else (self.raw, [])
 
     def bodies(self) -> dict[str, Part]:
         return select.bodies(self.root)

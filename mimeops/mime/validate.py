@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import Counter
 
 from mimeops.mime import headers
-from mimeops.mime.model import MAX_DEPTH, Part, parse
+from mimeops.mime.model import MAX_DEPTH, Part, Verbatim, parse
 
 MAX_LINE_OCTETS = 998
 """RFC 5321/5322 limit: 1000 octets per line including CRLF."""
@@ -34,6 +34,10 @@ UNIQUE_HEADERS = (
 
 IMMUTABLE_HEADERS = ("From", "Date", "Message-ID", "Sender")
 """Fields whose (unfolded, whitespace-normalised) value must survive an update."""
+
+# Lines checked per strided slice in `long_line`: from 8, doubling while they hold.
+_PROBE, _PROBE_MAX = 8, 4096
+_NEWLINES = b"\n" * _PROBE_MAX
 
 
 
@@ -48,10 +52,16 @@ def rejection_reason(original: bytes, updated: bytes) -> str | None:
     return long_line(updated) or structure_reason(original, updated)
 
 
-def structure_reason(original: bytes, updated: bytes) -> str | None:
+def structure_reason(
+    original: bytes, updated: bytes, known: list[Verbatim] | None = None,
+) -> str | None:
     """`rejection_reason` without the line-length pass, for a caller that has just made
-    that pass itself: header block, unique and immutable fields, well-formed parts."""
-    new = parse(updated)
+    that pass itself: header block, unique and immutable fields, well-formed parts.
+
+    `updated` is parsed again from its bytes; `known` (from `model.render`) spares that
+    parse the search of untouched parts the first parse already searched.
+    """
+    new = parse(updated, known)
     if not any(field.name for field in new.header):
         return "the message has no header fields (no header block before the body)"
     reason = _duplicated_unique_header(new)
@@ -81,15 +91,26 @@ def long_line(raw: bytes) -> str | None:
 
     Every line of the message is read, so this is on the hot path of every update.
     From the start of a line, the last line break within the next 999 octets (one
-    `rfind`, memrchr in C) proves every line up to it short; the scan jumps there.
-    About 4x faster than splitting the message into lines.
+    `rfind`, memrchr in C) proves every line up to it short. When the line that
+    ends there is as long as the lines after it (base64, fixed-width text), their
+    line breaks sit every `width` octets: one strided slice compared with a run of
+    line breaks proves up to 4096 lines at once, so a 25 MiB message of attachments
+    costs about 2 ms (the memory read) instead of 28,000 `rfind` calls.
     """
-    rfind, end, limit = raw.rfind, len(raw), MAX_LINE_OCTETS
+    find, rfind, end, limit = raw.find, raw.rfind, len(raw), MAX_LINE_OCTETS
     start = 0  # the start of a line
+    probe = _PROBE
     while end - start > limit:
         newline = rfind(b"\n", start, start + limit + 1)
         if newline != -1:
-            start = newline + 1
+            width = newline - max(rfind(b"\n", start, newline), start - 1)
+            lands = raw[newline + width : newline + width * probe + 1 : width]
+            if lands and lands == _NEWLINES[: len(lands)]:
+                start = newline + 1 + len(lands) * width
+                probe = min(probe * 2, _PROBE_MAX)
+            else:
+                start = newline + 1 + (len(lands) - len(lands.lstrip(b"\n"))) * width
+                probe = _PROBE
             continue
         # No line break in the next 999 octets: a long line, unless its 999th octet is
         # the CR of a CRLF (998 octets plus CRLF is the limit exactly).
@@ -97,7 +118,7 @@ def long_line(raw: bytes) -> str | None:
         if stop < end and raw[stop] == 0x0A and raw[stop - 1] == 0x0D:
             start = stop + 1
             continue
-        stop = raw.find(b"\n", start)
+        stop = find(b"\n", start)
         stop = end if stop == -1 else stop
         length = stop - start - (1 if stop < end and raw[stop - 1] == 0x0D else 0)
         number = raw.count(b"\n", 0, start) + 1
