@@ -199,3 +199,70 @@ def test_a_nested_multipart_reusing_the_outer_boundary(inner: bytes, compared) -
            b"--" + inner + b"\r\nContent-Type: text/plain\r\n\r\nx --B\r\n--B-- not\r\n"
            b"--" + inner + b"--\r\n--B--\r\n")
     WARNING.apply(raw, INBOUND)
+
+
+# -- quoted-printable: only the changed lines are encoded again ----------------------------
+
+
+def _foreign_qp(text: bytes, eol: bytes, width: int) -> bytes:
+    """Quoted-printable as another mail program writes it: soft breaks at `width`,
+    every non-ASCII byte and '=' escaped, trailing spaces escaped."""
+    out = []
+    for line in text.split(b"\n"):
+        cells = [b"=%02X" % c if c > 126 or c == 61 else bytes([c]) for c in line]
+        if cells and cells[-1] == b" ":
+            cells[-1] = b"=20"
+        physical, current = [], b""
+        for cell in cells:
+            if len(current) + len(cell) > width - 1:
+                physical.append(current + b"=")
+                current = b""
+            current += cell
+        physical.append(current)
+        out.append(eol.join(physical))
+    return eol.join(out)
+
+
+@FUZZ
+@given(st.lists(st.text(st.characters(codec="utf-8", exclude_characters="\r\n"),
+                        max_size=300), min_size=40, max_size=120),
+       st.sampled_from([b"\r\n", b"\n"]), st.sampled_from([40, 76, 200]),
+       st.text(max_size=200), st.text(max_size=200), st.integers(0, 3), st.integers(0, 3))
+def test_requote_keeps_unchanged_lines_and_decodes_to_the_edit(
+        lines: list[str], eol: bytes, width: int, top: str, bottom: str, cut_top: int,
+        cut_bottom: int) -> None:
+    from mimeops.mime import transfer
+
+    text = "\n".join(lines).encode("utf-8")
+    encoded = _foreign_qp(text, eol, width)
+    before = transfer.decode("quoted-printable", encoded)
+    rows = before.split(eol)
+    # A banner and a footer, and lines at both ends changed or removed, as the guard does.
+    def inserted(value: str) -> bytes:
+        return value.encode("utf-8", "surrogatepass").replace(b"\r", b"").replace(b"\n", eol)
+
+    edited = [inserted(top), *rows[cut_top : len(rows) - cut_bottom], inserted(bottom)]
+    after = eol.join(edited)
+    out = transfer.requote(encoded, before, after, eol)
+    if len(after) >= 4096 and len(text) > 8192:
+        assert out is not None
+    if out is None:
+        return
+    assert transfer.decode("quoted-printable", out) == after
+    assert not any(len(line.rstrip(b"\r")) > 998 for line in out.split(b"\n"))
+    # The middle of the sender's encoding is there byte for byte.
+    middle = encoded[len(encoded) // 3 : 2 * len(encoded) // 3]
+    assert middle in out
+
+
+def test_a_banner_in_a_large_html_part_keeps_the_senders_encoded_lines() -> None:
+    html = ("<html><head><style>p{color:red}</style></head><body>"
+            + "".join(f"<p class=\"c{i}\">Zürich façade {i} " + "x" * 90 + "</p>\n"
+                      for i in range(400)) + "</body></html>").encode("utf-8")
+    body = _foreign_qp(html, b"\r\n", 76)
+    raw = (b"From: a@evil.example\r\nTo: jane@example.com\r\nSubject: s\r\n"
+           b"Message-ID: <q@evil.example>\r\nDate: Tue, 04 Jun 2024 09:15:00 +0200\r\n"
+           b"MIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n"
+           b"Content-Transfer-Encoding: quoted-printable\r\n\r\n" + body)
+    out = WARNING.apply(raw, INBOUND).message
+    assert body[len(body) // 10 : 9 * len(body) // 10] in out

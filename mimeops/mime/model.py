@@ -118,8 +118,18 @@ class Part:
     def body(self) -> bytes:
         """The body as transferred (still encoded), after any edit."""
         if self._body is None and self._decoded is not None:
-            self._body = transfer.encode_as(*self._decoded)
+            self._body = self._requoted() or transfer.encode_as(*self._decoded)
         return self._body if self._body is not None else self.buf[self.body_start : self.end]
+
+    def _requoted(self) -> bytes | None:
+        """A quoted-printable text edit, encoded again only where it changed."""
+        assert self._decoded is not None
+        cte, data, eol, text = self._decoded
+        if cte != "quoted-printable" or not text or self._original is None \
+                or transfer.canonical(self._original[0]) != cte:
+            return None
+        return transfer.requote(self.buf[self.body_start : self.end], self._original[1],
+                                data, eol)
 
     def decoded(self) -> bytes:
         """The body decoded from its Content-Transfer-Encoding, after any edit.

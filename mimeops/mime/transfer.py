@@ -13,6 +13,8 @@ import re
 IDENTITY = frozenset({"7bit", "8bit", "binary"})
 _NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/]")
 _MAX_LINE = 998
+# `requote` pays off from a few KiB; it walks at most this many lines from each end.
+_REQUOTE_MIN, _REQUOTE_LINES = 4096, 512
 
 
 class UndecodableBody(ValueError):
@@ -104,6 +106,93 @@ def reversible(cte: str, data: bytes, eol: bytes, text: bool = True) -> bool:
     if eol == b"\r\n":
         return crs == data.count(b"\n") == data.count(b"\r\n")
     return crs == 0
+
+
+def requote(encoded: bytes, before: bytes, after: bytes, eol: bytes) -> bytes | None:
+    """`after` as quoted-printable text, keeping the lines of `encoded` (which decodes
+    to `before`) that did not change, or None when that saves nothing.
+
+    A banner and a footer change the first and last lines of a body: only the hard
+    lines before and after the unchanged run in the middle are encoded again (a
+    120 KiB HTML part costs a few lines instead of a `b2a_qp` of all of it), and
+    the sender's own line breaks and escapes stay as they were. The result is
+    decoded again and must give `after` exactly, or the caller encodes it all.
+    """
+    if len(after) < _REQUOTE_MIN:
+        return None
+    run = _common_run(before, after)
+    if run is None:
+        return None
+    first, last, shift = run  # after[first + shift : last + shift] == before[first:last]
+    # Whole hard lines inside the run: where the re-encoded head ends, the tail starts.
+    head_end = _hard_boundary(encoded, first + (first > 0 or shift != 0), forward=True)
+    tail_start = _hard_boundary(encoded, len(before) - last, forward=False)
+    if head_end is None or tail_start is None:
+        return None
+    (start, kept), (stop, kept_tail) = head_end, tail_start
+    end = len(before) - kept_tail
+    if end - kept < len(after) // 2:
+        return None
+    out = (qp(after[: kept + shift], eol) + encoded[start:stop]
+           + qp(after[end + shift :], eol))
+    return out if binascii.a2b_qp(out) == after else None
+
+
+def _common_run(before: bytes, after: bytes) -> tuple[int, int, int] | None:
+    """The unchanged run around the middle of `before`: (first, last, shift) with
+    ``after[first + shift : last + shift] == before[first:last]``, found from a probe
+    in the middle and widened by binary searches of memcmp'd slices."""
+    middle = len(before) // 2
+    probe = before[middle : middle + 64]
+    found = after.find(probe)
+    if len(probe) < 64 or found < 0:
+        return None
+    shift = found - middle
+    low, high = 0, min(middle, middle + shift)
+    while low < high:  # how far the run reaches back
+        mid = (low + high + 1) // 2
+        if before[middle - mid : middle] == after[found - mid : found]:
+            low = mid
+        else:
+            high = mid - 1
+    first = middle - low
+    low, high = 0, min(len(before) - middle, len(after) - found)
+    while low < high:  # and forward
+        mid = (low + high + 1) // 2
+        if before[middle : middle + mid] == after[found : found + mid]:
+            low = mid
+        else:
+            high = mid - 1
+    return first, middle + low, shift
+
+
+def _hard_boundary(encoded: bytes, least: int, forward: bool) -> tuple[int, int] | None:
+    """The first hard line break of QP `encoded` after which at least `least` decoded
+    octets lie behind (`forward`, from the start) or ahead (from the end): (its offset,
+    those octets). Soft breaks (``=`` ending a line) join lines. None when not within
+    `_REQUOTE_LINES` physical lines."""
+    edge = pos = 0 if forward else len(encoded)
+    decoded = 0
+    for _ in range(_REQUOTE_LINES):
+        if decoded >= least:
+            return edge, decoded
+        if forward:
+            newline = encoded.find(b"\n", pos)
+            if newline < 0:
+                return None
+            pos = newline + 1
+            if encoded.endswith((b"=\n", b"=\r\n"), 0, pos):
+                continue  # a soft break: the hard line goes on
+            decoded += len(binascii.a2b_qp(encoded[edge:pos]))
+        else:
+            if pos == 0:
+                return None
+            pos = encoded.rfind(b"\n", 0, pos - 1) + 1
+            if pos and encoded.endswith((b"=\n", b"=\r\n"), 0, pos):
+                continue
+            decoded += len(binascii.a2b_qp(encoded[pos:edge]))
+        edge = pos
+    return None
 
 
 def qp(data: bytes, eol: bytes, text: bool = True) -> bytes:
