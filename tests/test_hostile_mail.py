@@ -614,3 +614,35 @@ def test_related_whose_root_is_an_image_still_gets_the_banner_in_its_html() -> N
     result = assert_whole(recipe, raw)
     assert "external-warning:banner" in result.applied
     assert b"CAUTION" in Message(result.message).bodies()["html"].decoded()
+
+
+@pytest.mark.parametrize("shape", ["html", "alternative", "header-only"])
+def test_lone_cr_line_breaks_cannot_skip_the_banner(shape: str) -> None:
+    # Clients (and Python's email package) take a lone CR as a line break; a parser that
+    # looks only for LF saw one endless line, and the message went out with no banner.
+    recipe = load_flow((ROOT / "examples/flows/external-warning.yaml").read_text())
+    top = (b"From: X <x@evil.example>\rTo: jane@example.com\rSubject: pay\r"
+           b"Message-ID: <cr@evil.example>\rDate: Tue, 04 Jun 2024 09:15:00 +0200\r"
+           b"MIME-Version: 1.0\r")
+    body = {
+        "html": b"Content-Type: text/html\r\r<html><body><p>pay now</p></body></html>\r",
+        "alternative": b"Content-Type: multipart/alternative; boundary=b\r\r--b\r"
+                       b"Content-Type: text/plain\r\rpay now\r--b\r"
+                       b"Content-Type: text/html\r\r<p>pay now</p>\r--b--\r",
+        # The header broken by lone CRs, the body by LFs.
+        "header-only": b"Content-Type: text/plain\r\rpay now\nthanks\n",
+    }[shape]
+    raw = top + body
+    inbound = Envelope("INBOUND", "x@evil.example", ["jane@example.com"])
+    result = recipe.apply(raw, inbound)
+    assert result.changed, result.skipped
+    assert rejection_reason(raw, result.message) is None
+    parsed = email.message_from_bytes(result.message, policy=email.policy.default)
+    assert parsed["From"] == "X <x@evil.example>" and parsed["Subject"].startswith("[EXTERNAL]")
+    shown = [transfer.decode(p.cte, p.body()) for p in Message(result.message).bodies().values()]
+    assert shown and all(b"CAUTION" in text and b"pay now" in text for text in shown)
+    again = recipe.apply(result.message, inbound)
+    assert not again.changed and again.message is result.message
+    # Nothing to do: the bytes that came in go out, lone CRs and all.
+    untouched = recipe.apply(raw, Envelope("OUTBOUND", "jane@example.com", ["x@evil.example"]))
+    assert not untouched.changed and untouched.message is raw

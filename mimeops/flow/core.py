@@ -17,6 +17,7 @@ from mimeops.flow.window import Window
 from mimeops.mime import Message, words
 from mimeops.mime.addresses import domain_of, header_addresses, normalize_address
 from mimeops.mime.conform import conform, merge_repeated
+from mimeops.mime.line_breaks import crlf
 from mimeops.mime.validate import long_line, structure_reason
 from mimeops.mime.wrap import wrap
 from mimeops.ops.base import GUARD_VALUE, Op
@@ -181,6 +182,7 @@ class Flow:
                             f"{type(raw).__name__}{hint}")
         if not isinstance(envelope, Envelope):
             raise TypeError(f"Flow.apply() takes an Envelope, got {type(envelope).__name__}")
+        received, raw = raw, crlf(raw)
         message = Message(raw)
         header = message.root.header
         senders = header_addresses(header.get_all("from"))
@@ -208,7 +210,7 @@ class Flow:
         unreadable = message.unreadable()
         if unreadable:
             # Never guess where a header block ends: a field moved into the body is lost.
-            return Result(raw, False, unreadable, [], response, **reported)
+            return Result(received, False, unreadable, [], response, **reported)
         skipped, mode = self._policy(message, matched, assigned, blanket, recipients, facts)
         headers_only = mode == "headers"
         applied: list[str] = []
@@ -232,7 +234,7 @@ class Flow:
                                                            envelope.direction, rule.name))
         reported["bare"] = list(dict.fromkeys(message.bare))
         if not message.changed:
-            return Result(raw, False, skipped, applied, response, **reported)
+            return Result(received, False, skipped, applied, response, **reported)
         # Output WorkMail accepts, or none: fold and re-encode over-long lines, then
         # check the same rules WorkMail (and the emulator) apply to the update. The
         # line pass reads every octet, so it runs once when every line is short.
@@ -245,7 +247,7 @@ class Flow:
             problem = problem or long_line(out)
         problem = problem or structure_reason(raw, out, known)
         if problem:
-            return Result(raw, False, f"invalid-output: {problem}", [], response, **reported)
+            return Result(received, False, f"invalid-output: {problem}", [], response, **reported)
         return Result(out, True, skipped, applied, response, **reported)
 
     def _marker_keys(self) -> marker.Keys:

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections import Counter
 
 from mimeops.mime import headers
+from mimeops.mime.line_breaks import crlf
 from mimeops.mime.model import MAX_DEPTH, Part, Verbatim, parse
 
 MAX_LINE_OCTETS = 998
@@ -61,6 +62,7 @@ def structure_reason(
     `updated` is parsed again from its bytes; `known` (from `model.render`) spares that
     parse the search of untouched parts the first parse already searched.
     """
+    original = crlf(original)
     new = parse(updated, known)
     if not any(field.name for field in new.header):
         return "the message has no header fields (no header block before the body)"
