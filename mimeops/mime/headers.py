@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 
 from mimeops.mime import words
 
@@ -32,10 +33,11 @@ class Field:
 
     name: str
     raw: bytes
+    #: `name` lower-cased, once: every lookup in a block compares it.
+    key: str = dataclass_field(init=False, repr=False, compare=False)
 
-    @property
-    def key(self) -> str:
-        return self.name.lower()
+    def __post_init__(self) -> None:
+        self.key = self.name.lower()
 
     def raw_value(self) -> bytes:
         """The bytes after the colon, line breaks of folding removed."""
