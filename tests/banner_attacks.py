@@ -190,6 +190,123 @@ ATTACKS += [
     ("zoom-html", "zoom the root", _doc("html{zoom:0.1}")),
 ]
 
+# A third round (2026-12-02): newer CSS, late or misplaced stylesheets, parser corners,
+# covers that are no <style>. Each held at once; kept so that it keeps holding.
+_TALL = '<div style="height:3000px"></div><div id=s style="height:800px">x</div>'
+_HIDE = "<style>div{display:none!important}</style>"
+ATTACKS += [
+    ("content-visibility", "skip rendering the boxes",
+     _doc("div{content-visibility:hidden!important}")),
+    ("container-query", "hide inside a container query",
+     _doc("html,body{container-type:inline-size}"
+          "@container (min-width:1px){div{display:none!important}}")),
+    ("supports", "hide inside @supports",
+     _doc("@supports (display:block){div{display:none!important}}")),
+    ("scope-rule", "hide inside @scope (body)", _doc("@scope (body){div{display:none!important}}")),
+    ("where-child", "zero-specificity :where() on the body's children",
+     _doc(":where(body) > :where(div){display:none!important}")),
+    ("universal-transparent", "every text transparent on white",
+     _doc("*{color:transparent!important;background:#fff!important}")),
+    ("text-fill", "-webkit-text-fill-color white",
+     _doc("*{-webkit-text-fill-color:#fff!important}")),
+    ("text-stroke", "a white stroke wider than the glyphs",
+     _doc("*{-webkit-text-stroke:20px #fff!important}")),
+    ("scroll-snap-html", "a mandatory snap point far down moves the first view",
+     _doc("html{scroll-snap-type:y mandatory!important}#s{scroll-snap-align:start}",
+          body=_P + _TALL)),
+    ("scroll-snap-body", "the body as a snapping scroller",
+     _doc("body{scroll-snap-type:y mandatory;overflow:auto;height:100vh}"
+          "#s{scroll-snap-align:start}", body=_P + _TALL)),
+    ("mask-html", "a mask that makes the top of the page transparent",
+     _doc("html{-webkit-mask-image:linear-gradient(transparent 0 300px,#000 300px)!important;"
+          "mask-image:linear-gradient(transparent 0 300px,#000 300px)!important}")),
+    ("mask-body", "the same mask on the body",
+     _doc("body{-webkit-mask-image:linear-gradient(transparent 0 300px,#000 300px)!important}")),
+    ("relative-top", "a white paragraph moved up over the top",
+     _doc(body=f'<p style="position:relative;top:-300px;background:#fff;height:400px;'
+          f'z-index:99999">{ORIGINAL}</p>')),
+    ("inline-fixed", "a fixed cover in a style attribute",
+     _doc(body=f'<div style="{FIXED_COVER}"></div>{_P}')),
+    ("svg-fixed", "a fixed white SVG rectangle",
+     _doc(body='<svg style="position:fixed;top:0;left:0;z-index:2147483647" width=2000 '
+          f'height=400><rect width=2000 height=400 fill=white /></svg>{_P}')),
+    ("font-face-local", "Arial and sans-serif redefined as a symbol font",
+     _doc("@font-face{font-family:Arial;src:local('Wingdings')}"
+          "@font-face{font-family:sans-serif;src:local('Wingdings')}")),
+    ("root-font-size", "1px root and body font size", _doc("html{font-size:1px!important}"
+                                                          "body{font-size:1px!important}")),
+    ("color-scheme-dark", "a dark colour scheme",
+     _doc(head='<meta name="color-scheme" content="dark">')),
+    ("invert-root", "invert the whole page",
+     _doc(":root{forced-color-adjust:none;filter:invert(1)}")),
+    ("viewport-meta", "a viewport that zooms out 100x",
+     _doc(head='<meta name="viewport" content="width=10000, initial-scale=0.01">')),
+    ("backdrop-filter", "a fixed backdrop that blurs what is under it",
+     _doc(body='<div style="position:fixed;inset:0;backdrop-filter:blur(30px) opacity(0);'
+          f'z-index:2147483647"></div>{_P}')),
+    ("drop-shadow-up", "white drop shadows cast upwards",
+     _doc("p{filter:drop-shadow(0 -300px 0 #fff) drop-shadow(0 -150px 0 #fff)}")),
+    ("border-top-up", "a white border pulled up by a negative margin",
+     _doc("p{margin-top:-300px!important;border-top:300px solid #fff}")),
+    ("float-up", "a white float pulled up",
+     _doc(body='<div style="float:left;margin-top:-400px;width:100%;height:400px;'
+          f'background:#fff"></div>{_P}')),
+    ("table-caption-up", "a white table caption pulled up",
+     _doc(body='<table style="margin-top:-400px"><caption style="height:400px;'
+          f'background:#fff">x</caption></table>{_P}')),
+    ("style-attr-escape", "a CSS escape inside a style attribute's property name",
+     _doc(body='<p style="posi\\tion:fixed;top:0;left:0;width:100%;height:300px;'
+          f'background:#fff;z-index:2147483647">{ORIGINAL}</p>')),
+    ("style-late-in-body", "a stylesheet after the content",
+     f"<!DOCTYPE html><html><body>{_P}{_HIDE}</body></html>"),
+    ("style-after-html", "a stylesheet after </html>",
+     f"<!DOCTYPE html><html><body>{_P}</body></html>{_HIDE}"),
+    ("link-in-body", "a data: stylesheet linked from the body",
+     f"<!DOCTYPE html><html><body>{_P}<link rel=stylesheet "
+     "href='data:text/css,div%7Bdisplay:none!important%7D'></body></html>"),
+    ("html-attr-late", "<html style> after the end",
+     f"<!DOCTYPE html><html><body>{_P}</body></html><html style='display:none'>"),
+    ("noframes-head", "a stylesheet inside <noframes> in the head",
+     f"<!DOCTYPE html><html><head><noframes>{_HIDE}</noframes></head><body>{_P}</body></html>"),
+    ("noembed", "a stylesheet after an empty <noembed>",
+     f"<!DOCTYPE html><html><body><noembed></noembed>{_HIDE}{_P}</body></html>"),
+    ("xmp", "a stylesheet after an empty <xmp>",
+     f"<!DOCTYPE html><html><body><xmp></xmp>{_HIDE}{_P}</body></html>"),
+    ("title-in-body", "a stylesheet after a <title> in the body",
+     f"<!DOCTYPE html><html><body><title>x</title>{_HIDE}{_P}</body></html>"),
+    ("select-style", "a stylesheet inside <select>",
+     f"<!DOCTYPE html><html><body><select>{_HIDE}</select>{_P}</body></html>"),
+    ("math-style", "a <style> inside MathML (foreign content)",
+     f"<!DOCTYPE html><html><body><math>{_HIDE}</math>{_P}</body></html>"),
+    ("svg-desc-style", "a <style> inside an SVG <desc> (an HTML integration point)",
+     f"<!DOCTYPE html><html><body><svg><desc>{_HIDE}</desc></svg>{_P}</body></html>"),
+    ("nul-in-tag", "a NUL inside a tag name",
+     "<!DOCTYPE html><html><body><sty\x00le>div{display:none!important}</style>"
+     f"{_P}</body></html>"),
+    ("upper-case", "tags, properties and !IMPORTANT in capitals",
+     f"<!DOCTYPE html><HTML><BODY><STYLE>DIV{{DISPLAY:NONE!IMPORTANT}}</STYLE>{_P}</BODY></HTML>"),
+    ("css-comments", "comments between every token",
+     _doc("/*</style>*/div/**/{display:none/**/!/**/important}")),
+    ("css-escaped-property", "a CSS escape in the property name",
+     _doc("div{\\64 isplay:none!important}")),
+    ("css-escaped-important", "a CSS escape in !important", _doc("div{display:none!\\69mportant}")),
+    ("css-bad-string", "a bad string swallows a brace: error recovery",
+     _doc("p{content:'\n}div{display:none!important}")),
+    ("any-id", "every element with an id", _doc("[id]{display:none!important}")),
+    ("nth-child", "the body's first two children",
+     _doc("body>:nth-child(1){display:none!important}body>:nth-child(2){display:none!important}")),
+    ("sibling-combinator", "everything after the first element",
+     _doc("*+*{display:none!important} p{display:block!important}")),
+    ("declarative-shadow", "a declarative shadow root styling its host as a cover",
+     "<!DOCTYPE html><html><body><div><template shadowrootmode=open><style>:host{"
+     f"{_COVER_STYLE}}}</style></template></div>{_P}</body></html>"),
+    ("marquee-cover", "a fixed <marquee>",
+     _doc(body=f'<marquee style="{FIXED_COVER}">x</marquee>{_P}')),
+    ("inset-up", "an absolute box reaching 500px above the page",
+     _doc(body='<div style="position:absolute;inset:-500px 0 auto 0;height:800px;'
+          f'background:#fff;z-index:2147483647"></div>{_P}')),
+]
+
 # Where the footer cannot leave the sender's wrapper (nothing ends <plaintext>): it goes
 # before it, inside; the banner is judged as everywhere else.
 FOOTER_INSIDE = frozenset({"plaintext"})
