@@ -441,23 +441,42 @@ def test_forwarded_message_is_never_modified(marked) -> None:
     assert inner_part.body().rstrip(b"\r\n") == INNER.rstrip(b"\r\n")
 
 
-def test_forward_as_only_content_gets_no_banner(marked) -> None:
-    body = (b"--outer\r\nContent-Type: message/rfc822\r\n"
-            b'Content-Disposition: inline\r\n\r\n' + INNER + b"--outer--\r\n")
+def _front_part(result_message: bytes) -> tuple[Part, list[Part]]:
+    """The text part the flow put first, and the parts after it."""
+    root = Message(result_message).root
+    assert root.ctype == "multipart/mixed" and root.children
+    first, *rest = root.children
+    assert first.ctype == "text/plain" and not first.is_attachment
+    return first, rest
+
+
+def test_forward_as_only_content_gets_the_banner_in_front_of_it(marked) -> None:
+    # A message that is only an attached message (shown inline by many clients) gets a
+    # text part in front for the banner; the attached message stays byte for byte.
+    part = b"Content-Type: message/rfc822\r\nContent-Disposition: inline\r\n\r\n" + INNER
+    body = b"--outer\r\n" + part + b"--outer--\r\n"
     raw = build("MIME-Version: 1.0", 'Content-Type: multipart/mixed; boundary="outer"',
                 body=body)
     result = apply(marked, raw)
     check(raw, result.message, INSERTED)
-    assert b"MIMEOPS-" not in body_of(result.message)
-    assert body_of(result.message) == body_of(raw)
+    first, rest = _front_part(result.message)
+    assert b"MIMEOPS-BANNER-TEXT" in first.decoded()
+    assert [p.buf[p.start:p.end] for p in rest] == [part.removesuffix(b"\r\n")]
+    assert b"MIMEOPS-" not in rest[0].buf[rest[0].start:rest[0].end]
     assert subject_of(result.message) == "[EXTERNAL] Test message"
 
 
-def test_message_rfc822_as_whole_message_body_is_not_edited(marked) -> None:
+def test_message_rfc822_as_whole_message_gets_a_part_in_front(marked) -> None:
     raw = build("MIME-Version: 1.0", "Content-Type: message/rfc822", body=INNER)
     result = apply(marked, raw)
     check(raw, result.message, INSERTED)
-    assert body_of(result.message) == body_of(raw)
+    first, rest = _front_part(result.message)
+    assert b"MIMEOPS-BANNER-TEXT" in first.decoded()
+    assert len(rest) == 1 and rest[0].ctype == "message/rfc822"
+    assert rest[0].buf[rest[0].body_start:rest[0].end] == INNER.removesuffix(b"\r\n") \
+        or rest[0].buf[rest[0].body_start:rest[0].end] == INNER
+    again = apply(marked, result.message)
+    assert not again.changed
 
 
 ATTACHMENTS = [
@@ -493,13 +512,15 @@ def test_attachments_are_never_modified(marked) -> None:
     assert decoded(root.children[4]) == bytes(range(256))
 
 
-def test_message_of_only_attachments_gets_no_body_edit(marked) -> None:
+def test_message_of_only_attachments_gets_a_text_part_in_front(marked) -> None:
     body = b"".join(b"--b1\r\n" + p for p in ATTACHMENTS) + b"--b1--\r\n"
     raw = build("MIME-Version: 1.0", 'Content-Type: multipart/mixed; boundary="b1"',
                 body=body)
     result = apply(marked, raw)
     check(raw, result.message, INSERTED)
-    assert body_of(result.message) == body_of(raw)
+    first, rest = _front_part(result.message)
+    assert b"MIMEOPS-BANNER-TEXT" in first.decoded() and b"MIMEOPS-FOOTER-TEXT" in first.decoded()
+    assert [p.buf[p.start:p.end] for p in rest] == [a.removesuffix(b"\r\n") for a in ATTACHMENTS]
 
 
 # -- hands off ----------------------------------------------------------------------------

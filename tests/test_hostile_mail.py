@@ -28,7 +28,7 @@ from mimeops.mime.model import Part
 from mimeops.mime.validate import rejection_reason
 from tests.conftest import ROOT
 from tests.engine_checks import ENVELOPE, flow, non_ascii_flow
-from tests.invariants import folded, leaves
+from tests.invariants import check_structure, folded, leaves
 
 BANNER, FOOTER = "MIMEOPS-BANNER-TEXT", "MIMEOPS-FOOTER-TEXT"
 MARKED = flow(banner=(BANNER, "<div>MIMEOPS-BANNER-HTML</div>"),
@@ -646,3 +646,68 @@ def test_lone_cr_line_breaks_cannot_skip_the_banner(shape: str) -> None:
     # Nothing to do: the bytes that came in go out, lone CRs and all.
     untouched = recipe.apply(raw, Envelope("OUTBOUND", "jane@example.com", ["x@evil.example"]))
     assert not untouched.changed and untouched.message is raw
+
+
+_PDF = base64.encodebytes(b"%PDF-1.4 pay now").replace(b"\n", b"\r\n")
+_NO_TEXT_BODY = {
+    "pdf only": b"Content-Type: application/pdf; name=invoice.pdf\r\n"
+                b"Content-Disposition: attachment; filename=invoice.pdf\r\n"
+                b"Content-Transfer-Encoding: base64\r\n\r\n" + _PDF,
+    "html file only": b"Content-Type: text/html; name=pay.html\r\n"
+                      b"Content-Disposition: attachment; filename=pay.html\r\n\r\n"
+                      b"<p>pay now</p>\r\n",
+    "attached message only": b"Content-Type: message/rfc822\r\n\r\n"
+                             b"From: boss@example.com\r\nSubject: pay now\r\n"
+                             b"Content-Type: text/html\r\n\r\n<p>pay now</p>\r\n",
+    "enriched text": b"Content-Type: text/enriched\r\n\r\n<bold>pay now</bold>\r\n",
+    "digest": b"Content-Type: multipart/digest; boundary=d\r\n\r\n--d\r\n\r\n"
+              b"From: boss@example.com\r\nSubject: pay now\r\n\r\npay now\r\n--d--\r\n",
+    "mixed of attachments": b"Content-Type: multipart/mixed; boundary=m\r\n\r\npreamble\r\n"
+                            b"--m\r\nContent-Type: application/pdf\r\n"
+                            b"Content-Disposition: attachment; filename=a.pdf\r\n"
+                            b"Content-Transfer-Encoding: base64\r\n\r\n" + _PDF + b"--m--\r\n",
+}
+
+
+@pytest.mark.parametrize("case", list(_NO_TEXT_BODY))
+def test_a_body_without_text_gets_the_banner_in_a_part_in_front(case: str) -> None:
+    # Only an attachment, an attached message or a digest: no text part a banner could
+    # enter, so without a part in front the message carried no warning at all.
+    recipe = load_flow((ROOT / "examples/flows/external-warning.yaml").read_text())
+    raw = (b"From: X <x@evil.example>\r\nTo: jane@example.com\r\nSubject: s\r\n"
+           b"Message-ID: <nb@evil.example>\r\nDate: Tue, 1 Dec 2026 10:00:00 +0000\r\n"
+           b"MIME-Version: 1.0\r\n" + _NO_TEXT_BODY[case])
+    result = recipe.apply(raw, ENVELOPE)
+    assert result.changed and "external-warning:banner" in result.applied, result.skipped
+    assert rejection_reason(raw, result.message) is None
+    # Everything the sender sent is there after the new part, byte for byte (a single
+    # part with its Content-* fields moved into its own header).
+    check_structure(raw, result.message)
+    root = Message(result.message).root
+    assert root.maintype == "multipart" and root.children
+    first = root.children[0]
+    assert first.ctype == "text/plain" and b"CAUTION" in first.decoded()
+    shown = email.message_from_bytes(result.message, policy=email.policy.default).get_body(
+        preferencelist=("plain", "html"))
+    assert shown is not None and "CAUTION" in shown.get_content()
+    again = recipe.apply(result.message, ENVELOPE)
+    assert not again.changed
+
+
+@pytest.mark.parametrize("ctype", [b"text/html (sent by X)", b"text / html", b"TEXT/Html"])
+def test_comments_and_spaces_in_the_media_type_do_not_hide_the_html(ctype: bytes) -> None:
+    recipe = load_flow((ROOT / "examples/flows/external-warning.yaml").read_text())
+    raw = (b"From: X <x@evil.example>\r\nTo: jane@example.com\r\nSubject: s\r\n"
+           b"Content-Type: " + ctype + b"; charset=utf-8\r\n\r\n<p>pay now</p>\r\n")
+    result = assert_whole(recipe, raw)
+    assert b"CAUTION" in Message(result.message).bodies()["html"].decoded()
+
+
+def test_base64_with_one_stray_character_still_gets_the_banner() -> None:
+    recipe = load_flow((ROOT / "examples/flows/external-warning.yaml").read_text())
+    body = base64.b64encode(b"<p>pay now, pay now, pay now</p>") + b"Q"  # 4n+1 characters
+    raw = (b"From: X <x@evil.example>\r\nTo: jane@example.com\r\nSubject: s\r\n"
+           b"Content-Type: text/html\r\nContent-Transfer-Encoding: base64\r\n\r\n" + body)
+    result = assert_whole(recipe, raw)
+    shown = Message(result.message).bodies()["html"].decoded()
+    assert b"CAUTION" in shown and b"<p>pay now, pay now, pay now</p>" in shown

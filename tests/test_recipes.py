@@ -60,15 +60,16 @@ def html(raw: bytes) -> str:
     return parse(raw).get_body(("html",)).get_content()
 
 
-def attachments(raw: bytes) -> dict[str, bytes]:
-    """Every attachment exactly as it is in the message: its part headers and encoded body
-    (only the body when the whole message is the attachment)."""
+def attachments(raw: bytes) -> dict[str, tuple[list[bytes], bytes]]:
+    """Every attachment exactly as it is in the message: its Content-* fields and encoded
+    body (a message that was one attachment keeps them in a part of its own, after the
+    text part the banner goes in)."""
     root = Message(raw).root
-    found: dict[str, bytes] = {}
+    found: dict[str, tuple[list[bytes], bytes]] = {}
     for part in root.walk():
         if part.is_attachment:
-            start = part.body_start if part is root else part.start
-            found[part.filename or part.ctype] = part.buf[start:part.end]
+            fields = [f.raw for f in part.header if f.key.startswith("content-")]
+            found[part.filename or part.ctype] = (fields, part.buf[part.body_start:part.end])
     return found
 
 

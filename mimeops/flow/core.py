@@ -19,7 +19,7 @@ from mimeops.mime.addresses import domain_of, header_addresses, normalize_addres
 from mimeops.mime.conform import conform, merge_repeated
 from mimeops.mime.line_breaks import crlf
 from mimeops.mime.validate import long_line, structure_reason
-from mimeops.mime.wrap import wrap
+from mimeops.mime.wrap import front, wrap
 from mimeops.ops.base import GUARD_VALUE, Op
 
 ON_ERROR = ("deliver", "retry")
@@ -222,6 +222,14 @@ class Flow:
             if mode == "wrap" and any(op.touches_body for r in ran for op in r.ops):
                 message = Message(wrap(raw, header))  # the banner goes in front of it
                 header, skipped, headers_only = message.root.header, None, False
+            elif skipped is None and any(op.name in _INSERTS for r in ran for op in r.ops) \
+                    and not message.bodies() and not message.unreachable():
+                # No text a client shows (only an attachment, an attached message): a
+                # text part in front, or the banner would have nowhere to go.
+                fronted = front(raw, message.root)
+                if fronted is not None:
+                    message = Message(fronted)
+                    header = message.root.header
             for rule in ran:
                 for op in rule.ops:
                     if not (headers_only and op.touches_body) and op.apply(message, values):
@@ -276,6 +284,9 @@ class Flow:
         reports = self.protected == "skip" or facts.sender_internal
         reason = message.hands_off(reports=reports)
         return reason, "all" if reason is None else self.protected
+
+
+_INSERTS = ("banner", "footer")
 
 
 def _values(message: Message, envelope: Envelope, name: str, sender: str) -> dict[str, str]:

@@ -13,6 +13,9 @@ from urllib.parse import unquote_to_bytes
 from mimeops.mime import charset, words
 
 _SECTION = re.compile(r"^(?P<name>[^*]+)\*(?:(?P<num>\d+)\*?|)$")
+# An RFC 5322 comment (one level of nesting is plenty for a media type) and white space:
+# `text/html (sent by X)` and `text / html` are text/html to clients.
+_COMMENT_OR_SPACE = re.compile(r"\((?:[^()\\]|\\.|\([^()]*\))*\)|\s+")
 
 
 def split(value: str) -> list[str]:
@@ -75,7 +78,7 @@ def parse(value: str | None) -> tuple[str, dict[str, str]]:
         extended.setdefault(section.group("name"), {})[index] = (_unquote(raw), encoded)
     for name, sections in extended.items():
         params[name] = _join_2231([sections[i] for i in sorted(sections)])
-    return main.strip().lower(), params
+    return _COMMENT_OR_SPACE.sub("", main).lower(), params
 
 
 def _join_2231(sections: list[tuple[str, bool]]) -> str:

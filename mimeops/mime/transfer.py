@@ -52,6 +52,8 @@ def decode(cte: str, data: bytes) -> bytes:
         except binascii.Error:
             # Mail clients decode what they can; so do we, if nothing is lost.
             clean = _NOT_BASE64.sub(b"", data)
+            if len(clean) % 4 == 1:
+                clean = clean[:-1]  # one stray character carries 6 bits: no whole byte
             try:
                 return base64.b64decode(clean + b"=" * (-len(clean) % 4))
             except binascii.Error as error:

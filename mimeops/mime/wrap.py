@@ -1,4 +1,6 @@
-"""`protected: wrap`: a message we must not touch, attached whole to a new one.
+"""New structure around a message: `protected: wrap`, and a text part in `front`.
+
+`protected: wrap`: a message we must not touch, attached whole to a new one.
 
 Exchange's "wrap" fallback for mail a disclaimer cannot enter: the signed,
 encrypted, report or invitation message becomes a `message/rfc822`
@@ -17,6 +19,7 @@ import hashlib
 from mimeops.mime import headers
 from mimeops.mime.conform import fold_long
 from mimeops.mime.headers import HeaderBlock
+from mimeops.mime.model import Part
 from mimeops.mime.validate import has_long_line
 
 # Fields that describe the body; the new body has its own.
@@ -66,3 +69,40 @@ def _fold_header(raw: bytes) -> bytes:
         folded = fold_long(field, block.eol) if has_long_line(field.raw) else field
         fields.append((folded or field).raw)
     return b"".join(fields) + raw[header_end:]
+
+
+def front(raw: bytes, root: Part) -> bytes | None:
+    """`raw` with an empty text/plain part in front, where a banner can go, for a message
+    whose body has no text a client shows: only an attached message, only attachments
+    (a PDF, an .html file), a digest, or a single part of another type.
+
+    Without one, such a message goes out with no warning at all. A multipart/mixed
+    (or digest, or unknown multipart) gets the new part as its first child, the rest
+    byte for byte; a single-part message becomes multipart/mixed of the new part and
+    the old body, which keeps its own MIME fields. None for /alternative and /related,
+    where a new part would be shown instead of (not before) the sender's, and when no
+    delimiter line was found.
+    """
+    eol = root.header.eol
+    empty_text = (b"Content-Type: text/plain; charset=utf-8" + eol
+                  + b"Content-Transfer-Encoding: 7bit" + eol + eol)
+    if root.maintype == "multipart":
+        if root.subtype in ("alternative", "related") or not root.children:
+            return None
+        delimiter = b"--" + root.params["boundary"].encode("utf-8", "surrogateescape")
+        at = raw.rfind(delimiter, root.body_start, root.children[0].start)
+        if at < 0 or (at > root.body_start and raw[at - 1] != 0x0A):
+            return None
+        return raw[:at] + delimiter + eol + empty_text + eol + raw[at:]
+    boundary = b"=_mimeops_front_" + hashlib.sha256(raw).hexdigest()[:24].encode()
+    kept = [f.raw for f in root.header if f.key not in _BODY_FIELDS]
+    moved = [f.raw for f in root.header if f.key in _BODY_FIELDS and f.key != "mime-version"]
+    if kept and not kept[-1].endswith((b"\n", b"\r")):
+        kept[-1] += eol
+    if moved and not moved[-1].endswith((b"\n", b"\r")):
+        moved[-1] += eol
+    return (b"".join(kept) + b"MIME-Version: 1.0" + eol
+            + b'Content-Type: multipart/mixed; boundary="' + boundary + b'"' + eol + eol
+            + b"--" + boundary + eol + empty_text + eol
+            + b"--" + boundary + eol + b"".join(moved) + eol
+            + raw[root.body_start:] + eol + b"--" + boundary + b"--" + eol)

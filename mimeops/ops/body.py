@@ -53,10 +53,16 @@ class Insert(Op):
         if self.once_per_thread and self._in_thread(message, values):
             return False
         changed = False
-        message.bare.extend(message.unreachable())
+        unreachable = message.unreachable()
+        message.bare.extend(unreachable)
         guarded = self.guard if self.guard is not None else values.get("direction") == "INBOUND"
         token = values.get(GUARD_VALUE) if guarded else None
-        for kind, part in message.bodies().items():
+        bodies = message.bodies()
+        if not bodies and not unreachable:
+            # /alternative or /related with no text (the flow adds a text part in front
+            # of any other body without one): said, never silent.
+            message.bare.append(f"{message.root.ctype}: no text part a client shows")
+        for kind, part in bodies.items():
             rendered = self.render(kind, values)
             if not rendered:
                 continue
