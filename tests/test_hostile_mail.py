@@ -711,3 +711,36 @@ def test_base64_with_one_stray_character_still_gets_the_banner() -> None:
     result = assert_whole(recipe, raw)
     shown = Message(result.message).bodies()["html"].decoded()
     assert b"CAUTION" in shown and b"<p>pay now, pay now, pay now</p>" in shown
+
+
+def _replayed(marked: bytes, old: bytes, new: bytes) -> bytes:
+    assert old in marked
+    return marked.replace(old, new, 1)
+
+
+@pytest.mark.parametrize("change", ["body", "subject", "header", "attachment name"])
+def test_a_marked_copy_replayed_with_new_content_gets_the_rules_again(change: str) -> None:
+    # A sender who got hold of a marked copy of their own message (an auto-forward to an
+    # outside address) sends new content under the same Message-ID, Date, From and
+    # marker: the marker is bound to the content too, so the rule applies again.
+    recipe = load_flow((ROOT / "examples/flows/external-warning.yaml").read_text(),
+                       marker_key=b"replay-key")
+    raw = (b"From: X <x@evil.example>\r\nTo: jane@example.com\r\nSubject: invoice\r\n"
+           b"Message-ID: <r@evil.example>\r\nDate: Tue, 1 Dec 2026 10:00:00 +0000\r\n"
+           b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=m\r\n\r\n"
+           b"--m\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n"
+           b"--m\r\nContent-Type: application/pdf\r\n"
+           b"Content-Disposition: attachment; filename=a.pdf\r\n\r\nJVBERi0=\r\n--m--\r\n")
+    marked = recipe.apply(raw, ENVELOPE).message
+    assert not recipe.apply(marked, ENVELOPE).changed  # a retry: nothing again
+    plain = Message(marked).bodies()["plain"]
+    shown = plain.buf[plain.body_start:plain.end]
+    replay = {
+        "body": lambda: _replayed(marked, shown, b"pay to IBAN XX00 now\r\n"),
+        "subject": lambda: _replayed(marked, b"Subject: [EXTERNAL] invoice", b"Subject: invoice"),
+        "header": lambda: _replayed(marked, b"X-External-Sender:", b"X-Trusted-Sender:"),
+        "attachment name": lambda: _replayed(marked, b"filename=a.pdf", b"filename=a.exe"),
+    }[change]()
+    again = recipe.apply(replay, ENVELOPE)
+    assert again.changed and "external-warning:banner" in again.applied
+    assert b"CAUTION" in Message(again.message).bodies()["plain"].decoded()

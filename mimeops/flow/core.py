@@ -237,9 +237,10 @@ class Flow:
             if message.changed:
                 # Every rule that ran is marked, also one that found nothing to do this
                 # time: on a retry it must not act on what later rules wrote.
+                bound = marker.content(message)
                 for rule in ran:
                     header.add(marker.HEADER, marker.value(keys[0], message,
-                                                           envelope.direction, rule.name))
+                                                           envelope.direction, rule.name, bound))
         reported["bare"] = list(dict.fromkeys(message.bare))
         if not message.changed:
             return Result(received, False, skipped, applied, response, **reported)

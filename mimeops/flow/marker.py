@@ -1,11 +1,14 @@
 """A processed-marker header that nobody without the key can forge or reuse.
 
 Each rule that changed a message leaves `X-Mimeops-Processed: v1; rule=NAME;
-mac=...`, an HMAC-SHA256 over the rule, the flow direction and the message's
-immutable identity (Message-ID, Date, From: WorkMail refuses changes to those).
-A WorkMail retry after a successful Put sees the marker and applies nothing
-again. A marker a sender wrote, or copied from another message or direction,
-does not verify: it is removed and the rule applies as if it were absent.
+mac=...`, an HMAC-SHA256 over the rule, the flow direction, the message's
+immutable identity (Message-ID, Date, From: WorkMail refuses changes to those)
+and a digest of its content as the flow left it (`content`). A WorkMail retry
+after a successful Put sees the marker and applies nothing again. A marker a
+sender wrote, copied from another message or direction, or replayed on new
+content under the same identity (a sender who got hold of a marked copy of
+their own message) does not verify: it is removed and the rule applies as if
+it were absent.
 
 Keys rotate without double banners: markers are written with the first key
 and verified with any key given ("NEW OLD", whitespace-separated, in
@@ -23,13 +26,18 @@ import secrets
 from pathlib import Path
 
 from mimeops.mime import Message
-from mimeops.mime.headers import HeaderBlock
+from mimeops.mime.headers import UNIQUE, HeaderBlock
+from mimeops.mime.transfer import UndecodableBody
 
 HEADER = "X-Mimeops-Processed"
 # Where a flow hands ops the per-message guard token (not a template field).
 ENV_KEY = "MIMEOPS_MARKER_KEY"
 _BOUND = ("message-id", "date", "from")
 _HEADER_KEY = HEADER.lower()
+# Fields `content` leaves out: the markers themselves; what the output check may merge
+# (repeated To, Cc, ...); what re-encoding a part rewrites; what MTAs add in transit.
+_UNBOUND = frozenset({_HEADER_KEY, "to", "cc", "bcc", "reply-to", "in-reply-to",
+                      "references", "content-transfer-encoding", "received", "return-path"})
 
 
 Keys = tuple[bytes, ...]
@@ -80,8 +88,40 @@ def default_key() -> bytes:
     return key
 
 
-def _mac(key: bytes, block: HeaderBlock, direction: str, rule: str) -> str:
-    parts = [b"v1", direction.encode(), rule.encode()]
+def content(message: Message) -> bytes:
+    """A digest of what a rule's ops wrote and a client shows: every header field of
+    every part (white space removed: folding may add some; the first of a unique
+    field) but `_UNBOUND`, and the decoded text of the bodies a client shows.
+
+    Reading it costs the header blocks and the text parts, never the attachments'
+    bytes. What the output check may still do after the markers are written (merge
+    repeated fields, fold long lines, re-encode a part losslessly) does not change it.
+    """
+    digest = hashlib.sha256()
+    for part in message.root.walk():
+        seen: set[str] = set()
+        for field in part.header:
+            if field.key in _UNBOUND or (field.key in UNIQUE and field.key in seen):
+                continue
+            seen.add(field.key)
+            digest.update(field.key.encode("utf-8", "surrogateescape") + b":"
+                          + b"".join(field.raw_value().split()) + b"\0")
+        digest.update(b"\1")
+    for kind, part in sorted(message.bodies().items()):
+        try:
+            shown = part.decoded()
+        except UndecodableBody:
+            shown = part.body()
+        digest.update(kind.encode() + b"\0" + shown + b"\1")
+    return digest.digest()
+
+
+def _mac(key: bytes, block: HeaderBlock, direction: str, rule: str,
+         bound: bytes = b"") -> str:
+    # v2: bound to the content too (v1, identity only, remains for the guard's token).
+    parts = [b"v2" if bound else b"v1", direction.encode(), rule.encode()]
+    if bound:
+        parts.append(bound)
     for name in _BOUND:
         field = block.field(name)
         parts.append(field.raw_value().strip() if field else b"")
@@ -98,8 +138,9 @@ def token(key: bytes, message: Message, direction: str) -> str:
     return base64.b32encode(digest[:15]).decode("ascii").lower()
 
 
-def value(key: bytes, message: Message, direction: str, rule: str) -> str:
-    return f"v1; rule={rule}; mac={_mac(key, message.root.header, direction, rule)}"
+def value(key: bytes, message: Message, direction: str, rule: str, bound: bytes) -> str:
+    """The marker of `rule` for `message`, whose `content` is `bound`."""
+    return f"v1; rule={rule}; mac={_mac(key, message.root.header, direction, rule, bound)}"
 
 
 def verified(keys: Keys, message: Message, direction: str) -> set[str]:
@@ -107,6 +148,7 @@ def verified(keys: Keys, message: Message, direction: str) -> set[str]:
     block = message.root.header
     good: set[str] = set()
     keep = []
+    bound = content(message) if block.field(HEADER) is not None else b""
     for field in block:
         if field.key == _HEADER_KEY:
             attrs = dict(
@@ -114,7 +156,8 @@ def verified(keys: Keys, message: Message, direction: str) -> set[str]:
             )
             rule, mac = attrs.get("rule", ""), attrs.get("mac", "")
             if not rule or not any(
-                hmac.compare_digest(mac, _mac(key, block, direction, rule)) for key in keys
+                hmac.compare_digest(mac, _mac(key, block, direction, rule, bound))
+                for key in keys
             ):
                 continue
             good.add(rule)
