@@ -104,8 +104,7 @@ def content(message: Message) -> bytes:
             if field.key in _UNBOUND or (field.key in UNIQUE and field.key in seen):
                 continue
             seen.add(field.key)
-            digest.update(field.key.encode("utf-8", "surrogateescape") + b":"
-                          + b"".join(field.raw_value().split()) + b"\0")
+            digest.update(b"".join(field.raw.split()) + b"\0")
         digest.update(b"\1")
     for kind, part in sorted(message.bodies().items()):
         try:
