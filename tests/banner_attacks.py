@@ -225,8 +225,6 @@ ATTACKS += [
     ("relative-top", "a white paragraph moved up over the top",
      _doc(body=f'<p style="position:relative;top:-300px;background:#fff;height:400px;'
           f'z-index:99999">{ORIGINAL}</p>')),
-    ("inline-fixed", "a fixed cover in a style attribute",
-     _doc(body=f'<div style="{FIXED_COVER}"></div>{_P}')),
     ("svg-fixed", "a fixed white SVG rectangle",
      _doc(body='<svg style="position:fixed;top:0;left:0;z-index:2147483647" width=2000 '
           f'height=400><rect width=2000 height=400 fill=white /></svg>{_P}')),

@@ -219,11 +219,12 @@ class Flow:
             values.base[GUARD_VALUE] = marker.token(keys[0], message, envelope.direction)
             done = marker.verified(keys, message, envelope.direction)
             ran = [rule for rule in matched if rule.ops and rule.name not in done]
-            if mode == "wrap" and any(op.touches_body for r in ran for op in r.ops):
+            writes_body = any(op.touches_body for r in ran for op in r.ops)
+            if mode == "wrap" and writes_body:
                 message = Message(wrap(raw, header))  # the banner goes in front of it
                 header, skipped, headers_only = message.root.header, None, False
-            elif skipped is None and any(op.name in _INSERTS for r in ran for op in r.ops) \
-                    and not message.bodies() and not message.unreachable():
+            elif skipped is None and writes_body and not message.bodies() \
+                    and not message.unreachable():
                 # No text a client shows (only an attachment, an attached message): a
                 # text part in front, or the banner would have nowhere to go.
                 fronted = front(raw, message.root)
@@ -285,9 +286,6 @@ class Flow:
         reports = self.protected == "skip" or facts.sender_internal
         reason = message.hands_off(reports=reports)
         return reason, "all" if reason is None else self.protected
-
-
-_INSERTS = ("banner", "footer")
 
 
 def _values(message: Message, envelope: Envelope, name: str, sender: str) -> dict[str, str]:

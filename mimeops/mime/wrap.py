@@ -32,29 +32,45 @@ def wrap(raw: bytes, header: HeaderBlock) -> bytes:
     """A new message: `header` less its body fields, a text/plain part for the banner
     and `raw` attached whole as message/rfc822."""
     eol = header.eol
-    boundary = b"=_mimeops_wrap_" + hashlib.sha256(raw).hexdigest()[:24].encode()
-    kept = [f.raw for f in header if f.key not in _BODY_FIELDS]
-    if kept and not kept[-1].endswith((b"\n", b"\r")):
-        kept[-1] += eol
+    boundary = _boundary(raw)
     raw = _fold_header(raw)
-    eight_bit = not raw.isascii()
-    lines = [
-        b"".join(kept) + b"MIME-Version: 1.0",
-        b'Content-Type: multipart/mixed; boundary="' + boundary + b'"',
-        b"",
-        b"--" + boundary,
-        b"Content-Type: text/plain; charset=utf-8",
-        b"Content-Transfer-Encoding: 7bit",
-        b"",
-        b"",  # the empty body, then the line break that belongs to the delimiter
-        b"--" + boundary,
-        b"Content-Type: message/rfc822",
-        b"Content-Disposition: attachment; filename=\"original-message.eml\"",
-    ]
-    if eight_bit:
-        lines.append(b"Content-Transfer-Encoding: 8bit")
-    lines.append(b"")
-    return eol.join(lines) + eol + raw + eol + b"--" + boundary + b"--" + eol
+    attached = (b"Content-Type: message/rfc822" + eol
+                + b'Content-Disposition: attachment; filename="original-message.eml"' + eol)
+    if not raw.isascii():
+        attached += b"Content-Transfer-Encoding: 8bit" + eol
+    return _mixed(header, boundary, attached, raw)
+
+
+def _boundary(raw: bytes) -> bytes:
+    """A boundary that cannot occur in `raw` by chance: a digest of it."""
+    return b"=_mimeops_" + hashlib.sha256(raw).hexdigest()[:24].encode()
+
+
+def _ended(fields: list[bytes], eol: bytes) -> bytes:
+    """Header fields as one block, the last one ended by a line break too."""
+    if fields and not fields[-1].endswith((b"\n", b"\r")):
+        fields[-1] += eol
+    return b"".join(fields)
+
+
+def _empty_text(eol: bytes) -> bytes:
+    """The header of an empty text/plain part, blank line included: the banner's place."""
+    return (b"Content-Type: text/plain; charset=utf-8" + eol
+            + b"Content-Transfer-Encoding: 7bit" + eol + eol)
+
+
+def _mixed(header: HeaderBlock, boundary: bytes, second_header: bytes, second: bytes) -> bytes:
+    """`header` less its body fields over a multipart/mixed of an empty text/plain part
+    and a part of `second_header` (its fields, line breaks included) and body `second`."""
+    eol = header.eol
+    delimiter = b"--" + boundary
+    return (_ended([f.raw for f in header if f.key not in _BODY_FIELDS], eol)
+            + b"MIME-Version: 1.0" + eol
+            + b'Content-Type: multipart/mixed; boundary="' + boundary + b'"' + eol + eol
+            + delimiter + eol + _empty_text(eol)
+            + eol  # the empty body, then the line break that belongs to the delimiter
+            + delimiter + eol + second_header + eol
+            + second + eol + delimiter + b"--" + eol)
 
 
 def _fold_header(raw: bytes) -> bytes:
@@ -84,8 +100,6 @@ def front(raw: bytes, root: Part) -> bytes | None:
     delimiter line was found.
     """
     eol = root.header.eol
-    empty_text = (b"Content-Type: text/plain; charset=utf-8" + eol
-                  + b"Content-Transfer-Encoding: 7bit" + eol + eol)
     if root.maintype == "multipart":
         if root.subtype in ("alternative", "related") or not root.children:
             return None
@@ -93,16 +107,6 @@ def front(raw: bytes, root: Part) -> bytes | None:
         at = raw.rfind(delimiter, root.body_start, root.children[0].start)
         if at < 0 or (at > root.body_start and raw[at - 1] != 0x0A):
             return None
-        return raw[:at] + delimiter + eol + empty_text + eol + raw[at:]
-    boundary = b"=_mimeops_front_" + hashlib.sha256(raw).hexdigest()[:24].encode()
-    kept = [f.raw for f in root.header if f.key not in _BODY_FIELDS]
+        return raw[:at] + delimiter + eol + _empty_text(eol) + eol + raw[at:]
     moved = [f.raw for f in root.header if f.key in _BODY_FIELDS and f.key != "mime-version"]
-    if kept and not kept[-1].endswith((b"\n", b"\r")):
-        kept[-1] += eol
-    if moved and not moved[-1].endswith((b"\n", b"\r")):
-        moved[-1] += eol
-    return (b"".join(kept) + b"MIME-Version: 1.0" + eol
-            + b'Content-Type: multipart/mixed; boundary="' + boundary + b'"' + eol + eol
-            + b"--" + boundary + eol + empty_text + eol
-            + b"--" + boundary + eol + b"".join(moved) + eol
-            + raw[root.body_start:] + eol + b"--" + boundary + b"--" + eol)
+    return _mixed(root.header, _boundary(raw), _ended(moved, eol), raw[root.body_start:])
