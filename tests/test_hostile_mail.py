@@ -744,3 +744,21 @@ def test_a_marked_copy_replayed_with_new_content_gets_the_rules_again(change: st
     again = recipe.apply(replay, ENVELOPE)
     assert again.changed and "external-warning:banner" in again.applied
     assert b"CAUTION" in Message(again.message).bodies()["plain"].decoded()
+
+
+def test_a_replay_that_changes_only_attachment_bytes_keeps_its_marker() -> None:
+    # The documented limit: attachments' bytes are not read for the marker (hashing them
+    # would cost ~22 ms per 25 MiB); the banner the client shows is still there.
+    recipe = load_flow((ROOT / "examples/flows/external-warning.yaml").read_text(),
+                       marker_key=b"replay-key")
+    raw = (b"From: X <x@evil.example>\r\nTo: jane@example.com\r\nSubject: invoice\r\n"
+           b"Message-ID: <r2@evil.example>\r\nDate: Tue, 1 Dec 2026 10:00:00 +0000\r\n"
+           b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=m\r\n\r\n"
+           b"--m\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n"
+           b"--m\r\nContent-Type: application/pdf\r\n"
+           b"Content-Disposition: attachment; filename=a.pdf\r\n\r\nJVBERi0=\r\n--m--\r\n")
+    marked = recipe.apply(raw, ENVELOPE).message
+    replay = _replayed(marked, b"JVBERi0=", b"TVqQAAM=")
+    again = recipe.apply(replay, ENVELOPE)
+    assert not again.changed
+    assert b"CAUTION" in Message(replay).bodies()["plain"].decoded()
