@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from mimeops.mime import Message
@@ -87,14 +87,29 @@ def test_random_bytes_never_crash(noise: bytes, shape: int) -> None:
         assert result.message is raw
 
 
+@st.composite
+def damaged(draw: st.DrawFn) -> bytes:
+    """A generated message with 1 to 8 bytes overwritten by line breaks, colons, spaces,
+    dashes, NUL or 0xFF."""
+    raw = bytearray(draw(messages()).raw)
+    for _ in range(draw(st.integers(1, 8))):
+        at = draw(st.integers(0, len(raw) - 1))
+        raw[at] = draw(st.sampled_from([0x0A, 0x0D, 0x3A, 0x20, 0x2D, 0x00, 0xFF]))
+    return bytes(raw)
+
+
 @FUZZ
-@given(messages(), st.data())
-def test_damaged_generated_mail_never_crashes(generated, data: st.DataObject) -> None:
-    raw = bytearray(generated.raw)
-    for _ in range(data.draw(st.integers(1, 8))):
-        at = data.draw(st.integers(0, len(raw) - 1))
-        raw[at] = data.draw(st.sampled_from([0x0A, 0x0D, 0x3A, 0x20, 0x2D, 0x00, 0xFF]))
-    damaged = bytes(raw)
+@given(damaged())
+# A lone CR first in a part's text: the footer's line break was that CR, the delimiter's LF
+# after it read back as one CRLF, the body changed and the second run bannered it again.
+@example(b"From: Sender <s@outside.example.net>\nTo: b@example.com\n"
+         b"Date: Mon, 03 Mar 2025 10:00:00 +0000\nMessage-ID: <m@outside.example.net>\n"
+         b"Subject: Hello world\nMIME-Version: 1.0\n"
+         b"Content-Type: multipart/mixed; boundary==_mo0001\n\n--=_mo0001-x\n--=_mo0001\n"
+         b"\rontent-Type: multipart/mixed; boundary==_mo0002\n\n--=_mo0002\n"
+         b"content-type: text/plain; charset=hex; format=flowed\n\n--=_mo0001\n"
+         b"content-type: text/plain\n\n")
+def test_damaged_generated_mail_never_crashes(damaged: bytes) -> None:
     result = MARKED.apply(damaged, ENVELOPE)
     if result.changed:
         assert rejection_reason(damaged, result.message) is None

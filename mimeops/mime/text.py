@@ -52,7 +52,14 @@ def reply_start(text: str) -> int:
 def insert(text: str, banner: str | None, footer: str | None, eol: str, flowed: bool,
            above_reply: bool = False) -> str:
     """`banner`, a blank line, the text, a blank line, `footer` — or, with
-    `above_reply`, the footer and a blank line just above a reply's quoted part."""
+    `above_reply`, the footer and a blank line just above a reply's quoted part.
+
+    Inserted lines take the text's own line break; the footer's last one never is a
+    lone CR: the LF a delimiter line takes as its own (RFC 2046) would follow it, and
+    the pair would read back as one CRLF that belongs to the delimiter, so the body a
+    second reading finds would not be the body written (and its marker would not
+    verify)."""
+    part_eol = eol
     eol = line_ending(text, eol)
     top = prepare(banner, eol, flowed) + eol + eol if banner else ""
     if footer:
@@ -64,5 +71,5 @@ def insert(text: str, banner: str | None, footer: str | None, eol: str, flowed: 
             return top + head + gap + block + eol + eol + text[at:]
         if text and not text.endswith(("\n", "\r")):
             text += eol
-        text += eol + block + eol
+        text += eol + block + (eol if eol != "\r" else part_eol)
     return top + text
