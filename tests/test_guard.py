@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import tinycss2
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from mimeops import Envelope, load_flow
@@ -217,6 +217,9 @@ FRAGMENTS = [
 
 @settings(max_examples=int(os.environ.get("MIMEOPS_FUZZ_EXAMPLES", "300")), deadline=None)
 @given(st.lists(st.sampled_from(FRAGMENTS), max_size=25).map("".join))
+# The body begins in <![if !mso]> whose end sits inside a comment the sender left open:
+# Outlook's copy of the banner there ended that comment, and a <style> it hid came alive.
+@example("<![if !mso]><body><!--<![endif]><style>@import url(x);</style>")
 def test_guard_on_any_markup(markup: str) -> None:
     out = guard.insert(markup, TOKEN, BANNER, None)
     assert is_subsequence(without_styles(markup), without_styles(out))

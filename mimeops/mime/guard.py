@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import islice
 
 from mimeops.mime import html5
 from mimeops.mime.html import reply_offset
@@ -76,6 +77,7 @@ _CSS_MAX_DEPTH = 64
 _FORMATTING_ENDS = re.compile(r"(?:</(?:" + "|".join(html5.FORMATTING) + r")>)*")
 _BRACKETS = re.compile(r"[{}()\[\]]")
 _OUTLOOK_BLOCK_END = re.compile(r"<!\[endif\]>|<!--<!\[endif\]-->", re.IGNORECASE)
+_OUTLOOK_TRIES = 4  # block ends looked at (each costs a scan of the text before it)
 
 
 @dataclass(frozen=True)
@@ -180,9 +182,13 @@ def insert(text: str, token: str, banner: str | None, footer: str | None,
     if banner and shape.outlook_hidden:
         # The body begins in a block Outlook skips: Outlook gets its own copy after it
         # (in a comment only Outlook reads, so browsers show one banner).
-        block_end = _OUTLOOK_BLOCK_END.search(text, shape.body_point)
-        if block_end is not None:
-            edits.append((block_end.end(), block_end.end(),
+        # Only where a browser is between tokens: inside a comment the sender left open,
+        # our "-->" would end it, and what it hid (an unscoped <style>) would come alive.
+        ends = (m.end() for m in _OUTLOOK_BLOCK_END.finditer(text, shape.body_point))
+        at = next((end for end in islice(ends, _OUTLOOK_TRIES)
+                   if html5.between_tokens(text, end)), -1)
+        if at >= 0:
+            edits.append((at, at,
                           "<!--[if mso]>" + names.box("banner", banner) + "<![endif]-->"))
     edits.extend(_end_edits(text, shape, names, footer, above_reply))
     return _apply(text, edits)

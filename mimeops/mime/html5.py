@@ -28,7 +28,7 @@ from functools import cache
 
 from mimeops.mime.html import ATTRIBUTES, lower_ascii
 
-__all__ = ["FORMATTING", "Outline", "closing_tags", "outline"]
+__all__ = ["FORMATTING", "Outline", "between_tokens", "closing_tags", "outline"]
 
 _NAME = re.compile(r"[a-z][^\t\n\f\r />]*")
 _RAWTEXT = frozenset({"style", "xmp", "iframe", "noembed", "noframes", "title", "textarea"})
@@ -516,6 +516,14 @@ def outline(text: str) -> Outline:
     if "<!--[if" in low:
         shape.styles = sorted(shape.styles + _outlook_styles(low, shape.styles))
     return shape
+
+
+def between_tokens(text: str, at: int) -> bool:
+    """True when a browser reading `text` is between two tokens at offset `at`, in
+    markup: not inside a comment, a tag, raw text (a stylesheet, a script) or CDATA, so
+    markup inserted there is read as written and ends nothing of the sender's."""
+    shape = outline(text[:at])
+    return shape.truncated < 0 and not shape.closer and not shape.degraded
 
 
 _OUTLOOK_STYLE = re.compile(r"<style(?:[\t\n\f\r /][^>]*+)?>")
