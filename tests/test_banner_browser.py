@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageChops
 
@@ -256,6 +256,9 @@ STRUCTURE = """(ids) => {
 @settings(max_examples=int(os.environ.get("MIMEOPS_BROWSER_FUZZ", "60")), deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.sampled_from(FRAGMENTS), max_size=20).map("".join))
+# A stray end tag before the link it seems to close: the link stayed open after our end
+# tags (counted without order, they cancelled out) and the parser re-opened it there.
+@example("</a><a href=x> ")
 def test_browser_puts_banner_first_in_any_markup(module_page: Any, markup: str) -> None:
     ids = guard.names(TOKEN)
     module_page.goto("about:blank")

@@ -22,7 +22,6 @@ comments and tags without meaning here, so a large message costs a few regex cal
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -482,11 +481,17 @@ def closing_tags(low: str, end: int) -> tuple[str, str]:
     open is ended once per round, one round more than the deepest count: an end tag
     ignored in one round (something inside still open) closes in the next. Formatting
     elements (<a>, <b>, <font>, ...) would be re-opened around whatever follows ("active
-    formatting elements"): their end tags, after ours, take them off that list."""
-    tags = Counter(_OPENERS.findall(low, 0, end))  # (slash, name) pairs, counted in C
+    formatting elements"): their end tags, after ours, take them off that list.
+
+    Counted in document order: an end tag with nothing of its kind open ends nothing
+    (after `</a><a href=x>` the link is open, and the parser re-opens it after ours)."""
     counts: dict[str, int] = {}
-    for (slash, name), count in tags.items():
-        counts[name] = counts.get(name, 0) + (-count if slash else count)
+    for slash, name in _OPENERS.findall(low, 0, end):
+        open_ = counts.get(name, 0)
+        if not slash:
+            counts[name] = open_ + 1
+        elif open_:
+            counts[name] = open_ - 1
     paragraph = "</p>" if counts.pop("p", 0) > 0 else ""
     return paragraph + _rounds(counts, _CLOSABLE), _rounds(counts, FORMATTING)
 
