@@ -10,6 +10,7 @@ inserted text does not fit the part's charset.
 from __future__ import annotations
 
 import codecs
+import re
 from functools import lru_cache
 
 # Labels seen in real mail that Python does not know under that name.
@@ -108,7 +109,8 @@ def stateful(codec: str | None) -> bool:
 
 def decode_lenient(data: bytes, codec: str | None) -> str | None:
     """Text of a stateful-encoded body the strict codec refuses, read by a superset
-    codec that accepts every byte of it (nothing dropped or replaced); else None."""
+    codec that accepts every byte of it (nothing dropped or replaced), or for ISO-2022-JP
+    as browsers and Windows read it (`jis_as_windows`); else None."""
     if codec is None or not stateful(codec):
         return None
     for candidate in (codec, *_ISO2022_SUPERSETS):
@@ -116,7 +118,64 @@ def decode_lenient(data: bytes, codec: str | None) -> str | None:
             return data.decode(candidate)
         except UnicodeDecodeError:
             continue
-    return None
+    return jis_as_windows(data) if codec.startswith("iso2022_jp") else None
+
+
+_JIS_SETS = {b"\x1b(B": "ascii", b"\x1b(J": "roman", b"\x1b(I": "kana", b"\x1b$@": "jis",
+             b"\x1b$B": "jis"}
+_JIS_SPLIT = re.compile(rb"(\x1b\(B|\x1b\(J|\x1b\(I|\x1b\$@|\x1b\$B)")
+_JIS_ROMAN = str.maketrans({"\\": "\u00a5", "~": "\u203e"})
+
+
+def jis_as_windows(data: bytes) -> str | None:
+    """ISO-2022-JP read as browsers (the WHATWG decoder) and Windows (CP50220) read it:
+    JIS X 0208 with the NEC row 13 and IBM extensions (circled digits, Roman numerals,
+    ㍉ ...) that Python's strict codecs refuse, JIS X 0201 Roman and katakana. None when
+    a byte fits none of that (8-bit data, an unknown escape sequence, an unassigned
+    code)."""
+    out = []
+    mode = "ascii"
+    for piece in _JIS_SPLIT.split(data):
+        if piece in _JIS_SETS:
+            mode = _JIS_SETS[piece]
+            continue
+        try:
+            out.append(_jis_piece(piece, mode))
+        except (UnicodeDecodeError, ValueError):
+            return None
+    return "".join(out)
+
+
+def _jis_piece(piece: bytes, mode: str) -> str:
+    if b"\x1b" in piece or not piece.isascii():
+        raise ValueError("not ISO-2022-JP")
+    if mode == "ascii":
+        return piece.decode("ascii")
+    if mode == "roman":
+        return piece.decode("ascii").translate(_JIS_ROMAN)
+    if mode == "kana":
+        return "".join(chr(0xFF61 + b - 0x21) if 0x21 <= b <= 0x5F else chr(b) for b in piece)
+    # JIS X 0208 pairs (line breaks between them): what the strict codec reads as it
+    # reads it, the rest through Shift_JIS as Windows-31J (the NEC and IBM rows).
+    text = []
+    pos = 0
+    while pos < len(piece):
+        j1 = piece[pos]
+        if j1 in (0x0A, 0x0D):
+            text.append(chr(j1))
+            pos += 1
+            continue
+        if pos + 1 >= len(piece):
+            raise ValueError("half a character")
+        j2 = piece[pos + 1]
+        try:
+            text.append((b"\x1b$B" + piece[pos : pos + 2]).decode("iso2022_jp"))
+        except UnicodeDecodeError:
+            s1 = (j1 + 1) // 2 + (0x70 if j1 <= 0x5E else 0xB0)
+            s2 = j2 + (0x1F + (j2 >= 0x60) if j1 % 2 else 0x7E)
+            text.append(bytes([s1, s2]).decode("cp932"))
+        pos += 2
+    return "".join(text)
 
 
 def encode_lines(text: str, codec: str) -> str | None:

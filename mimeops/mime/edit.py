@@ -19,6 +19,7 @@ from mimeops.mime.headers import Field
 from mimeops.mime.model import Part
 
 _ASCII_AGAIN = b"\x1b(B"  # ISO-2022: designate ASCII
+_SHIFT_IN = b"\x0f"  # ISO-2022-KR: back to ASCII
 _CHARSET_PARAM = re.compile(rb'(;\s*charset\s*=\s*)("[^"]*"|[^\s;]*)', re.IGNORECASE)
 
 
@@ -108,21 +109,21 @@ def _stateful_splice(
     part: Part, decoded: bytes, codec: str | None, banner: str | None, footer: str | None,
     splice: Callable[[str, str | None, str | None], str],
 ) -> bytes | None:
-    """ISO-2022 plain text, edited in its own bytes: the banner, encoded line by line,
-    goes before the first line (which starts in ASCII), the footer after the last, behind
-    an ASCII designation in case the text ends in another set. Nothing of the original
-    is decoded, so text Python's strict codec refuses (clients display it) keeps every
+    """ISO-2022 plain text (-JP, -KR, ...), edited in its own bytes: the banner, encoded
+    line by line, goes before the first line (the text starts in ASCII), the footer after
+    the last, behind what returns to ASCII (ESC ( B; SI in ISO-2022-KR) in case the text
+    ends in another set. Nothing of the original is decoded, so text Python's strict
+    codec refuses (clients display it: NEC row 13, stray shifts, 8-bit bytes) keeps every
     byte. None when this does not apply or the inserted text does not fit the charset."""
     if part.subtype != "plain" or codec is None or not charset.stateful(codec):
         return None
-    if not decoded.isascii() or b"\x0e" in decoded or b"\x0f" in decoded:
-        return None  # 8-bit bytes are no ISO-2022; shift-out/in (ISO-2022-KR) cross lines
     top = charset.encode_lines(banner, codec) if banner else None
     bottom = charset.encode_lines(footer, codec) if footer else None
     if (banner and top is None) or (footer and bottom is None):
         return None
     if bottom is not None:
-        bottom = _ASCII_AGAIN.decode("latin-1") + bottom
+        again = _SHIFT_IN if codec.startswith("iso2022_kr") else _ASCII_AGAIN
+        bottom = again.decode("latin-1") + bottom
     return splice(decoded.decode("latin-1"), top, bottom).encode("latin-1")
 
 
