@@ -150,7 +150,11 @@ def test_bad_window_is_one_clear_load_error(active: str, error: str) -> None:
 
 def explained(rules: str, raw: bytes | None = None, envelope: Envelope = INBOUND,
               **top: object) -> list[str]:
-    return explain(flow(rules, **top), raw or message(), envelope)
+    """The rule lines (the last line, apply's summary, checked and left out)."""
+    loaded = flow(rules, **top)
+    lines = explain(loaded, raw or message(), envelope)
+    assert lines[-1] == loaded.apply(raw or message(), envelope).summary_line()
+    return lines[:-1]
 
 
 @pytest.mark.parametrize(("when", "words"), [
@@ -184,6 +188,16 @@ def test_explain_names_the_failed_condition_and_the_values_compared(
         assert word in line
 
 
+def test_explain_says_what_a_matched_rule_changed_or_why_nothing() -> None:
+    rules = "  - {name: tag, apply: [{subject_prefix: '[X]'}]}\n"
+    (line,) = explained(rules)
+    assert line.endswith("-> applies subject_prefix; changed subject_prefix")
+    tagged = flow(rules).apply(message(), INBOUND).message
+    (again,) = explained(rules, tagged)
+    assert again.endswith("; changed nothing: already processed (its marker verifies) or "
+                          "nothing to do")
+
+
 def test_explain_stops_at_the_first_condition_that_did_not_hold() -> None:
     (line,) = explained("  - {name: r, when: {direction: INBOUND, sender: internal, "
                         "size_over: 1}, action: DROP}\n")
@@ -196,7 +210,7 @@ def test_explain_matched_rule_shows_what_held_and_what_it_applies() -> None:
                         "apply: [{subject_prefix: '[X]'}], action: MOVE_TO_JUNK}\n", raw)
     assert line.startswith("r: matched: direction: the message is INBOUND")
     assert "setup.exe (application/octet-stream)" in line
-    assert line.endswith("-> applies subject_prefix, MOVE_TO_JUNK")
+    assert line.endswith("-> applies subject_prefix, MOVE_TO_JUNK; changed subject_prefix")
 
 
 def test_explain_reports_audit_inactive_and_stopped_rules() -> None:
@@ -218,7 +232,9 @@ def test_explain_window_line_names_the_window_and_now() -> None:
     loaded.clock = lambda: datetime(2026, 1, 1, tzinfo=UTC)
     assert explain(loaded, message(), INBOUND) == [
         "past: not active: active from the start until 2000-01-01T00:00:00+00:00; "
-        "now 2026-01-01T00:00:00+00:00"]
+        "now 2026-01-01T00:00:00+00:00",
+        '{"changed":false,"skipped":null,"applied":[],"actions":[{"action":{"type":"DEFAULT"},'
+        '"allRecipients":true}],"bare":[]}']
 
 
 def test_a_condition_type_without_an_observer_still_explains_itself(
@@ -245,7 +261,11 @@ def test_explain_command_prints_one_line_per_rule(tmp_path: Path) -> None:
     done = mimeops("explain", "--config", str(path), str(EXTERNAL))
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert [line.split(":")[0] for line in lines] == ["warn [audit]", "junk [audit]", "out"]
+    assert [line.split(":")[0] for line in lines[:-1]] == ["warn [audit]", "junk [audit]",
+                                                           "out"]
+    applied = mimeops("apply", "--config", str(path), str(EXTERNAL), "-o",
+                      str(tmp_path / "out.eml"))
+    assert lines[-1] == applied.stdout.strip()  # explain runs apply: its summary, last
     assert "partner.example.net (external: partner.example.net)" in lines[0]
     outbound = mimeops("explain", "--config", str(path), "--direction", "OUTBOUND",
                        "--mail-from", "jane@example.com", str(EXTERNAL))

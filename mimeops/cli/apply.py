@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import TYPE_CHECKING
 
@@ -37,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
         result = flow.apply(raw, envelope)
     except DirectoryUnavailable as error:
         fail(str(error))
-    summary = json.dumps(result.summary(), separators=(",", ":"))
+    summary = result.summary_line()
     if args.output:
         write(args.output, result.message)
         print(summary)

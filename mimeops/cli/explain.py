@@ -1,5 +1,6 @@
 """`mimeops explain`: why each rule of a flow matched one message, or which condition
-did not hold and the values it compared."""
+did not hold and the values it compared; then, last, the summary `mimeops apply`
+prints for the same arguments (explain runs apply)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import argparse
 from typing import TYPE_CHECKING
 
 from mimeops.cli.apply import envelope_options, prepare
+from mimeops.cli.common import fail
+from mimeops.directory import DirectoryUnavailable
 from mimeops.flow.explain import explain
 
 if TYPE_CHECKING:
@@ -14,9 +17,13 @@ if TYPE_CHECKING:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print one line per rule; change nothing."""
+    """Print one line per rule and apply's summary; write nothing."""
     flow, raw, envelope = prepare(args)
-    for line in explain(flow, raw, envelope):
+    try:
+        lines = explain(flow, raw, envelope)
+    except DirectoryUnavailable as error:
+        fail(str(error))
+    for line in lines:
         print(line)
     return 0
 
