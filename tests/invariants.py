@@ -16,7 +16,7 @@ from mimeops.mime import Message, charset, select, transfer
 from mimeops.mime.headers import Field
 from mimeops.mime.model import Part
 from mimeops.mime.validate import has_long_line, rejection_reason
-from mimeops.mime.wrap import front
+from mimeops.mime.wrap import front, front_before
 
 _MERGED = ("to", "cc", "bcc", "reply-to", "in-reply-to", "references")
 
@@ -56,22 +56,72 @@ def _text(part: Part) -> tuple[bytes, str | None]:
 
 
 def as_edited(original: bytes, result: bytes) -> bytes:
-    """`original` as the flow edited it: with the empty text part `front` puts before a
-    body that has no text a client shows, when the result has that part."""
-    root = Message(original).root
-    if select.bodies(root) or result == original:
+    """`original` as the flow edited it: with the empty text parts the flow puts in front
+    (`front` before a body that has no text a client shows, `front_before` in place of a
+    body the banner could not enter), when the result has them."""
+    if result == original:
         return original
-    fronted = front(original, root)
-    if fronted is None or len(leaves(Message(result).root)) != len(
-            leaves(Message(fronted).root)):
-        return original
-    return fronted
+    root, after = Message(original).root, Message(result).root
+    shape = [p.ctype for p in after.walk()]
+    marks = _in_front(after)
+    targets = [p for p in root.walk() if p is not root and p.buf[p.start:p.end] in marks]
+    candidates = [front_before(original, root, targets)] if targets else []
+    candidates.append(front(original, root))
+    if targets:
+        fronted = Message(candidates[0]).root
+        candidates.append(front(candidates[0], fronted))
+    for candidate in candidates:
+        if [p.ctype for p in Message(candidate).root.walk()] == shape:
+            return candidate
+    return original
+
+
+def _in_front(root: Part) -> set[bytes]:
+    """The bytes of each part the flow put a text part in front of, in place."""
+    return {p.children[1].buf[p.children[1].start:p.children[1].end]
+            for p in root.walk() if p is not root and p.children and len(p.children) == 2
+            and p.params.get("boundary", "").startswith("=_mimeops_")}
+
+
+def wrapped(result: bytes) -> bytes | None:
+    """The original a wrap attached whole to `result` (decoded), or None."""
+    root = Message(result).root
+    if not root.params.get("boundary", "").startswith("=_mimeops_") or not root.children \
+            or len(root.children) != 2:
+        return None
+    attached = root.children[1]
+    if attached.filename != "original-message.eml":
+        return None
+    return transfer.decode(attached.cte, attached.body())
+
+
+def check_wrapped(original: bytes, result: bytes, attached: bytes) -> None:
+    """A wrap: the original attached whole (only its header folded: the same bytes but
+    white space), the outer header keeps every field but the old body's, WorkMail's
+    rules accept it."""
+    assert b"".join(attached.split()) == b"".join(original.split()), "the original changed"
+    body = original[original.find(b"\n\n") + 2:] if b"\r\n\r\n" not in original \
+        else original[original.find(b"\r\n\r\n") + 4:]
+    assert attached.endswith(body), "the original's body changed"
+    outer = Message(result).root.header
+    kept = [f.raw for f in outer] + [folded(f) for f in outer]
+    for field in Message(original).root.header:
+        if field.key not in {"subject", "mime-version"} and not field.key.startswith("content-"):
+            assert field.raw in kept or any(
+                b"".join(field.raw.split()) == b"".join(k.split()) for k in kept), field.name
+    for line in result.splitlines():
+        assert len(line) <= 998
+    assert rejection_reason(original, result) is None
 
 
 def check_structure(original: bytes, result: bytes) -> None:
     """Everything but the targets: the result parses; same part structure; untouched
     parts, delimiters and header fields byte-identical; no new line over 998 octets."""
     email.message_from_bytes(result, policy=email.policy.default)  # must not raise
+    attached = wrapped(result)
+    if attached is not None:
+        check_wrapped(original, result, attached)
+        return
     received, original = original, as_edited(original, result)
     before, after = Message(original), Message(result)
     targets = {id(p) for p in select.bodies(before.root).values()}
@@ -117,6 +167,11 @@ def check(original: bytes, result: bytes, inserted: dict[str, list[str]]) -> Non
     """Assert the invariants; `inserted` maps 'plain'/'html' to the strings a
     flow inserts in such parts (markup as rendered)."""
     check_structure(original, result)
+    if wrapped(result) is not None:
+        first = Message(result).root.children[0]  # type: ignore[index]
+        banner = inserted.get("plain", [""])[0]
+        assert banner in transfer.decode(first.cte, first.body()).decode("utf-8")
+        return
     original = as_edited(original, result)
     before, after = Message(original), Message(result)
     targets = {id(p) for p in select.bodies(before.root).values()}

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from mimeops import Envelope, load_flow
+from mimeops.cli import main
 from mimeops.mime import Message
 from tests.conftest import corpus_params
-from tests.invariants import check
+from tests.invariants import check, check_structure
 
 MARKED_FLOW = """
 internal_domains: [example.com]
@@ -70,3 +71,56 @@ def test_example_flow_is_idempotent(path: Path) -> None:
         once = flow.apply(raw, envelope)
         twice = flow.apply(once.message, envelope)
         assert twice.message == once.message
+
+
+RECIPE = Path(__file__).parent.parent / "examples" / "flows" / "external-warning.yaml"
+
+
+@pytest.mark.parametrize("path", corpus_params())
+def test_explain_ends_with_the_summary_apply_prints(
+        path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`mimeops explain` runs what `mimeops apply` runs: its last line is apply's summary,
+    for the shipped recipe, on every message (the CLI itself, in this process)."""
+    monkeypatch.setenv("MIMEOPS_MARKER_KEY", "corpus-explain")
+    applied = _run(["apply", "--config", str(RECIPE), str(path), "-o", str(tmp_path / "o.eml")])
+    summary = capsys.readouterr().out.splitlines()
+    explained = _run(["explain", "--config", str(RECIPE), str(path)])
+    lines = capsys.readouterr().out.splitlines()
+    assert explained == applied
+    if applied == 0:
+        assert lines[-1] == summary[-1]
+        assert len(lines) == 2  # the recipe's one rule, then the summary
+
+
+def _run(argv: list[str]) -> int:
+    """The exit code of the command (a usage error leaves by SystemExit)."""
+    try:
+        return main(argv)
+    except SystemExit as leaving:
+        return int(leaving.code or 0)
+
+
+@pytest.mark.parametrize("path", corpus_params())
+def test_the_recipe_and_a_minimal_flow_are_idempotent_and_warn(path: Path) -> None:
+    raw = path.read_bytes()
+    for flow in (RECIPE_FLOW, MINIMAL_FLOW):
+        once = flow.apply(raw, INBOUND)
+        twice = flow.apply(once.message, INBOUND)
+        assert not twice.changed, twice.summary()
+        if once.changed:
+            check_structure(raw, once.message)
+        else:  # nothing to warn with: unreadable mail goes to Junk
+            assert once.fallback == "junk", once.summary()
+
+
+RECIPE_FLOW = load_flow(RECIPE, marker_key=b"corpus-test-key")
+MINIMAL_FLOW = load_flow("""
+internal_domains: [example.com]
+rules:
+  - name: warn
+    when: {direction: INBOUND, sender: external}
+    apply:
+      - banner: "CAUTION: external sender {sender}"
+      - subject_prefix: "[EXTERNAL]"
+""", marker_key=b"corpus-test-key")

@@ -578,14 +578,26 @@ HANDS_OFF = {
 
 
 @pytest.mark.parametrize("kind", list(HANDS_OFF))
-def test_protected_messages_are_skipped_unchanged(marked, kind: str) -> None:
+def test_protected_messages_are_skipped_unchanged(kind: str) -> None:
     raw, reason = HANDS_OFF[kind]
-    result = marked.apply(raw, ENVELOPE)
+    skipping = flow(banner=(BANNER_TEXT, BANNER_HTML), prefix="[EXTERNAL]", protected="skip")
+    result = skipping.apply(raw, ENVELOPE)
     assert result.skipped, f"{kind} was not skipped"
     assert reason.lower() in result.skipped.lower()
     assert not result.changed
     assert result.message == raw
     assert result.applied == []
+
+
+@pytest.mark.parametrize("kind", [k for k in HANDS_OFF if k != "multipart/report"])
+def test_protected_messages_from_outside_are_wrapped_by_default(marked, kind: str) -> None:
+    raw, _ = HANDS_OFF[kind]
+    result = marked.apply(raw, ENVELOPE)
+    assert result.changed and result.skipped is None and result.fallback is None
+    attached = Message(result.message).root.children[1]  # type: ignore[index]
+    assert attached.ctype == "message/rfc822" and attached.body() == raw
+    assert subject_of(result.message) == "[EXTERNAL] Test message"
+    assert not marked.apply(result.message, ENVELOPE).changed
 
 
 def test_protected_headers_policy_edits_subject_only() -> None:
@@ -884,13 +896,21 @@ def test_utf16_and_utf32_parts(label: str, codec: str, cte: str, subtype: str) -
 ])
 def test_undecodable_text_in_a_non_ascii_compatible_charset_is_left_alone(
         marked, label: str, data: bytes) -> None:
+    """Left alone, and the banner goes in a text part in front of it; 7-bit ISO-2022 text
+    starts in ASCII whatever follows: the banner goes at its top, in its own bytes."""
     body = base64.encodebytes(data).replace(b"\n", b"\r\n")
     raw = build("MIME-Version: 1.0", f"Content-Type: text/plain; charset={label}",
                 "Content-Transfer-Encoding: base64", body=body)
     for flow_ in (marked, non_ascii_flow()):
         result = apply(flow_, raw)
-        assert result.applied == ["mark:subject_prefix"]
-        assert body_of(result.message) == body_of(raw)
+        assert result.applied == ["mark:banner", "mark:footer", "mark:subject_prefix"]
+        root = Message(result.message).root
+        if label == "iso-2022-jp" and flow_ is marked:  # an ASCII banner fits
+            assert root.decoded() == (b"MIMEOPS-BANNER-TEXT\r\n\r\n" + data
+                                      + b"\r\n\x1b(BMIMEOPS-FOOTER-TEXT\r\n")
+            continue
+        assert result.fallback == "front" and result.bare
+        assert root.children[1].body() == body  # type: ignore[index]
 
 
 def test_iso_2022_jp_written_by_another_encoder_keeps_its_text(marked) -> None:

@@ -84,11 +84,15 @@ def assert_whole(flow_, raw: bytes, *, changed: bool = True, wrapped: bool = Fal
             merged = Message(out).root.header.field(field.key)
             assert merged is not None and field.raw_value().strip() in merged.raw_value()
             continue
+        if f"{field.name}: " in " ".join(Message(out).root.header.get_all("x-mimeops-removed")):
+            continue  # a field with no place to fold: removed, and named
         # A field with a line over 998 octets may be folded; a signature also inside
         # its base64 value, where RFC 6376 lets folding whitespace stand anywhere.
         long = any(len(line) > 998 for line in field.raw.splitlines())
+        after = Message(out).root.header.fields
         matches = [i for i in range(len(kept)) if i >= at and (
             field.raw in (kept[i], kept_unfolded[i])
+            or (long and (after[i].key, after[i].decoded()) == (field.key, field.decoded()))
             # a last field that ended the input without a line break gets one
             or kept[i] in (field.raw + b"\n", field.raw + b"\r\n")
             or (long and b"".join(field.raw.split()) == b"".join(kept[i].split())))]
@@ -204,11 +208,20 @@ def test_15_kb_dkim_signature_without_whitespace_is_folded_inside_b() -> None:
     assert "".join(dkim.value().split()) == "".join(field.decode()[16:].split())
 
 
-def test_a_header_line_that_cannot_be_folded_means_unchanged_with_a_reason() -> None:
+def test_an_unstructured_header_line_that_cannot_be_folded_is_re_encoded() -> None:
     raw = TOP + b"X-Blob: " + b"x" * 1500 + b"\r\nSubject: hi\r\n\r\nHello.\r\n"
-    result = assert_whole(MARKED, raw, changed=False)
-    assert result.skipped and result.skipped.startswith("invalid-output: ")
-    assert "X-Blob" in result.skipped
+    result = assert_whole(MARKED, raw)
+    blob = Message(result.message).root.header.field("x-blob")
+    assert blob is not None and blob.decoded() == "x" * 1500 and result.skipped is None
+
+
+def test_a_structured_header_line_that_cannot_be_folded_is_removed_and_named() -> None:
+    raw = TOP + b"References: <" + b"x" * 1500 + b"@x>\r\nSubject: hi\r\n\r\nHello.\r\n"
+    result = assert_whole(MARKED, raw)
+    header = Message(result.message).root.header
+    assert header.field("references") is None
+    assert header.get("x-mimeops-removed") == (
+        "References: a line over 998 octets with no place to fold it")
 
 
 def test_attachment_with_over_long_lines_is_re_encoded_losslessly() -> None:
@@ -222,11 +235,13 @@ def test_attachment_with_over_long_lines_is_re_encoded_losslessly() -> None:
     assert part.cte == "quoted-printable" and part.decoded() + b"\r\n" == csv
 
 
-def test_repeated_immutable_field_means_unchanged_with_a_reason() -> None:
+def test_repeated_immutable_field_means_unchanged_with_a_reason_and_junk() -> None:
     raw = TOP + b"From: other@outside.example.net\r\nSubject: hi\r\n\r\nHello.\r\n"
     result = assert_whole(MARKED, raw, changed=False)
     assert result.skipped == (
         "invalid-output: unique header From appears 2 times; it may appear only once")
+    assert result.fallback == "junk"
+    assert result.actions == [{"action": {"type": "MOVE_TO_JUNK"}, "allRecipients": True}]
 
 
 # -- 3. multipart edge cases ------------------------------------------------------------
@@ -258,10 +273,13 @@ def test_unknown_transfer_encoding_is_never_relabelled_and_is_reported(cte: str)
                  f"Content-Transfer-Encoding: {cte}\r\n\r\n"
                  "begin 644 x\r\nM86)C\r\nend\r\n").encode()
     result = assert_whole(MARKED, raw)
-    assert Message(result.message).root.header.get("content-transfer-encoding") == cte
-    assert Message(result.message).root.body() == Message(raw).root.body()
+    # Left as it was, behind a text part with the banner that clients show first.
+    first, kept = Message(result.message).root.children  # type: ignore[misc]
+    assert kept.header.get("content-transfer-encoding") == cte
+    assert kept.body() == Message(raw).root.body()
+    assert transfer.decode(first.cte, first.body()).startswith(BANNER.encode())
     assert result.bare == [f"text/plain: unknown transfer encoding {cte.lower()}"]
-    assert result.summary()["bare"] == result.bare
+    assert result.summary()["bare"] == result.bare and result.fallback == "front"
 
 
 def test_nesting_past_the_limit_is_reported_bare() -> None:
@@ -273,8 +291,16 @@ def test_nesting_past_the_limit_is_reported_bare() -> None:
     raw = (TOP + b"Subject: hi\r\nMIME-Version: 1.0\r\n"
            b"Content-Type: multipart/mixed; boundary=b1\r\n\r\n" + body)
     result = assert_whole(MARKED, raw)
-    assert result.applied == ["mark:subject_prefix"]
-    assert result.bare == ["multipart/mixed: nesting limit"]
+    assert result.applied == ["mark:banner", "mark:footer", "mark:subject_prefix"]
+    assert result.bare == ["multipart/mixed: nesting limit"] and result.fallback == "front"
+    # The banner's part went in at the deepest level that can take one, before the rest.
+    part = Message(result.message).root
+    for _ in range(62):
+        part = part.children[0]  # type: ignore[index]
+    assert part.depth == 62 and part.ctype == "multipart/mixed"
+    banner, opaque = part.children[0].children  # type: ignore[index,misc]
+    assert banner.ctype == "text/plain" and BANNER.encode() in banner.body()
+    assert opaque.depth == 64 and opaque.children is None
 
 
 JIS_TEXT = "今日は。\nこれはテストです。\n"
@@ -518,14 +544,20 @@ def test_iso_2022_jp_html_is_read_by_a_superset_codec_and_becomes_utf_8() -> Non
     assert "MIMEOPS-BANNER-HTML" in text and "今日は ｱ" in text
 
 
-def test_attached_message_with_an_over_long_line_means_unchanged_with_a_reason() -> None:
+def test_attached_message_with_an_over_long_line_gets_the_original_attached_whole() -> None:
     inner = b"Subject: old\r\n\r\n" + b"y" * 1200 + b"\r\n"
     raw = (TOP + b"Subject: hi\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b"
            b"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nHello.\r\n--b\r\n"
            b"Content-Type: message/rfc822\r\n\r\n" + inner + b"--b--\r\n")
-    result = assert_whole(MARKED, raw, changed=False)
+    result = MARKED.apply(raw, ENVELOPE)
     assert result.skipped == ("invalid-output: message/rfc822: a line over 998 octets inside an "
                               "entity that cannot be re-encoded")
+    assert result.changed and result.fallback == "wrap"
+    assert rejection_reason(raw, result.message) is None
+    attached = Message(result.message).root.children[1]  # type: ignore[index]
+    assert attached.filename == "original-message.eml" and attached.cte == "base64"
+    assert attached.decoded() == raw
+    assert not MARKED.apply(result.message, ENVELOPE).changed
 
 
 def test_text_before_the_first_field_is_ambiguous() -> None:

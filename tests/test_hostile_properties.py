@@ -16,8 +16,9 @@ import os
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from mimeops.mime import Message
-from mimeops.mime.validate import rejection_reason
+from mimeops.mime import Message, words
+from mimeops.mime.conform import conform
+from mimeops.mime.validate import has_long_line, rejection_reason
 from tests.engine_checks import ENVELOPE
 from tests.mime_strategies import messages
 from tests.test_hostile_mail import MARKED, NON_ASCII, assert_whole
@@ -115,3 +116,28 @@ def test_damaged_generated_mail_never_crashes(damaged: bytes) -> None:
         assert rejection_reason(damaged, result.message) is None
         again = MARKED.apply(result.message, ENVELOPE)
         assert not again.changed
+
+
+_HEADER_TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=60)
+
+
+@FUZZ
+@given(_HEADER_TEXT, _HEADER_TEXT, st.integers(999, 3000), st.booleans(),
+       st.sampled_from(["Subject", "X-Note", "Comments", "Keywords", "Thread-Topic"]))
+def test_an_unfoldable_unstructured_field_decodes_to_the_same_text(
+        before: str, after: str, length: int, encoded: bool, name: str) -> None:
+    """A field whose line has no place to fold is written again as encoded words: its
+    decoded value is what it was, character for character, and every line fits."""
+    head = " ".join(words.encode(before)) if encoded and before else before
+    value = f"{head} {'t' * length}{after}"
+    raw = (b"From: s@outside.example.net\r\n" + f"{name}: {value}".encode() + b"\r\n"
+           b"Date: Mon, 03 Mar 2025 10:00:00 +0000\r\n\r\nHello.\r\n")
+    root = Message(raw).root
+    field = root.header.field(name)
+    assert field is not None
+    text = field.decoded()
+    removed: list[str] = []
+    assert conform(root, removed) is None and removed == []
+    again = Message(root.to_bytes()).root.header.field(name)
+    assert again is not None and again.decoded() == text
+    assert not has_long_line(again.raw)

@@ -25,6 +25,7 @@ KEYS = ["messages", "changed", "skipped", "bare", "errors", "rules", "audited"]
 
 FLOW = """\
 internal_domains: [example.com]
+protected: skip
 rules:
   - name: warn
     when: {direction: INBOUND, sender: external}

@@ -50,7 +50,17 @@ def mailbox_folder(tmp_path: Path) -> Path:
     return root
 
 
-def report_for(tmp_path: Path, *paths: Path, flow: Path = WARNING) -> tuple[str, dict[str, Any]]:
+def headers_recipe(tmp_path: Path, extra: str = "") -> Path:
+    """The recipe with `protected: headers`: signed mail is tagged and listed as skipped
+    (under the recipe's own `wrap` it is attached whole to a bannered message)."""
+    flow = tmp_path / "flow.yaml"
+    flow.write_text(WARNING.read_text().replace("protected: wrap", "protected: headers") + extra)
+    return flow
+
+
+def report_for(tmp_path: Path, *paths: Path, flow: Path | None = None
+               ) -> tuple[str, dict[str, Any]]:
+    flow = flow or headers_recipe(tmp_path)
     out = tmp_path / "report.html"
     assert main(["preview", "--config", str(flow), "--report", str(out),
                  *map(str, paths)]) == 0
@@ -133,8 +143,7 @@ def test_hostile_message_cannot_run_script_fetch_or_break_out(
 def test_filters_by_status_rule_and_text(js_page: Any, mailbox_folder: Path,
                                          tmp_path: Path, capsys: pytest.CaptureFixture[str]
                                          ) -> None:
-    flow = tmp_path / "flow.yaml"
-    flow.write_text(WARNING.read_text() + """\
+    flow = headers_recipe(tmp_path, """\
   - name: trial-junk
     mode: audit
     when: {direction: INBOUND, header: {Subject: "(?i)rechnung|invoice"}}

@@ -176,8 +176,27 @@ def test_hostile_sender_address_cannot_inject_markup_into_the_banner() -> None:
     assert "(<b>&quot;&lt;img src=x onerror=alert(1)&gt;&quot;@evil.example</b>)" in markup
 
 
-def test_signed_external_mail_keeps_its_body_and_still_gets_the_tag() -> None:
+def test_signed_external_mail_is_attached_whole_under_the_banner() -> None:
+    """`protected: wrap`: a sender cannot dodge the banner by signing the message, and the
+    signature still verifies on the attached original."""
     result = recipe("external-warning").apply(SIGNED, inbound())
+    assert result.skipped is None and result.fallback is None
+    assert result.applied == ["external-warning:banner", "external-warning:subject_prefix",
+                              "external-warning:set_header"]
+    first, attached = Message(result.message).root.children  # type: ignore[misc]
+    assert b"CAUTION" in first.body() and attached.ctype == "message/rfc822"
+    assert attached.body() == SIGNED
+    parsed = parse(result.message)
+    assert parsed["Subject"] == "[EXTERNAL] Updated bank details"
+    assert parsed["X-External-Sender"] == "m.dupont@partner.example.net"
+    assert_idempotent(recipe("external-warning"), result.message, inbound())
+
+
+def test_signed_external_mail_keeps_its_body_and_still_gets_the_tag_under_headers() -> None:
+    spec = (FLOWS / "external-warning.yaml").read_text().replace(
+        "protected: wrap", "protected: headers")
+    flow = load_flow(spec, marker_key=KEY)
+    result = flow.apply(SIGNED, inbound())
     assert result.skipped == "signed message (multipart/signed)"
     assert result.applied == ["external-warning:subject_prefix", "external-warning:set_header"]
     assert body_bytes(result.message) == body_bytes(SIGNED)  # signature still verifies
@@ -186,16 +205,16 @@ def test_signed_external_mail_keeps_its_body_and_still_gets_the_tag() -> None:
     assert parsed["Subject"] == "[EXTERNAL] Updated bank details"
     assert parsed["X-External-Sender"] == "m.dupont@partner.example.net"
     assert b"\r\nX-External-Sender: m.dupont@partner.example.net\r\n" in result.message  # CRLF kept
-    assert_idempotent(recipe("external-warning"), result.message, inbound())
+    assert_idempotent(flow, result.message, inbound())
 
 
 @pytest.mark.skipif(not (CORPUS / "flanker" / "signed.eml").is_file(), reason="corpus absent")
-def test_signed_corpus_message_is_tagged_but_not_body_edited() -> None:
+def test_signed_corpus_message_is_tagged_and_attached_whole() -> None:
     raw = (CORPUS / "flanker" / "signed.eml").read_bytes()
     result = recipe("external-warning").apply(raw, inbound("sender@example.dom"))
-    assert result.skipped == "signed message (multipart/signed)"
+    assert result.skipped is None and "external-warning:banner" in result.applied
     assert parse(result.message)["Subject"] == "[EXTERNAL] M2Crypto S/MIME testing"
-    assert body_bytes(result.message) == body_bytes(raw)
+    assert Message(result.message).root.children[1].body() == raw  # type: ignore[index]
 
 
 def test_outbound_mail_is_not_warned() -> None:
@@ -211,14 +230,20 @@ def test_external_warning_on_every_corpus_message(path: Path | None) -> None:
     raw = path.read_bytes()
     flow = recipe("external-warning")
     result = flow.apply(raw, inbound("someone@outside.example.net"))
-    if result.skipped in ("not-a-message", "malformed-header") or (
-            result.skipped or "").startswith("invalid-output"):
+    if result.fallback == "junk":
         # No header block (a bare body), a block that cannot be read with certainty,
-        # or a repeated immutable field WorkMail refuses.
-        assert result.message is raw and result.applied == []
+        # or a repeated immutable field WorkMail refuses: no warned output, so Junk.
+        assert result.message is raw and result.applied == [] and result.skipped
+        assert result.actions == [{"action": {"type": "MOVE_TO_JUNK"}, "allRecipients": True}]
         return
     assert "external-warning:set_header" in result.applied
     assert "external-warning:subject_prefix" in result.applied
+    wrapped = Message(result.message).root.children or []
+    if len(wrapped) == 2 and wrapped[1].filename == "original-message.eml":
+        # Signed mail, or a line no folding can fix: the original attached whole.
+        assert transfer.decode(wrapped[1].cte, wrapped[1].body()).split() == raw.split()
+        assert_idempotent(flow, result.message, inbound("someone@outside.example.net"))
+        return
     assert attachments(result.message) == attachments(raw)
     if result.skipped is not None:
         assert not any(a.endswith((":banner", ":footer")) for a in result.applied)
@@ -252,7 +277,8 @@ def test_external_warning_cli_signed_mail_and_rerun(tmp_path: Path) -> None:
     done = mimeops("apply", "--config", config, signed, "-o", str(out))
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
-    assert summary["skipped"] == "signed message (multipart/signed)" and summary["changed"]
+    assert summary["skipped"] is None and summary["changed"]
+    assert b"message/rfc822" in out.read_bytes()
     rerun = mimeops("apply", "--config", config, str(out), "-o", str(again))
     assert json.loads(rerun.stdout)["changed"] is False
     assert again.read_bytes() == out.read_bytes()

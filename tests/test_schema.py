@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from mimeops import FlowError, load_flow
-from mimeops.flow import actions, conditions, core, loader
+from mimeops.flow import actions, conditions, core, fallback, loader
 from mimeops.mail import template
 from mimeops.mime import headers
 
@@ -101,6 +101,11 @@ def test_schema_lists_exactly_what_the_loader_knows() -> None:
         actions.INBOUND_ONLY)
     assert tuple(SCHEMA["properties"]["on_error"]["enum"]) == core.ON_ERROR
     assert tuple(SCHEMA["properties"]["protected"]["enum"]) == core.PROTECTED
+    forms = SCHEMA["properties"]["fallback"]["oneOf"]
+    assert tuple(forms[0]["enum"]) == fallback.ACTIONS
+    assert tuple(forms[1]["properties"]["inbound"]["enum"]) == fallback.ACTIONS
+    assert fallback.Fallback().inbound == forms[1]["properties"]["inbound"]["default"]
+    assert fallback.Fallback().outbound == forms[1]["properties"]["outbound"]["default"]
     assert SCHEMA["properties"]["organization_id"]["pattern"] == loader._ORG_ID.pattern
     assert defs["rule"]["properties"]["name"]["pattern"] == loader._RULE_NAME.pattern
     assert defs["header_name"]["pattern"] == loader._FIELD_NAME.pattern
@@ -216,6 +221,11 @@ INVALID = {
         rule("when: {all: [{direction: INBOUND}]}, action: {type: BYPASS_SPAM_CHECK}"),
     "on_error unknown": "on_error: ignore\nrules:\n  - {name: r, action: DROP}\n",
     "protected boolean": "protected: yes\nrules:\n  - {name: r, action: DROP}\n",
+    "fallback unknown": "fallback: drop\nrules:\n  - {name: r, action: DROP}\n",
+    "fallback outbound junk": "fallback: {outbound: junk}\nrules:\n  - {name: r, action: DROP}\n",
+    "fallback unknown direction": "fallback: {sideways: junk}\n"
+                                  "rules:\n  - {name: r, action: DROP}\n",
+    "fallback list": "fallback: [junk]\nrules:\n  - {name: r, action: DROP}\n",
     "organization_id upper hex": "organization_id: m-" + "A" * 32
                                  + "\nrules:\n  - {name: r, action: DROP}\n",
     "organization_id short": "organization_id: m-1234\nrules:\n  - {name: r, action: DROP}\n",
@@ -274,6 +284,10 @@ VALID = {
     "all top-level keys": "internal_domains: [example.com, bücher.example]\non_error: retry\n"
                           "protected: headers\norganization_id: m-" + "0123456789abcdef" * 2
                           + "\nrules:\n  - {name: A.b_c-9, action: DROP}\n",
+    "fallback forms": "fallback: bounce\nrules:\n  - {name: r, action: DROP}\n",
+    "fallback per direction": "fallback: {inbound: deliver, outbound: bounce}\n"
+                              "rules:\n  - {name: r, action: DROP}\n",
+    "fallback one direction": "fallback: {outbound: bounce}\nrules:\n  - {name: r, action: DROP}\n",
     "nulls where the loader takes defaults": "internal_domains: null\norganization_id: null\n"
                                              "rules:\n  - {name: r, action: DROP}\n",
     "json": json.dumps({"rules": [{"name": "r", "apply": [{"banner": {"text": "x"}}]}]}),

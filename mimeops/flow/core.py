@@ -5,9 +5,16 @@
     read      the bytes into the MIME model; the facts conditions read; template values
     decide    which rules match, and the action for each recipient
     policy    why the body is left alone (hands-off mail), and what still runs
-    rewrite   markers verified, structure (wrap / front part), the rules' transforms,
-              new markers
-    accept    fold and re-encode what WorkMail would refuse, then check the output
+    rewrite   markers verified, structure (wrap / front part), the rules' transforms
+    accept    merge, fold, re-encode or remove what WorkMail would refuse; new markers;
+              then check the output
+
+When a rule that warns (a banner, a subject tag) matched and the full rewrite cannot go
+out warned, `rewrite` + `accept` run again from the input for lesser warned rewrites
+(`ladder`: a text part in front of the bodies a banner cannot enter, the message
+attached whole, the subject tag alone), and when none can, the flow's `fallback`
+action is taken (docs/fallbacks.md): a matched warning never ends in mail delivered
+unwarned.
 
 Each stage is one method; what they share travels in the Job, the `Decision` and the
 `Policy`, never in module state or magic keys.
@@ -15,6 +22,7 @@ Each stage is one method; what they share travels in the Job, the `Decision` and
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,19 +33,33 @@ from mimeops.flow import actions, marker
 from mimeops.flow.actions import Action
 from mimeops.flow.conditions import Verdict, When
 from mimeops.flow.facts import Facts
+from mimeops.flow.fallback import Fallback
 from mimeops.flow.who import SenderValues
 from mimeops.flow.window import Window
-from mimeops.mail import Context, Envelope, Mail, Transform, touches_body, transform_name
+from mimeops.mail import (
+    Context,
+    Envelope,
+    Mail,
+    Transform,
+    touches_body,
+    transform_name,
+    warns,
+)
 from mimeops.mime import Message, words
 from mimeops.mime.addresses import domain_of, header_addresses, normalize_address
 from mimeops.mime.conform import conform, merge_repeated
+from mimeops.mime.headers import Field, HeaderBlock
 from mimeops.mime.line_breaks import crlf
 from mimeops.mime.validate import long_line, structure_reason
-from mimeops.mime.wrap import front, wrap
+from mimeops.mime.wrap import front, front_before, part_at, path_of, wrap
 
 ON_ERROR = ("deliver", "retry")
 PROTECTED = ("skip", "headers", "wrap")
 MODES = ("enforce", "audit")
+# The rungs of the fallback ladder, most warned first (see Flow._ladder).
+FULL, FRONT, WRAP, HEADERS = "full", "front", "wrap", "headers"
+#: The trace field naming the header fields the output check removed.
+REMOVED_HEADER = "X-Mimeops-Removed"
 # How evaluate() reports each rule to an observer (`mimeops explain`).
 MATCHED, FAILED, INACTIVE, STOPPED = "matched", "failed", "inactive", "stopped"
 Observer = Callable[["Rule", str, str], None]
@@ -58,13 +80,31 @@ class Result:
     matched: list[str] = field(default_factory=list)
     #: "<content-type>: <reason>" for each shown body a banner/footer could not enter.
     bare: list[str] = field(default_factory=list)
+    #: What the flow fell back to when the full rewrite could not go out warned: a
+    #: lesser rewrite ("front", "wrap", "headers") or the flow's fallback action
+    #: ("junk", "bounce", "deliver"); None when it did not.
+    fallback: str | None = None
+    #: "<field>: <why>" for each header field the output check removed (also named in
+    #: the message's X-Mimeops-Removed field).
+    removed: list[str] = field(default_factory=list)
+    #: Should the rewritten message not reach the reader after all (the transport could
+    #: not store it): the flow's fallback action ("junk" or "bounce") and the actions
+    #: that take it, when a rule that warns ran; None: answer `actions`.
+    unstored: tuple[str, list[dict[str, Any]]] | None = None
 
     def summary(self) -> dict[str, Any]:
-        """The one-line JSON summary of `mimeops apply` (without the message); `audited`
-        only when an audit rule matched, so flows without one keep the plain summary."""
+        """The one-line JSON summary of `mimeops apply` (without the message); `audited`,
+        `fallback` and `removed` only when there is one, so plain results keep the plain
+        summary."""
         summary = {"changed": self.changed, "skipped": self.skipped,
                    "applied": self.applied, "actions": self.actions, "bare": self.bare}
-        return summary | ({"audited": self.audited} if self.audited else {})
+        extra = {"audited": self.audited, "fallback": self.fallback,
+                 "removed": self.removed}
+        return summary | {key: value for key, value in extra.items() if value}
+
+    def summary_line(self) -> str:
+        """`summary()` as the one line of JSON `mimeops apply` and `explain` print."""
+        return json.dumps(self.summary(), separators=(",", ":"))
 
 
 def utc_now() -> datetime:
@@ -121,10 +161,15 @@ class Decision:
     #: The WorkMail synchronous response these actions add up to.
     response: list[dict[str, Any]]
 
-    def report(self) -> dict[str, list[str]]:
-        """The Result fields every outcome carries: audited effects and matched rules."""
-        return {"audited": [effect for rule in self.audited for effect in rule.effects()],
-                "matched": [rule.name for rule in self.matched]}
+    def result(self, message: bytes, changed: bool, skipped: str | None,
+               applied: list[str], bare: list[str],
+               response: list[dict[str, Any]] | None = None) -> Result:
+        """A Result with what every outcome carries: the response (unless another one
+        is given), the audited effects and the matched rules."""
+        return Result(message, changed, skipped, applied,
+                      self.response if response is None else response, bare=bare,
+                      audited=[effect for rule in self.audited for effect in rule.effects()],
+                      matched=[rule.name for rule in self.matched])
 
 
 class Policy(NamedTuple):
@@ -137,11 +182,45 @@ class Policy(NamedTuple):
 
 class Rewrite(NamedTuple):
     """What the `rewrite` stage made: the edited message, why its body was left alone
-    (if it was), and the "<rule>:<op>" that changed something."""
+    (if it was), the "<rule>:<op>" that changed something, the rules whose transforms
+    ran, and whether the body transforms were left out."""
 
     message: Message
     reason: str | None
     applied: list[str]
+    ran: list[Rule]
+    headers_only: bool
+
+
+@dataclass
+class Attempt:
+    """One rung of the ladder: the rewrite, its output (None: nothing changed), why
+    WorkMail would refuse it (None: it would not) and the fields the check removed."""
+
+    rung: str
+    done: Rewrite
+    out: bytes | None
+    problem: str | None
+    removed: list[str]
+
+    @property
+    def complete(self) -> bool:
+        """It can go out, and every transform did all it was there for: no body a
+        client shows was left without the banner, no body transform left out."""
+        return self.problem is None and not self.done.message.bare_parts \
+            and self.rung != HEADERS
+
+    @property
+    def warned(self) -> bool:
+        """It can go out, and a transform that warns applied (or, a subject tag, ran:
+        it did nothing only when the tag is there already)."""
+        if self.problem is not None:
+            return False
+        done = self.done
+        return any(warns(op) and (f"{rule.name}:{transform_name(op)}" in done.applied
+                                  or not touches_body(op))
+                   for rule in done.ran for op in rule.ops
+                   if not (done.headers_only and touches_body(op)))
 
 
 @dataclass
@@ -151,7 +230,9 @@ class Flow:
     rules: list[Rule]
     internal_domains: frozenset[str] = frozenset()
     on_error: str = "deliver"
-    protected: str = "skip"
+    #: skip | headers | wrap; None (the default): wrap for inbound mail from outside the
+    #: organization, skip for the rest (docs/fallbacks.md).
+    protected: str | None = None
     organization_id: str | None = None
     marker_key: bytes | tuple[bytes, ...] | None = None
     # Activation windows are checked against this clock (timezone-aware).
@@ -160,6 +241,8 @@ class Flow:
     directory_source: str | None = None
     #: Where sender_group, impersonates_user, {sender.*}, ... look (docs: Directory).
     directory: Directory | None = None
+    #: What mail a warning rule matched gets when no warned output can be delivered.
+    fallback: Fallback = field(default_factory=Fallback)
 
     def facts(self, message: Message, envelope: Envelope) -> Facts:
         """What the conditions look at, for this message and envelope."""
@@ -227,19 +310,13 @@ class Flow:
         unreadable = job.message.unreadable()
         if unreadable:
             # Never guess where a header block ends: a field moved into the body is lost.
+            if _warning(decision.matched):
+                return self._unwarned(job, decision, unreadable, [])
             return _unchanged(job, decision, unreadable)
         policy = self._policy(job, decision)
         if policy.mode == "skip":
             return _unchanged(job, decision, policy.reason)
-        done = self._rewrite(job, decision, policy)
-        bare = list(dict.fromkeys(done.message.bare))
-        if not done.message.changed:
-            return _unchanged(job, decision, done.reason, done.applied, bare)
-        out, problem = _accept(done.message, job.raw)
-        if problem:
-            return _unchanged(job, decision, f"invalid-output: {problem}", [], bare)
-        return Result(out, True, done.reason, done.applied, decision.response, bare=bare,
-                      **decision.report())
+        return self._ladder(job, decision, policy)
 
     # -- stages -------------------------------------------------------------------
 
@@ -276,9 +353,10 @@ class Flow:
 
         With `protected: headers`, a protected message still gets header ops; with
         `protected: wrap` it is attached whole to a new message that gets them all.
-        Under either, a report (multipart/report) from outside the organization is
-        mail like any other: anyone can send one, so it is no way around a warning.
-        A message nobody will receive is never rewritten.
+        Without `protected`, inbound mail from outside the organization is wrapped and
+        the rest skipped. Under headers and wrap, a report (multipart/report) from
+        outside the organization is mail like any other: anyone can send one, so it is
+        no way around a warning. A message nobody will receive is never rewritten.
         """
         if not any(rule.ops for rule in decision.matched):
             return Policy(None, "all")
@@ -287,32 +365,90 @@ class Flow:
             or [decision.blanket]
         if all(a is not None and a.type in actions.STOPPING for a in fates):
             return Policy("every recipient is bounced or dropped", "skip")
-        reports = self.protected == "skip" or job.facts.sender_internal
+        protected = self.protected or (
+            "wrap" if job.envelope.direction == "INBOUND" and not job.facts.sender_internal
+            else "skip")
+        reports = protected == "skip" or job.facts.sender_internal
         reason = job.message.hands_off(reports=reports)
-        return Policy(reason, "all" if reason is None else self.protected)
+        return Policy(reason, "all" if reason is None else protected)
 
-    def _rewrite(self, job: Job, decision: Decision, policy: Policy) -> Rewrite:
-        """Markers checked (forged ones removed), the structure the transforms need,
-        the matching rules' transforms in order, and a marker for every rule that ran."""
+    def _ladder(self, job: Job, decision: Decision, policy: Policy) -> Result:
+        """The full rewrite; when a rule that warns ran and it cannot go out warned, the
+        lesser rewrites in turn (each from the input again); the first complete one goes
+        out, else the first that still warns, else the fallback action."""
         keys = self._marker_keys()
+        full = self._attempt(job, decision, policy, keys, FULL)
+        if full.complete or not _warning(full.done.ran):
+            return self._result(job, decision, full, full)
+        tries = [full]
+        for rung in _rungs(full, policy):
+            attempt = self._attempt(job, decision, policy, keys, rung, full)
+            if attempt.complete:
+                return self._result(job, decision, attempt, full)
+            tries.append(attempt)
+        for attempt in tries:
+            if attempt.warned:
+                return self._result(job, decision, attempt, full)
+        reason = f"invalid-output: {full.problem}" if full.problem else \
+            "no warned output could be made"
+        return self._unwarned(job, decision, reason, _bare(full, full))
+
+    def _attempt(self, job: Job, decision: Decision, policy: Policy, keys: marker.Keys,
+                 rung: str, full: Attempt | None = None) -> Attempt:
+        """One rewrite and its output check (`rung` FULL edits the message read; every
+        other rung reads the input again, so it never sees another attempt's edits)."""
+        message = job.message if rung == FULL else Message(job.raw)
+        fronts = _bare_paths(full) if rung == FRONT and full is not None else []
+        done = self._rewrite(job, decision, policy, keys, message, rung, fronts)
+        if not done.message.changed:
+            return Attempt(rung, done, None, None, [])
+        marks = marker.Marks(keys[0], job.envelope.direction, [r.name for r in done.ran])
+        out, problem, removed = _accept(done.message, job.raw, marks)
+        return Attempt(rung, done, out, problem, removed)
+
+    def _rewrite(self, job: Job, decision: Decision, policy: Policy, keys: marker.Keys,
+                 message: Message, rung: str, fronts: list[tuple[int, ...]]) -> Rewrite:
+        """Markers checked (forged ones removed), the structure the transforms need
+        (`rung`), and the matching rules' transforms in order."""
         direction = job.envelope.direction
-        message = job.message
         context = Context(job.envelope, job.values,
                           guard_token=marker.token(keys[0], message, direction))
         done = marker.verified(keys, message, direction)
         ran = [rule for rule in decision.matched if rule.ops and rule.name not in done]
-        message, reason, headers_only = _structure(job, message, ran, policy)
+        message, reason, headers_only = _structure(job, message, ran, policy, rung, fronts)
         mail = Mail(message)
         applied = [f"{rule.name}:{transform_name(op)}" for rule in ran for op in rule.ops
                    if not (headers_only and touches_body(op)) and op.apply(mail, context)]
-        if message.changed:
-            # Every rule that ran is marked, also one that found nothing to do this
-            # time: on a retry it must not act on what later rules wrote.
-            bound = marker.content(message)
-            for rule in ran:
-                message.root.header.add(marker.HEADER, marker.value(
-                    keys[0], message, direction, rule.name, bound))
-        return Rewrite(message, reason, applied)
+        return Rewrite(message, reason, applied, ran, headers_only)
+
+    def _result(self, job: Job, decision: Decision, attempt: Attempt, full: Attempt) -> Result:
+        """The Result of the attempt that goes out (`full`: the first one)."""
+        done = attempt.done
+        bare = _bare(full, attempt)
+        fallback = None if attempt is full else attempt.rung
+        skipped = f"invalid-output: {full.problem}" if full.problem else done.reason
+        if attempt.out is None or attempt.problem is not None:
+            applied = done.applied if attempt.problem is None else []
+            result = _unchanged(job, decision, skipped, applied, bare)
+        else:
+            result = decision.result(attempt.out, True, skipped, done.applied, bare)
+            result.removed = attempt.removed
+        result.fallback = fallback
+        action = self.fallback.action(job.envelope.direction)
+        if result.changed and _warning(done.ran) and action != "deliver":
+            result.unstored = (action, self.fallback.response(
+                job.envelope.direction, decision.assigned, decision.blanket, job.values))
+        return result
+
+    def _unwarned(self, job: Job, decision: Decision, reason: str, bare: list[str]) -> Result:
+        """No warned output can go out: the message as received, with the flow's
+        fallback action (`reason` says why)."""
+        direction = job.envelope.direction
+        response = self.fallback.response(direction, decision.assigned, decision.blanket,
+                                          job.values)
+        result = decision.result(job.received, False, reason, [], bare, response)
+        result.fallback = self.fallback.action(direction)
+        return result
 
     def _marker_keys(self) -> marker.Keys:
         """Sign with the first key, accept any (rotation); the default when none given."""
@@ -338,46 +474,111 @@ def _checked(envelope: object) -> Envelope:
     return envelope
 
 
-def _structure(job: Job, message: Message, ran: list[Rule],
-               policy: Policy) -> tuple[Message, str | None, bool]:
+def _structure(job: Job, message: Message, ran: list[Rule], policy: Policy, rung: str,
+               fronts: list[tuple[int, ...]]) -> tuple[Message, str | None, bool]:
     """The message the transforms edit, why its body is left alone, whether only header
-    transforms run. A protected message under `protected: wrap` is attached whole to a
-    new one; a message with no text a client shows (only an attachment, an attached
-    message) gets a text part in front: else a banner would have nowhere to go."""
+    transforms run.
+
+    FULL: a protected message under `protected: wrap` is attached whole to a new one; a
+    message with no text a client shows (only an attachment, an attached message) gets
+    a text part in front: else a banner would have nowhere to go. FRONT: that, and a
+    text part in front of each body the full rewrite could not enter (`fronts`, where
+    they are in its message). WRAP: attached whole, whatever it is. HEADERS: header
+    transforms only."""
+    if rung == HEADERS:
+        return message, policy.reason, True
     writes_body = any(touches_body(op) for rule in ran for op in rule.ops)
-    if policy.mode == "wrap" and writes_body:
+    if rung == WRAP or (policy.mode == "wrap" and writes_body):
         return Message(wrap(job.raw, message.root.header)), None, False
     if policy.reason is None and writes_body and not message.bodies() \
             and not message.unreachable():
-        current = message.to_bytes()  # without the markers `verified` removed
-        root = message.root if current is message.raw else Message(current).root
-        fronted = front(current, root)
-        if fronted is not None:
-            return Message(fronted), None, False
+        message = _reread(message)
+        message = Message(front(message.raw, message.root))
+    if rung == FRONT:
+        message = _reread(message)
+        targets = [part for path in fronts if (part := part_at(message.root, path))]
+        message = Message(front_before(message.raw, message.root, targets))
     return message, policy.reason, policy.mode == "headers"
 
 
-def _accept(message: Message, raw: bytes) -> tuple[bytes, str | None]:
-    """The output, and why WorkMail would refuse it (None: it would not).
+def _reread(message: Message) -> Message:
+    """`message` with the edits made so far (`verified` removes forged markers) read
+    again, so that its tree describes its bytes: new structure is built from both."""
+    return Message(message.to_bytes()) if message.changed else message
 
-    Repeated unique fields merged; over-long lines folded or re-encoded (the line pass
-    reads every octet, so `conform` walks the message only when a line is too long);
-    then the same checks WorkMail (and the emulator) apply to an update."""
-    merge_repeated(message.root.header)
+
+def _rungs(full: Attempt, policy: Policy) -> list[str]:
+    """The lesser rewrites worth trying after `full`, most warned first."""
+    body = any(touches_body(op) for rule in full.done.ran for op in rule.ops)
+    rungs = []
+    if full.problem is None and full.done.message.bare_parts and body:
+        rungs.append(FRONT)
+    if policy.mode != "wrap" or not body:
+        rungs.append(WRAP)
+    if body and not full.done.headers_only:
+        rungs.append(HEADERS)
+    return rungs
+
+
+def _warning(rules: list[Rule]) -> bool:
+    """Whether one of these rules has a transform that warns the reader."""
+    return any(warns(op) for rule in rules for op in rule.ops)
+
+
+def _bare_paths(full: Attempt) -> list[tuple[int, ...]]:
+    """Where the bodies the full rewrite could not enter are, in its message's tree."""
+    message = full.done.message
+    paths = (path_of(message.root, part) for part in message.bare_parts)
+    return [path for path in paths if path is not None]
+
+
+def _bare(full: Attempt, attempt: Attempt) -> list[str]:
+    """The bodies named bare by the full rewrite (they stay bare, whatever went in front
+    of them) and by the attempt that goes out."""
+    return list(dict.fromkeys(full.done.message.bare + attempt.done.message.bare))
+
+
+def _accept(message: Message, raw: bytes,
+            marks: marker.Marks) -> tuple[bytes, str | None, list[str]]:
+    """The output, why WorkMail would refuse it (None: it would not), and the header
+    fields removed ("<field>: <why>").
+
+    Repeated unique fields merged; the markers written; over-long lines folded,
+    re-encoded, or their fields removed and named in a trace field (the line pass reads
+    every octet, so `conform` walks the message only when a line is too long; the
+    markers are then written again, over what it changed); then the same checks
+    WorkMail (and the emulator) apply to an update."""
+    header = message.root.header
+    removed = merge_repeated(header)
+    trace = _trace(header, removed, None)
+    marks.write(message)
     out, known = message.render()
     problem = long_line(out)
     if problem:
-        problem = conform(message.root)
+        problem = conform(message.root, removed)
+        _trace(header, removed, trace)
+        marks.write(message)
         out, known = message.render()
         problem = problem or long_line(out)
-    return out, problem or structure_reason(raw, out, known)
+    return out, problem or structure_reason(raw, out, known), removed
+
+
+def _trace(header: HeaderBlock, removed: list[str], written: Field | None) -> Field | None:
+    """The trace field naming the `removed` fields (replacing `written`, the one an
+    earlier call wrote): where a reader or an admin finds what the check took out."""
+    if written is not None:
+        header.fields = [f for f in header.fields if f is not written]
+    if not removed:
+        return None
+    field_ = header.render(REMOVED_HEADER, "; ".join(removed))
+    header.append(field_)
+    return field_
 
 
 def _unchanged(job: Job, decision: Decision, reason: str | None,
                applied: list[str] | None = None, bare: list[str] | None = None) -> Result:
     """The message goes out as received (the input object itself)."""
-    return Result(job.received, False, reason, applied or [], decision.response,
-                  bare=bare or [], **decision.report())
+    return decision.result(job.received, False, reason, applied or [], bare or [])
 
 
 def _values(message: Message, envelope: Envelope, name: str, sender: str) -> dict[str, str]:

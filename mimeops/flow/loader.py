@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from mimeops.errors import FlowError
-from mimeops.flow import actions, window
+from mimeops.flow import actions, fallback, window
 from mimeops.flow.conditions import compile_when, internal_domains
 from mimeops.flow.core import MODES, ON_ERROR, PROTECTED, Flow, Rule
 from mimeops.flow.marker import HEADER as MARKER_HEADER
@@ -32,8 +32,8 @@ _FIELD_NAME = re.compile(r"^[!-9;-~]{1,76}$")
 _ORG_ID = re.compile(r"^m-[0-9a-f]{32}$")
 # WorkMail refuses changes to these; the marker header is ours alone.
 IMMUTABLE = frozenset({"from", "date", "message-id"})
-_TOP_KEYS = ("internal_domains", "rules", "on_error", "protected", "organization_id",
-             "directory")
+_TOP_KEYS = ("internal_domains", "rules", "on_error", "protected", "fallback",
+             "organization_id", "directory")
 DIRECTORIES = ("workmail",)
 _RULE_KEYS = ("name", "when", "apply", "action", "stop", "mode", "active")
 PLACEMENTS = ("end", "above_reply")
@@ -149,8 +149,8 @@ def _flow(data: Any) -> Flow:
     if on_error not in ON_ERROR:
         raise FlowError(f"on_error{_line(data, 'on_error')}: expected deliver or retry, "
                         f"got {on_error!r}")
-    protected = data.get("protected", "skip")
-    if protected not in PROTECTED:
+    protected = data.get("protected")
+    if protected is not None and protected not in PROTECTED:
         raise FlowError(f"protected{_line(data, 'protected')}: expected skip, headers or wrap, "
                         f"got {protected!r}")
     org = data.get("organization_id")
@@ -169,7 +169,10 @@ def _flow(data: Any) -> Flow:
     if directory is not None and directory not in DIRECTORIES:
         raise FlowError(f"directory{_line(data, 'directory')}: expected workmail (the CLI "
                         f"takes a static file with --directory DIR.yaml), got {directory!r}")
-    return Flow(rules, domains, on_error, protected, org, directory_source=directory)
+    flow = Flow(rules, domains, on_error, protected, org, directory_source=directory)
+    if "fallback" in data:
+        flow.fallback = fallback.parse(data["fallback"], f"fallback{_line(data, 'fallback')}")
+    return flow
 
 
 def _no_unknown(spec: dict[str, Any], known: tuple[str, ...], where: str) -> None:

@@ -142,6 +142,28 @@ def value(key: bytes, message: Message, direction: str, rule: str, bound: bytes)
     return f"v1; rule={rule}; mac={_mac(key, message.root.header, direction, rule, bound)}"
 
 
+class Marks:
+    """The markers one run writes for the rules that ran: once the content is final, and
+    again (replacing them) when the output check changed what they are bound to."""
+
+    def __init__(self, key: bytes, direction: str, rules: list[str]) -> None:
+        self.key = key
+        self.direction = direction
+        self.rules = rules
+        self._written: set[int] = set()
+
+    def write(self, message: Message) -> None:
+        block = message.root.header
+        if self._written:
+            block.fields = [f for f in block.fields if id(f) not in self._written]
+        bound = content(message)
+        fields = [block.render(HEADER, value(self.key, message, self.direction, rule, bound))
+                  for rule in self.rules]
+        for field in fields:
+            block.append(field)
+        self._written = {id(field) for field in fields}
+
+
 def verified(keys: Keys, message: Message, direction: str) -> set[str]:
     """Rules whose marker verifies with one of `keys`; every other marker is removed."""
     block = message.root.header

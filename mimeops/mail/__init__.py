@@ -6,8 +6,8 @@ it depends only on `mimeops.mime`.
 
 from mimeops.mail.context import Context
 from mimeops.mail.envelope import DIRECTIONS, Envelope
-from mimeops.mail.protocols import Condition, Transform, touches_body, transform_name
+from mimeops.mail.protocols import Condition, Transform, touches_body, transform_name, warns
 from mimeops.mail.view import Mail
 
 __all__ = ["DIRECTIONS", "Condition", "Context", "Envelope", "Mail", "Transform",
-           "touches_body", "transform_name"]
+           "touches_body", "transform_name", "warns"]

@@ -19,6 +19,9 @@ class Transform(Protocol):
     `apply` returns True when it changed the mail. A class attribute `touches_body =
     True` marks a transform that edits bodies: the flow's `protected` setting then
     applies to it as to `banner` (signed, encrypted, ... messages keep their bodies).
+    `warns = True` marks one whose edit warns the reader (a banner, a subject tag): a
+    rule with one never ends in mail delivered unwarned (the flow's `fallback`); by
+    default a transform warns when it touches the body.
     """
 
     def apply(self, mail: Mail, context: Context) -> bool: ...
@@ -34,6 +37,11 @@ class Condition(Protocol):
 def touches_body(transform: object) -> bool:
     """A transform's `touches_body` attribute (False when it has none)."""
     return bool(getattr(transform, "touches_body", False))
+
+
+def warns(transform: object) -> bool:
+    """A transform's `warns` attribute (default: whether it touches the body)."""
+    return bool(getattr(transform, "warns", touches_body(transform)))
 
 
 def transform_name(transform: object) -> str:

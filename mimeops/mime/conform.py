@@ -9,36 +9,54 @@ with no warning at all (a sender could add one on purpose). So:
 - a header field with an over-long line is folded at whitespace (folding is
   invisible once the field is unfolded); DKIM and ARC signatures, which allow
   folding whitespace inside their tag values, also between those values' characters;
+- an unstructured field with no place to fold (Subject, Comments, Keywords, X-*, ...)
+  is written again as RFC 2047 encoded words over several lines: it decodes to the
+  same text;
+- any other field with no place to fold (References, In-Reply-To, List-*, Received,
+  ...) is removed and named (`removed`: the flow writes a trace field and reports it),
+  except the fields an update may not change and those that describe the MIME
+  structure;
 - a leaf part with an over-long line is re-encoded, losslessly: quoted-printable
   for text whose line breaks survive it, base64 for everything else. It decodes
   to exactly the bytes it had.
 
-What cannot be made acceptable this way (an attached message or an opaque
-multipart with a long line, a field with no place to fold, a part whose
-transfer encoding we cannot decode) is named, and the flow then delivers the
-message unchanged.
+What cannot be made acceptable this way (an immutable field or a Content-* field with
+no place to fold, an attached message or an opaque multipart with a long line, a part
+whose transfer encoding we cannot decode) is named; the flow then falls back to a
+lesser rewrite (the message attached whole) or its fallback action.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+
 from mimeops.errors import UndecodableBody
-from mimeops.mime import transfer
+from mimeops.mime import charset, headers, transfer
 from mimeops.mime.headers import MAX_LINE, Field, HeaderBlock
 from mimeops.mime.model import Part
-from mimeops.mime.validate import has_long_line
+from mimeops.mime.validate import IMMUTABLE_HEADERS, has_long_line
 
 _WSP = b" \t"
 _SIGNATURES = frozenset({"dkim-signature", "arc-message-signature", "arc-seal"})
+_KEPT = frozenset(name.lower() for name in IMMUTABLE_HEADERS)
+# Fields whose value is text for people (RFC 5322 "unstructured", and the phrases of
+# Keywords), where encoded words are allowed; X-* fields are read the same way.
+_UNSTRUCTURED = frozenset({"subject", "comments", "keywords", "content-description",
+                           "thread-topic"})
+_UNFOLDABLE = f"a line over {MAX_LINE} octets with no place to fold it"
+_SURROGATE = re.compile("[\udc80-\udcff]")
 
 
-def conform(root: Part) -> str | None:
-    """Fold and re-encode in place what WorkMail would refuse; why not, when impossible.
+def conform(root: Part, removed: list[str]) -> str | None:
+    """Fold, re-encode or remove in place what WorkMail would refuse; why not, when
+    impossible. Each field removed is added to `removed` as "<field>: <why>".
 
     Repeated unique fields are always merged (`merge_repeated`); the line work walks the
     whole message, so callers that already know every line is short can skip it."""
-    merge_repeated(root.header)
-    for part in root.walk():
-        reason = _fold_block(part.header)
+    removed.extend(merge_repeated(root.header))
+    for where, part in _walk(root, ""):
+        reason = _fold_block(part.header, where, removed)
         if reason:
             return f"{part.ctype} header: {reason}"
         reason = _gaps(part) if part.children else _reencode(part)
@@ -47,11 +65,20 @@ def conform(root: Part) -> str | None:
     return None
 
 
-def merge_repeated(block: HeaderBlock) -> None:
+def _walk(part: Part, path: str) -> Iterator[tuple[str, Part]]:
+    """Each part with where it is: "" for the message itself, " (part 1.2)" below it."""
+    yield (f" (part {path})" if path else ""), part
+    for index, child in enumerate(part.children or (), start=1):
+        yield from _walk(child, f"{path}.{index}" if path else str(index))
+
+
+def merge_repeated(block: HeaderBlock) -> list[str]:
     """A unique field the sender repeated (WorkMail refuses it): address lists and
     message-id lists are merged into the first copy, every address kept; of several
-    Subjects the first (the one that got the prefix) stays. The immutable fields
-    (From, Date, Message-ID, Sender) cannot change: those stay, and are reported."""
+    Subjects the first (the one that got the prefix) stays, and the others are returned
+    as "<field>: <why>". The immutable fields (From, Date, Message-ID, Sender) cannot
+    change: those stay, and are reported."""
+    dropped: list[str] = []
     for key, separator in _MERGED.items():
         copies = [f for f in block.fields if f.key == key]
         if len(copies) < 2:
@@ -60,12 +87,16 @@ def merge_repeated(block: HeaderBlock) -> None:
         raw = first.raw.rstrip(b"\r\n")
         for other in copies[1:]:
             value = other.raw[other.raw.index(b":") + 1 :].strip()
-            if not value or separator is None:
+            if separator is None:
+                dropped.append(f"{other.name}: repeated; the first is kept")
+                continue
+            if not value:
                 continue
             empty = not raw[raw.index(b":") + 1 :].strip()
-            raw += (b"" if empty or separator is None else separator) + block.eol + b" " + value
+            raw += (b"" if empty else separator) + block.eol + b" " + value
         block.fields = [f for f in block.fields if f.key != key or f is first]
         block.set_raw(first, Field(first.name, raw + block.eol))
+    return dropped
 
 
 # Repeated unique fields merged into the first: the separator between values, or None
@@ -76,18 +107,43 @@ _MERGED: dict[str, bytes | None] = {
 }
 
 
-def _fold_block(block: HeaderBlock) -> str | None:
+def _fold_block(block: HeaderBlock, where: str, removed: list[str]) -> str | None:
     for field in list(block.fields):
         if not has_long_line(field.raw):
             continue
-        folded = fold_long(field, block.eol)
-        if folded is None:
-            return f"field {field.name or '(unnamed)'} has a line over {MAX_LINE} octets " \
-                "with no place to fold it"
-        block.set_raw(field, folded)
+        fixed = fold_long(field, block.eol)
+        if fixed is None and unstructured(field.key):
+            fixed = Field(field.name, headers.encoded(field.name, _text(field), block.eol))
+        if fixed is not None:
+            block.set_raw(field, fixed)
+            continue
+        if field.key in _KEPT or structural(field.key) or not field.name:
+            return f"field {field.name or '(unnamed)'} has {_UNFOLDABLE}"
+        block.fields.remove(field)
+        block.dirty = True
+        removed.append(f"{field.name}{where}: {_UNFOLDABLE}")
     if block.prefix:
         block.dirty = True
     return None
+
+
+def unstructured(key: str) -> bool:
+    """A field (lower-cased name) whose value is text for people, where RFC 2047 encoded
+    words may carry any of it: Subject, Comments, Keywords, X-*, ..."""
+    return key in _UNSTRUCTURED or key.startswith("x-")
+
+
+def structural(key: str) -> bool:
+    """A field that says how the body is read (Content-*, MIME-Version)."""
+    return key.startswith("content-") or key == "mime-version"
+
+
+def _text(field: Field) -> str:
+    """The field's decoded value; an 8-bit byte that is no UTF-8 read as windows-1252
+    (what clients show), since an encoded word cannot carry a stray byte."""
+    return _SURROGATE.sub(
+        lambda m: charset.decode_lossless(bytes([ord(m.group()) - 0xDC00]), None)[0],
+        field.decoded())
 
 
 def fold_long(field: Field, eol: bytes) -> Field | None:

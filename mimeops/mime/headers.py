@@ -146,6 +146,21 @@ def fold(name: str, value: str, eol: bytes) -> bytes:
     tokens = value.split(" ") if value else []
     if not value.isascii() or any(len(t) > MAX_LINE - len(name) - 4 for t in tokens):
         tokens = words.encode(value)
+    return _lines(name, tokens, eol)
+
+
+def encoded(name: str, text: str, eol: bytes) -> bytes:
+    """`Name: ` + `text` as RFC 2047 encoded words (UTF-8), folded between them + eol.
+
+    Readers drop the white space between two encoded words, so the field decodes to
+    `text` exactly, whatever it holds (a token of any length, line breaks): the one way
+    to carry an unstructured value whose line has no place to fold."""
+    return _lines(name, words.encode(text), eol)
+
+
+def _lines(name: str, tokens: list[str], eol: bytes) -> bytes:
+    """`Name:` and the tokens, one space apart, folded before a token that would pass
+    78 columns."""
     lines: list[str] = []
     line = f"{name}:"
     for token in tokens:
@@ -155,7 +170,8 @@ def fold(name: str, value: str, eol: bytes) -> bytes:
         else:
             line += " " + token
     lines.append(line)
-    return eol.join(x.encode("ascii") for x in lines) + eol
+    # The name as it came (8-bit names are read as UTF-8 with surrogate escapes).
+    return eol.join(x.encode("utf-8", "surrogateescape") for x in lines) + eol
 
 
 def parse(

@@ -25,15 +25,15 @@ def bodies(root: Part) -> dict[str, Part]:
     return _bodies(root, [])
 
 
-def unreachable(root: Part) -> list[str]:
-    """"<content-type>: <reason>" for each multipart on the way to the shown body
-    whose parts cannot be read: nested past `MAX_DEPTH`, or no delimiter found."""
-    out: list[str] = []
+def unreachable(root: Part) -> list[tuple[Part, str]]:
+    """Each multipart on the way to the shown body whose parts cannot be read (nested
+    past `MAX_DEPTH`, or no delimiter found), with "<content-type>: <reason>"."""
+    out: list[tuple[Part, str]] = []
     _bodies(root, out)
     return out
 
 
-def _bodies(part: Part, bare: list[str]) -> dict[str, Part]:
+def _bodies(part: Part, bare: list[tuple[Part, str]]) -> dict[str, Part]:
     if part.is_attachment:
         return {}
     if part.maintype == "text":
@@ -42,7 +42,7 @@ def _bodies(part: Part, bare: list[str]) -> dict[str, Part]:
         return {}
     if not part.children:
         why = "nesting limit" if part.depth >= MAX_DEPTH else "no parts found"
-        bare.append(f"{part.ctype}: {why}")
+        bare.append((part, f"{part.ctype}: {why}"))
         return {}
     if part.subtype == "alternative":
         found: dict[str, Part] = {}

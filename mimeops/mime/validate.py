@@ -12,8 +12,9 @@ The list of immutable headers is not published; these are the ones a rewrite
 must never touch (From, Date, Message-ID, Sender). Header blocks are read with
 the engine's tolerant parser, the way the message is rewritten. A structural
 defect the original already had (a multipart without its boundary) is not the
-update's doing and is not held against it; a forwarded message's own defects
-(inside ``message/*``) are not inspected.
+update's doing and is not held against it, also where an update moved it (a text
+part put in front); a forwarded message's own defects (inside ``message/*``) are not
+inspected.
 """
 
 from __future__ import annotations
@@ -74,13 +75,21 @@ def structure_reason(
     if reason:
         return reason
     found = defects(new)
-    before = Counter(defects(parse(original))) if found and original != updated else Counter()
+    before = Counter(map(_kind, defects(parse(original)))) \
+        if found and original != updated else Counter()
     for defect in found:
-        if before[defect] > 0:
-            before[defect] -= 1
+        if before[_kind(defect)] > 0:
+            before[_kind(defect)] -= 1
             continue
         return defect
     return None
+
+
+def _kind(defect: str) -> str:
+    """A defect without where it is: the sender's defective multipart moved one level
+    down (a text part put in front of it) is still the sender's, not the update's."""
+    where, _, what = defect.partition(" (")
+    return what or where
 
 
 def has_long_line(data: bytes | memoryview) -> bool:

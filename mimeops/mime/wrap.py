@@ -1,6 +1,7 @@
-"""New structure around a message: `protected: wrap`, and a text part in `front`.
+"""New structure around a message: `wrap` it whole, or put a text part in `front`.
 
-`protected: wrap`: a message we must not touch, attached whole to a new one.
+`protected: wrap` (and the fallback ladder's wrap): a message we must not or cannot
+edit, attached whole to a new one.
 
 Exchange's "wrap" fallback for mail a disclaimer cannot enter: the signed,
 encrypted, report or invitation message becomes a `message/rfc822`
@@ -9,36 +10,51 @@ text part in front of it is where the banner goes. The outer header keeps
 every field of the original in order and byte for byte (From, Date,
 Message-ID, To, Cc, Subject, Received, DKIM-Signature, ...) except the MIME
 fields that describe the old body, so WorkMail accepts the update; the
-Subject prefix and the other header ops apply to it as usual.
+Subject prefix and the other header ops apply to it as usual. A message with a
+line no folding can shorten (an attached message or a preamble with a 2,000-octet
+line) is attached as an `.eml` file in base64 instead: it decodes to the same bytes.
+
+`front` and `front_before`: an empty text part shown before a body the banner cannot
+enter (no text at all, an unknown transfer encoding, text that does not decode, a
+multipart nested past the limit), so that the banner still comes first.
 """
 
 from __future__ import annotations
 
 import hashlib
+from itertools import pairwise
 
-from mimeops.mime import headers
+from mimeops.mime import headers, transfer
 from mimeops.mime.conform import fold_long
 from mimeops.mime.headers import HeaderBlock
-from mimeops.mime.model import Part
+from mimeops.mime.model import MAX_DEPTH, Part
 from mimeops.mime.validate import has_long_line
 
 # Fields that describe the body; the new body has its own.
 _BODY_FIELDS = frozenset({"mime-version", "content-type", "content-transfer-encoding",
                           "content-disposition", "content-id", "content-description",
                           "content-language", "content-location", "content-md5"})
+_ATTACHED = b"original-message.eml"
 
 
 def wrap(raw: bytes, header: HeaderBlock) -> bytes:
     """A new message: `header` less its body fields, a text/plain part for the banner
-    and `raw` attached whole as message/rfc822."""
+    and `raw` attached whole: as message/rfc822, or as a base64 .eml file when a line
+    of it is too long for WorkMail even after its header is folded."""
     eol = header.eol
     boundary = _boundary(raw)
     raw = _fold_header(raw)
-    attached = (b"Content-Type: message/rfc822" + eol
-                + b'Content-Disposition: attachment; filename="original-message.eml"' + eol)
-    if not raw.isascii():
-        attached += b"Content-Transfer-Encoding: 8bit" + eol
-    return _mixed(header, boundary, attached, raw)
+    disposition = b'Content-Disposition: attachment; filename="' + _ATTACHED + b'"' + eol
+    if has_long_line(raw):
+        attached = (b'Content-Type: application/octet-stream; name="' + _ATTACHED + b'"' + eol
+                    + disposition + b"Content-Transfer-Encoding: base64" + eol + eol
+                    + transfer.encode_as("base64", raw, eol).rstrip(b"\r\n"))
+    else:
+        attached = b"Content-Type: message/rfc822" + eol + disposition
+        if not raw.isascii():
+            attached += b"Content-Transfer-Encoding: 8bit" + eol
+        attached += eol + raw
+    return _mixed(header, boundary, attached)
 
 
 def _boundary(raw: bytes) -> bytes:
@@ -59,18 +75,23 @@ def _empty_text(eol: bytes) -> bytes:
             + b"Content-Transfer-Encoding: 7bit" + eol + eol)
 
 
-def _mixed(header: HeaderBlock, boundary: bytes, second_header: bytes, second: bytes) -> bytes:
-    """`header` less its body fields over a multipart/mixed of an empty text/plain part
-    and a part of `second_header` (its fields, line breaks included) and body `second`."""
-    eol = header.eol
+def _parts(boundary: bytes, eol: bytes, second: bytes) -> bytes:
+    """The body of a multipart/mixed: an empty text/plain part, then the entity `second`
+    (its header, blank line and body), then the close delimiter (no line break after)."""
     delimiter = b"--" + boundary
+    return (delimiter + eol + _empty_text(eol)
+            + eol  # the empty body, then the line break that belongs to the delimiter
+            + delimiter + eol + second + eol + delimiter + b"--")
+
+
+def _mixed(header: HeaderBlock, boundary: bytes, second: bytes) -> bytes:
+    """`header` less its body fields over a multipart/mixed of an empty text/plain part
+    and the entity `second`."""
+    eol = header.eol
     return (_ended([f.raw for f in header if f.key not in _BODY_FIELDS], eol)
             + b"MIME-Version: 1.0" + eol
             + b'Content-Type: multipart/mixed; boundary="' + boundary + b'"' + eol + eol
-            + delimiter + eol + _empty_text(eol)
-            + eol  # the empty body, then the line break that belongs to the delimiter
-            + delimiter + eol + second_header + eol
-            + second + eol + delimiter + b"--" + eol)
+            + _parts(boundary, eol, second) + eol)
 
 
 def _fold_header(raw: bytes) -> bytes:
@@ -87,26 +108,100 @@ def _fold_header(raw: bytes) -> bytes:
     return b"".join(fields) + raw[header_end:]
 
 
-def front(raw: bytes, root: Part) -> bytes | None:
-    """`raw` with an empty text/plain part in front, where a banner can go, for a message
-    whose body has no text a client shows: only an attached message, only attachments
-    (a PDF, an .html file), a digest, or a single part of another type.
+def front(raw: bytes, root: Part) -> bytes:
+    """`raw` with an empty text/plain part first, where a banner can go, for a message
+    whose body has no text a client shows (only an attached message, only attachments,
+    a digest, a single part of another type, an /alternative or /related without text)
+    or whose body the banner cannot enter.
 
-    Without one, such a message goes out with no warning at all. A multipart/mixed
-    (or digest, or unknown multipart) gets the new part as its first child, the rest
-    byte for byte; a single-part message becomes multipart/mixed of the new part and
-    the old body, which keeps its own MIME fields. None for /alternative and /related,
-    where a new part would be shown instead of (not before) the sender's, and when no
-    delimiter line was found.
+    A multipart/mixed (or digest, or unknown multipart) gets the new part as its first
+    child, the rest byte for byte. Any other message becomes multipart/mixed of the new
+    part and the old body, which keeps its own MIME fields (an /alternative stays whole:
+    a part added inside it would be shown instead of the sender's, not before).
     """
     eol = root.header.eol
-    if root.maintype == "multipart":
-        if root.subtype in ("alternative", "related") or not root.children:
-            return None
+    if root.maintype == "multipart" and root.subtype not in ("alternative", "related") \
+            and root.children:
         delimiter = b"--" + root.params["boundary"].encode("utf-8", "surrogateescape")
         at = raw.rfind(delimiter, root.body_start, root.children[0].start)
-        if at < 0 or (at > root.body_start and raw[at - 1] != 0x0A):
-            return None
-        return raw[:at] + delimiter + eol + _empty_text(eol) + eol + raw[at:]
+        if at >= 0 and (at == root.body_start or raw[at - 1] == 0x0A):
+            return raw[:at] + delimiter + eol + _empty_text(eol) + eol + raw[at:]
     moved = [f.raw for f in root.header if f.key in _BODY_FIELDS and f.key != "mime-version"]
-    return _mixed(root.header, _boundary(raw), _ended(moved, eol), raw[root.body_start:])
+    return _mixed(root.header, _boundary(raw), _ended(moved, eol) + eol + raw[root.body_start:])
+
+
+def front_before(raw: bytes, root: Part, targets: list[Part]) -> bytes:
+    """`raw` with an empty text/plain part that clients show right before each of
+    `targets` (parts of `root`, the tree of `raw`): bodies a banner cannot enter.
+
+    Each target becomes, in place, a multipart/mixed of the new part and the target
+    byte for byte, so the banner shows first wherever the target shows: inline in a
+    /mixed, or as its alternative in an /alternative. The root of a /related is found
+    by its Content-ID, so the whole /related goes inside instead; a multipart nested
+    past the limit takes no new level, so its parent does; a target that is the message
+    itself gets `front`.
+    """
+    places = _outermost([_place(root, target) for target in targets])
+    if any(place is root for place in places):
+        return front(raw, root)
+    boundary = _boundary(raw)
+    out: list[bytes] = []
+    pos = 0
+    for index, place in enumerate(sorted(places, key=lambda p: p.start), start=1):
+        eol = place.header.eol
+        mark = boundary + b"_" + str(index).encode()
+        entity = (b'Content-Type: multipart/mixed; boundary="' + mark + b'"' + eol + eol
+                  + _parts(mark, eol, raw[place.start:place.end]))
+        # An empty part had no line of its own: the next delimiter needs one.
+        out += [raw[pos:place.start], entity + (eol if place.start == place.end else b"")]
+        pos = place.end
+    out.append(raw[pos:])
+    return b"".join(out)
+
+
+def _place(root: Part, target: Part) -> Part:
+    """The part that takes the new text part in front of it for `target`."""
+    chain = _chain(root, target) or [root]
+    at = len(chain) - 1
+    if chain[at].maintype == "multipart" and chain[at].depth >= MAX_DEPTH:
+        at -= 1
+    while at > 0 and chain[at - 1].ctype == "multipart/related":
+        at -= 1
+    return chain[max(at, 0)]
+
+
+def _chain(part: Part, target: Part) -> list[Part] | None:
+    """The parts from `part` down to `target`, both included; None when not below."""
+    if part is target:
+        return [part]
+    for child in part.children or ():
+        below = _chain(child, target)
+        if below is not None:
+            return [part, *below]
+    return None
+
+
+def _outermost(places: list[Part]) -> list[Part]:
+    """`places` without duplicates and without those inside another one."""
+    unique = list({id(place): place for place in places}.values())
+    return [p for p in unique
+            if not any(o is not p and o.start <= p.start and p.end <= o.end
+                       and (o.start, o.end) != (p.start, p.end) for o in unique)]
+
+
+def path_of(root: Part, part: Part) -> tuple[int, ...] | None:
+    """Where `part` is in the tree of `root`: the child index at each level."""
+    chain = _chain(root, part)
+    if chain is None:
+        return None
+    return tuple((parent.children or []).index(child) for parent, child in pairwise(chain))
+
+
+def part_at(root: Part, path: tuple[int, ...]) -> Part | None:
+    """The part at `path` (from `path_of`) in the tree of `root`, if it is there."""
+    part = root
+    for index in path:
+        if not part.children or index >= len(part.children):
+            return None
+        part = part.children[index]
+    return part

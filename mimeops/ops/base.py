@@ -16,6 +16,8 @@ class Op(ABC):
     name: str = ""
     #: Body ops are not applied to protected (signed, encrypted, ...) messages.
     touches_body: bool = False
+    #: Ops whose edit warns the reader (a banner, a subject tag): see Transform.
+    warns: bool = False
 
     @abstractmethod
     def apply(self, mail: Mail, context: Context) -> bool: ...

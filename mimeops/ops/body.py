@@ -34,6 +34,8 @@ class Insert(Op):
                  above_reply: bool = False, once_per_thread: bool = False,
                  guard: bool | None = None) -> None:
         self.name = name
+        # A banner warns the reader; a footer (a disclaimer, a signature) does not.
+        self.warns = name == "banner"
         self.text = text
         self.html = html_
         self.above_reply = above_reply
@@ -58,14 +60,15 @@ class Insert(Op):
             return False
         changed = False
         unreachable = message.unreachable()
-        message.bare.extend(unreachable)
+        for part, why in unreachable:
+            message.note_bare(part, why)
         guarded = self.guard if self.guard is not None else context.direction == "INBOUND"
         token = context.guard_token if guarded else None
         bodies = message.bodies()
         if not bodies and not unreachable:
-            # /alternative or /related with no text (the flow adds a text part in front
-            # of any other body without one): said, never silent.
-            message.bare.append(f"{message.root.ctype}: no text part a client shows")
+            # No text a client shows, where the flow put no part in front: said, never
+            # silent.
+            message.note_bare(message.root, f"{message.root.ctype}: no text part a client shows")
         for kind, part in bodies.items():
             rendered = self.render(kind, values)
             if not rendered:
@@ -76,7 +79,7 @@ class Insert(Op):
             except UndecodableBody as error:
                 # That part stays as it was, and the result says so; the others still
                 # get the text.
-                message.bare.append(f"{part.ctype}: {error}")
+                message.note_bare(part, f"{part.ctype}: {error}")
                 continue
             changed = True
         return changed

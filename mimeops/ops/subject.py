@@ -19,6 +19,7 @@ class SubjectPrefix(Op):
     """
 
     name = "subject_prefix"
+    warns = True
 
     def __init__(self, prefix: Template) -> None:
         self.prefix = prefix
