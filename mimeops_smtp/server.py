@@ -158,6 +158,10 @@ class FilterHandler:
             record.fields.update(changed=result.changed, applied=result.applied)
             if result.skipped:
                 record.fields["skipped"] = result.skipped
+            if result.fallback:
+                # No warned output could be made: the flow's fallback (MOVE_TO_JUNK is the
+                # junk header, BOUNCE a 550), or the lesser rewrite that went out.
+                record.fields["fallback"] = result.fallback
         return await self.settle(mail_from, envelope.mail_options, forwarded, raw, message,
                                  fates, record)
 

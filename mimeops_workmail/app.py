@@ -19,7 +19,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from mimeops import Envelope, Flow, FlowError
+from mimeops import Envelope, Flow, FlowError, Result
 from mimeops.flow import actions
 from mimeops.mime import Message
 from mimeops.mime.addresses import header_addresses
@@ -137,6 +137,41 @@ def _run(settings: Config, ev: event.WorkMailEvent, outcome: _Outcome,
         outcome.error = error
 
 
+_ACTIONS = frozenset({"junk", "bounce", "deliver"})
+
+
+def _fallback_fields(result: Result) -> dict[str, Any]:
+    """`fallback` and `removed` for the log line, when there are any."""
+    fields = {"fallback": result.fallback, "removed": result.removed}
+    return {key: value for key, value in fields.items() if value}
+
+
+def _count_fallback(scope: Invocation, fallback: str | None, reason: str | None) -> None:
+    """`Fallback` (by `action`: junk, bounce, deliver) when no warned output could be
+    made, with a warning in the log; `LesserRewrite` (by `rewrite`: front, wrap,
+    headers) when the warning went out in a lesser form."""
+    if fallback in _ACTIONS:
+        scope.log("warning", "a warning rule matched and no warned output WorkMail accepts "
+                  "could be made; fallback action taken", fallback=fallback,
+                  reason=(reason or "")[:500])
+        scope.count_by("Fallback", "action", fallback)
+    elif fallback:
+        scope.count_by("LesserRewrite", "rewrite", fallback)
+
+
+def _unstored(scope: Invocation, result: Result) -> Callable[[], dict[str, Any]]:
+    """The answer for when the rewritten message cannot be stored: the flow's fallback
+    action when a rule that warns ran (counted and logged as such), else the actions."""
+    def answer() -> dict[str, Any]:
+        if result.unstored is None:
+            return {"actions": result.actions}
+        action, taken = result.unstored
+        _count_fallback(scope, action, "the updated message could not be stored")
+        return {"actions": taken}
+
+    return answer
+
+
 def _read_failed(scope: Invocation, what: str, error: Exception, kept: bool) -> None:
     """A failed read of the flow or the marker key: logged and counted, never fatal."""
     invalid = isinstance(error, FlowError)
@@ -180,17 +215,21 @@ def _process(flow: Flow, ev: event.WorkMailEvent, scope: Invocation) -> dict[str
         scope.log("info", "audit rules matched; nothing was changed for them",
                   audited=result.audited)
     scope.log("info", "flow applied", changed=result.changed, skipped=result.skipped,
-              applied=result.applied, bare=result.bare, bytes=len(raw))
+              applied=result.applied, bare=result.bare, bytes=len(raw),
+              **_fallback_fields(result))
+    _count_fallback(scope, result.fallback, result.skipped)
     response = {"actions": result.actions}
     if not result.changed:
         return response
+    # Should the update not reach the reader after all: the flow's fallback action.
+    unstored = _unstored(scope, result)
     invalid = rejection_reason(raw, result.message)
     if invalid:
         # The same rules WorkMail applies: a Put that would be refused is not made.
         scope.log("error", "updated message would be rejected; delivered unchanged",
                   reason=invalid[:500])
         scope.count_by("Invalid", "reason", invalid.split(" ")[0])
-        return response
+        return unstored()
     bucket = os.environ.get("MIMEOPS_BUCKET", "")
     if not bucket:
         raise RuntimeError("MIMEOPS_BUCKET is not set: cannot store the updated message")
@@ -207,12 +246,12 @@ def _process(flow: Flow, ev: event.WorkMailEvent, scope: Invocation) -> dict[str
         if code == "MessageFrozen":
             scope.log("info", "message is frozen (e.g. redirected); delivered unchanged")
             scope.metric("Frozen", MetricUnit.Count, 1)
-            return response
+            return unstored()
         if code == "MessageRejected":
             scope.log("error", "WorkMail rejected the updated message; delivered unchanged",
                       reason=str(error)[:500])
             scope.metric("Rejected", MetricUnit.Count, 1)
-            return response
+            return unstored()
         if code == "InvalidContentLocation":
             scope.log("error", "WorkMail cannot read the S3 object: check the bucket policy "
                       "allows workmail.<region>.amazonaws.com and the bucket is in the "

@@ -82,10 +82,13 @@ def test_unknown_message_id_answers_default(env: LocalAWS) -> None:
 
 
 @pytest.mark.parametrize("kind", ["frozen", "rejected"])
-def test_put_refused_delivers_unchanged(env: LocalAWS, kind: str) -> None:
+def test_put_refused_delivers_unchanged_to_junk(env: LocalAWS, kind: str) -> None:
+    """The warned rewrite cannot be stored: the message stays as it was and gets the flow's
+    fallback action (Junk), never the inbox unwarned."""
     event = event_for(env)
     env.emulator.inject(kind, op="put", message_id=str(event["messageId"]))
-    assert app.lambda_handler(event, LocalContext()) == DEFAULT
+    assert app.lambda_handler(event, LocalContext()) == {
+        "actions": [{"action": {"type": "MOVE_TO_JUNK"}, "allRecipients": True}]}
     assert env.emulator.message(str(event["messageId"])) == RAW
 
 

@@ -163,6 +163,34 @@ def test_mixed_actions_deliver_junk_drop_and_a_dsn_for_the_bounced(
         2, 1, 1, 1)
 
 
+def test_mail_no_warned_rewrite_can_carry_is_relayed_with_the_junk_header(
+        running: Filter, next_hop: tuple[SinkHandler, int]) -> None:
+    """The fallback action (junk, the default) under SMTP: the message unchanged, the
+    junk header on top for the mailbox server's Sieve rule; the log line says why."""
+    handler, _ = next_hop
+    raw = message().replace(b"Subject:", b"From: ceo@example.com\r\nSubject:")
+    assert submit(running.port, "mallory@evil.example", ["alice@example.com"], raw) == {}
+    [got] = handler.messages
+    assert got.data.startswith(b"X-Spam-Flag: YES\r\n")
+    assert got.data.removeprefix(b"X-Spam-Flag: YES\r\n") == raw
+    [record] = running.records()
+    assert record["fallback"] == "junk" and record["junk"] == 1 and record["reply"] == "250"
+    assert record["skipped"].startswith("invalid-output: unique header From appears 2 times")
+
+
+def test_the_bounce_fallback_is_a_550(
+        tmp_path: Path, next_hop: tuple[SinkHandler, int]) -> None:
+    handler, port = next_hop
+    path = tmp_path / "bounce.yaml"
+    path.write_text(FLOW.format(on_error="deliver") + "fallback: bounce\n", encoding="utf-8")
+    raw = message().replace(b"Subject:", b"From: ceo@example.com\r\nSubject:")
+    with Filter(path, free_port(), port) as proc, \
+            pytest.raises(smtplib.SMTPDataError) as refused:
+        submit(proc.port, "mallory@evil.example", ["alice@example.com"], raw)
+    assert refused.value.smtp_code == 550 and b"notice" in refused.value.smtp_error
+    assert handler.messages == [] and proc.records()[0]["fallback"] == "bounce"
+
+
 def test_a_bounce_for_everybody_is_a_550_with_the_rule_message(
         running: Filter, next_hop: tuple[SinkHandler, int]) -> None:
     handler, _ = next_hop
