@@ -31,6 +31,16 @@ NON_ASCII_INSERTED = {
     "html": [f"<div>{NON_ASCII_BANNER}</div>", "<p>MIMEOPS-FOOTER-HTML</p>"],
 }
 MAX_LINE = 998
+# A flow that relies on the defaults: a banner and a subject tag on mail from outside.
+MINIMAL_WARNING = """
+internal_domains: [example.com]
+rules:
+  - name: warn
+    when: {direction: INBOUND, sender: external}
+    apply:
+      - banner: "CAUTION: external sender {sender}"
+      - subject_prefix: "[EXTERNAL]"
+"""
 
 
 def flow(

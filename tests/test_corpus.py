@@ -10,6 +10,7 @@ from mimeops import Envelope, load_flow
 from mimeops.cli import main
 from mimeops.mime import Message
 from tests.conftest import corpus_params
+from tests.engine_checks import MINIMAL_WARNING
 from tests.invariants import check, check_structure
 
 MARKED_FLOW = """
@@ -115,12 +116,4 @@ def test_the_recipe_and_a_minimal_flow_are_idempotent_and_warn(path: Path) -> No
 
 
 RECIPE_FLOW = load_flow(RECIPE, marker_key=b"corpus-test-key")
-MINIMAL_FLOW = load_flow("""
-internal_domains: [example.com]
-rules:
-  - name: warn
-    when: {direction: INBOUND, sender: external}
-    apply:
-      - banner: "CAUTION: external sender {sender}"
-      - subject_prefix: "[EXTERNAL]"
-""", marker_key=b"corpus-test-key")
+MINIMAL_FLOW = load_flow(MINIMAL_WARNING, marker_key=b"corpus-test-key")

@@ -67,16 +67,18 @@ def test_not_a_message_goes_to_junk_unchanged_with_its_reason(
     assert [blob["action"] for name, blob in _metrics(out) if name == "Fallback"] == ["junk"]
 
 
-def test_bare_bodies_are_logged_and_counted_by_reason(
+def test_bare_bodies_are_logged_and_counted_by_reason_and_the_lesser_rewrite_too(
         wm: LocalAWS, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
     raw = (TOP + b"MIME-Version: 1.0\r\nContent-Type: text/plain\r\n"
            b"Content-Transfer-Encoding: x-uuencode\r\n\r\nbegin 644 a\r\nM86)C\r\nend\r\n")
     response, message_id, out = _run(wm, raw, capsys, monkeypatch)
     assert response == DEFAULT
-    assert len(wm.emulator.puts(message_id)) == 1  # the subject tag still went in
+    assert len(wm.emulator.puts(message_id)) == 1  # the banner went in front of it
     bare = [blob for name, blob in _metrics(out) if name == "Bare"]
     assert [blob["reason"] for blob in bare] == ["unknown transfer encoding"]
+    assert [blob["rewrite"] for name, blob in _metrics(out)
+            if name == "LesserRewrite"] == ["front"]
 
 
 def test_output_workmail_would_refuse_is_never_put(
@@ -122,17 +124,6 @@ def test_no_warned_output_means_junk_a_fallback_metric_and_a_warning(
     assert warnings[0].fallback == "junk"  # type: ignore[attr-defined]
     assert warnings[0].reason.startswith(  # type: ignore[attr-defined]
         "invalid-output: unique header From appears 2")
-
-
-def test_a_lesser_rewrite_is_counted(
-        wm: LocalAWS, capsys: pytest.CaptureFixture[str],
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    raw = (TOP + b"MIME-Version: 1.0\r\nContent-Type: text/plain\r\n"
-           b"Content-Transfer-Encoding: x-uuencode\r\n\r\nbegin 644 a\r\nM86)C\r\nend\r\n")
-    response, message_id, out = _run(wm, raw, capsys, monkeypatch)
-    assert response == DEFAULT and len(wm.emulator.puts(message_id)) == 1
-    assert [blob["rewrite"] for name, blob in _metrics(out)
-            if name == "LesserRewrite"] == ["front"]
 
 
 def test_an_unfoldable_line_no_longer_stops_the_warning(

@@ -43,17 +43,17 @@ def wrap(raw: bytes, header: HeaderBlock) -> bytes:
     of it is too long for WorkMail even after its header is folded."""
     eol = header.eol
     boundary = _boundary(raw)
-    raw = _fold_header(raw)
+    folded = _fold_header(raw)
     disposition = b'Content-Disposition: attachment; filename="' + _ATTACHED + b'"' + eol
-    if has_long_line(raw):
+    if has_long_line(folded):  # the original exactly, in lines base64 keeps short
         attached = (b'Content-Type: application/octet-stream; name="' + _ATTACHED + b'"' + eol
                     + disposition + b"Content-Transfer-Encoding: base64" + eol + eol
                     + transfer.encode_as("base64", raw, eol).rstrip(b"\r\n"))
     else:
         attached = b"Content-Type: message/rfc822" + eol + disposition
-        if not raw.isascii():
+        if not folded.isascii():
             attached += b"Content-Transfer-Encoding: 8bit" + eol
-        attached += eol + raw
+        attached += eol + folded
     return _mixed(header, boundary, attached)
 
 
@@ -85,11 +85,12 @@ def _parts(boundary: bytes, eol: bytes, second: bytes) -> bytes:
 
 
 def _mixed(header: HeaderBlock, boundary: bytes, second: bytes) -> bytes:
-    """`header` less its body fields over a multipart/mixed of an empty text/plain part
-    and the entity `second`."""
+    """`header` less its body fields (MIME-Version stays where it is, or is added) over a
+    multipart/mixed of an empty text/plain part and the entity `second`."""
     eol = header.eol
-    return (_ended([f.raw for f in header if f.key not in _BODY_FIELDS], eol)
-            + b"MIME-Version: 1.0" + eol
+    kept = [f.raw for f in header if f.key not in _BODY_FIELDS or f.key == "mime-version"]
+    version = b"" if header.field("mime-version") else b"MIME-Version: 1.0" + eol
+    return (_ended(kept, eol) + version
             + b'Content-Type: multipart/mixed; boundary="' + boundary + b'"' + eol + eol
             + _parts(boundary, eol, second) + eol)
 
