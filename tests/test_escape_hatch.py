@@ -525,3 +525,32 @@ def test_the_messages_are_files_a_user_can_try(tmp_path: Path) -> None:
     for name, raw in ESCAPES.items():
         parsed = email.message_from_bytes(raw, policy=email.policy.default)
         assert parsed["from"] is not None or name == "malformed-header-block", name
+
+
+def test_an_undecodable_html_alternative_keeps_the_plain_alternatives_banner() -> None:
+    raw = multipart(
+        b"multipart/alternative", b"Content-Type: text/plain\r\n\r\nPay now.",
+        b"Content-Type: text/html\r\nContent-Transfer-Encoding: x-uuencode\r\n\r\nbegin\r\nend")
+    result = MINIMAL.apply(raw, ENVELOPE)
+    assert result.fallback == "front"
+    bodies = Message(result.message).bodies()
+    assert set(bodies) == {"plain", "html"}
+    assert decoded_text(bodies["plain"]).startswith("CAUTION") and \
+        "Pay now." in decoded_text(bodies["plain"])
+    assert BANNER_WORD in decoded_text(bodies["html"])
+    assert Message(result.message).root.children[1].children[1].body() == b"begin\r\nend"  # type: ignore[index]
+
+
+def test_an_undecodable_html_root_of_a_related_alternative_keeps_both_banners() -> None:
+    related = (b'Content-Type: multipart/related; boundary="r"\r\n\r\n--r\r\n'
+               b"Content-Type: text/html\r\nContent-Transfer-Encoding: x-uuencode\r\n\r\n"
+               b"begin\r\nend\r\n--r\r\n" + GIF_PART.replace(b"attachment", b"inline")
+               + b"\r\n--r--")
+    raw = multipart(b"multipart/alternative", b"Content-Type: text/plain\r\n\r\nPay now.",
+                    related)
+    result = MINIMAL.apply(raw, ENVELOPE)
+    bodies = Message(result.message).bodies()
+    assert set(bodies) == {"plain", "html"} and result.fallback == "front"
+    assert "Pay now." in decoded_text(bodies["plain"])
+    assert all(BANNER_WORD in decoded_text(part) for part in bodies.values())
+    assert sorted(attachments(raw)) == sorted(attachments(result.message))

@@ -69,17 +69,17 @@ def _ended(fields: list[bytes], eol: bytes) -> bytes:
     return b"".join(fields)
 
 
-def _empty_text(eol: bytes) -> bytes:
-    """The header of an empty text/plain part, blank line included: the banner's place."""
-    return (b"Content-Type: text/plain; charset=utf-8" + eol
+def _empty_text(eol: bytes, subtype: bytes = b"plain") -> bytes:
+    """The header of an empty text part, blank line included: the banner's place."""
+    return (b"Content-Type: text/" + subtype + b"; charset=utf-8" + eol
             + b"Content-Transfer-Encoding: 7bit" + eol + eol)
 
 
-def _parts(boundary: bytes, eol: bytes, second: bytes) -> bytes:
-    """The body of a multipart/mixed: an empty text/plain part, then the entity `second`
-    (its header, blank line and body), then the close delimiter (no line break after)."""
+def _parts(boundary: bytes, eol: bytes, second: bytes, subtype: bytes = b"plain") -> bytes:
+    """The body of a multipart/mixed: an empty text part, then the entity `second` (its
+    header, blank line and body), then the close delimiter (no line break after)."""
     delimiter = b"--" + boundary
-    return (delimiter + eol + _empty_text(eol)
+    return (delimiter + eol + _empty_text(eol, subtype)
             + eol  # the empty body, then the line break that belongs to the delimiter
             + delimiter + eol + second + eol + delimiter + b"--")
 
@@ -137,11 +137,14 @@ def front_before(raw: bytes, root: Part, targets: list[Part]) -> bytes:
 
     Each target becomes, in place, a multipart/mixed of the new part and the target
     byte for byte, so the banner shows first wherever the target shows: inline in a
-    /mixed, or as its alternative in an /alternative. The root of a /related is found
+    /mixed, or as its alternative in an /alternative (the new part is HTML before HTML,
+    so an /alternative keeps one body of each kind: its plain text keeps its banner). The
+    root of a /related is found
     by its Content-ID, so the whole /related goes inside instead; a multipart nested
     past the limit takes no new level, so its parent does; a target that is the message
     itself gets `front`.
     """
+    html = {id(_place(root, t)) for t in targets if t.ctype == "text/html"}
     places = _outermost([_place(root, target) for target in targets])
     if any(place is root for place in places):
         return front(raw, root)
@@ -151,8 +154,9 @@ def front_before(raw: bytes, root: Part, targets: list[Part]) -> bytes:
     for index, place in enumerate(sorted(places, key=lambda p: p.start), start=1):
         eol = place.header.eol
         mark = boundary + b"_" + str(index).encode()
+        subtype = b"html" if id(place) in html else b"plain"
         entity = (b'Content-Type: multipart/mixed; boundary="' + mark + b'"' + eol + eol
-                  + _parts(mark, eol, raw[place.start:place.end]))
+                  + _parts(mark, eol, raw[place.start:place.end], subtype))
         # An empty part had no line of its own: the next delimiter needs one.
         out += [raw[pos:place.start], entity + (eol if place.start == place.end else b"")]
         pos = place.end
