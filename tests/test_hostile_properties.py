@@ -85,6 +85,9 @@ def test_broken_header_blocks_keep_every_field_and_stay_acceptable(raw: bytes) -
 
 @FUZZ
 @given(st.binary(max_size=2000), st.integers(0, 3))
+# A lone CR that ends the input is the header's blank line: the body written after it
+# needs a whole line break, or it reads back as header and the second run edits again.
+@example(b"\r", 1)
 def test_random_bytes_never_crash(noise: bytes, shape: int) -> None:
     prefixes = [b"", b"From: a@b.example\r\n", b"Subject: x\r\n\r\n",
                 b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"]

@@ -215,8 +215,10 @@ class Part:
             else view[self.start : self.header_end]
         )
         separator: bytes | memoryview = view[self.header_end : self.body_start]
-        if not separator and any(len(chunk) for chunk in body):
-            # An entity that had no blank line after its header gets one before a body.
+        if bytes(separator[-1:]) != b"\n" and any(len(chunk) for chunk in body):
+            # An entity that had no blank line after its header (or only a lone CR that
+            # ended the input) gets a whole one before a body: else the body's first line
+            # would read back as part of the header.
             eol = self.header.eol
             if len(head) and bytes(head[-1:]) != b"\n":
                 head = bytes(head) + eol
