@@ -124,6 +124,8 @@ def test_no_warned_output_means_junk_a_fallback_metric_and_a_warning(
     assert warnings[0].fallback == "junk"  # type: ignore[attr-defined]
     assert warnings[0].reason.startswith(  # type: ignore[attr-defined]
         "invalid-output: unique header From appears 2")
+    (applied,) = [r for r in caplog.records if r.getMessage() == "flow applied"]
+    assert applied.fallback == "junk"  # type: ignore[attr-defined]
 
 
 def test_an_unfoldable_line_no_longer_stops_the_warning(
