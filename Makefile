@@ -3,6 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+DEMO_STAMP := $(VENV)/.demo-stamp
 CORPUS ?= ../shared/corpus
 OUT := out
 
@@ -12,24 +13,36 @@ SAM := $(TOOLS)/sam/bin/sam
 CHECKOV := $(TOOLS)/checkov/bin/checkov
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: venv test lint demo fuzz bench clean sam-build build-MimeopsFunction sam-local
+.PHONY: venv test check lint docs demo fuzz bench clean sam-build build-MimeopsFunction sam-local
 
-$(STAMP): pyproject.toml
+# pip's own notices (e.g. a machine's pip.conf naming index folders that do not exist) are
+# not the user's business here: -qq keeps errors, and the build backend prints no warning.
+PIP_INSTALL := $(BIN)/python -m pip install -qq
+
+$(VENV)/bin/python:
 	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "mimeops needs Python 3.11+ (set PY=python3.11)")'
 	$(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(PIP_INSTALL) --upgrade pip
+
+# The whole toolchain (tests, lint, browsers' driver, stubs): `make test`, `make check`.
+$(STAMP): pyproject.toml | $(VENV)/bin/python
+	$(PIP_INSTALL) -e '.[dev]'
 	@touch $(STAMP)
+
+# What `make demo` needs and no more: the handler and the local emulator (`.[local]`).
+$(DEMO_STAMP): pyproject.toml | $(VENV)/bin/python
+	$(PIP_INSTALL) -e '.[local]'
+	@touch $(DEMO_STAMP)
 
 venv: $(STAMP)
 
 $(SAM):
 	$(PY) -m venv $(TOOLS)/sam
-	$(TOOLS)/sam/bin/python -m pip install -q 'aws-sam-cli>=1.120,<2'
+	$(TOOLS)/sam/bin/python -m pip install -qq 'aws-sam-cli>=1.120,<2'
 
 $(CHECKOV):
 	$(PY) -m venv $(TOOLS)/checkov
-	$(TOOLS)/checkov/bin/python -m pip install -q 'checkov>=3.2,<4'
+	$(TOOLS)/checkov/bin/python -m pip install -qq 'checkov>=3.2,<4'
 
 lint: venv $(SAM) $(CHECKOV)
 	$(BIN)/ruff check .
@@ -38,6 +51,11 @@ lint: venv $(SAM) $(CHECKOV)
 	$(BIN)/cfn-lint template.yaml
 	$(SAM) validate --lint
 	BC_SKIP_MAPPING=TRUE $(CHECKOV) -f template.yaml --framework cloudformation --skip-download --quiet --compact
+	@$(MAKE) --no-print-directory docs
+
+# The documentation site (docs/, mkdocs.yml): strict, so a broken link or anchor fails.
+docs: venv
+	$(BIN)/mkdocs build --strict --quiet --site-dir $(OUT)/site
 
 sam-build: venv $(SAM)
 	$(SAM) build
@@ -78,8 +96,15 @@ sam-local: venv
 	$(BIN)/python -m mimeops_emulator.sam_local --sam $(SAM) --arch $(SAM_LOCAL_ARCH) \
 		--event events/inbound-external.json --message events/messages/external.eml
 
+# Everything: what CI (.ci/run) runs.
 test: lint sam-build
 	MIMEOPS_CORPUS=$(CORPUS) $(BIN)/pytest
+
+# The edit-test loop: lint and the tests that need no browser, Postfix, Dovecot or Docker
+# and are not slow (pytest markers, pyproject.toml); under 3 minutes on 2 cores.
+FAST_TESTS := not browser and not postfix and not dovecot and not docker and not slow
+check: lint
+	MIMEOPS_CORPUS=$(CORPUS) $(BIN)/pytest -m "$(FAST_TESTS)"
 
 # Long property-based run of the MIME engine (the quick one is part of `make test`).
 fuzz: venv
@@ -95,8 +120,9 @@ bench: venv
 bench-smtp: venv
 	$(BIN)/python -m bench.smtp
 
-# The real Lambda handler on each sample event, against the embedded emulator.
-demo: venv
+# The real Lambda handler on each sample event, against the embedded emulator. It installs
+# only the `local` extra, unless the full toolchain is there already.
+demo: $(if $(wildcard $(STAMP)),$(STAMP),$(DEMO_STAMP))
 	@mkdir -p $(OUT)
 	$(BIN)/mimeops invoke events/inbound-external.json --message events/messages/external.eml \
 		--config examples/flows/demo.yaml -o $(OUT)/inbound-external.eml

@@ -159,6 +159,7 @@ def test_throttling_is_retried_within_the_budget(env: LocalAWS) -> None:
     assert len(env.emulator.puts(str(event["messageId"]))) == 1
 
 
+@pytest.mark.slow  # runs the whole 13.5 s budget out
 def test_twenty_second_get_answers_within_workmail_limit(env: LocalAWS) -> None:
     event = event_for(env)
     env.emulator.inject("latency", op="get", message_id=str(event["messageId"]),

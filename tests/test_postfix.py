@@ -28,6 +28,8 @@ from tests.smtp_harness import (
 )
 from tests.test_smtp_filter import FLOW, SECRET, message
 
+pytestmark = pytest.mark.postfix
+
 
 @pytest.fixture(scope="module", autouse=True)
 def postfix_here() -> None:

@@ -310,6 +310,7 @@ def make_sam_local(docker: None, tmp_path_factory: pytest.TempPathFactory
     return done, build
 
 
+@pytest.mark.docker
 def test_make_sam_local_invokes_twice_and_updates_the_message_once(
         make_sam_local: tuple[subprocess.CompletedProcess[str], Path]) -> None:
     done, _ = make_sam_local
@@ -333,6 +334,7 @@ def _apply(message: Path, key: str) -> dict[str, Any]:
     return summary
 
 
+@pytest.mark.docker
 def test_a_users_plain_sam_local_invoke_reaches_mimeops_serve(
         make_sam_local: tuple[subprocess.CompletedProcess[str], Path], tmp_path: Path) -> None:
     """The README's steps by hand: serve --docker --env-vars-file, then sam local invoke."""
