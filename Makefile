@@ -55,14 +55,16 @@ lint: venv $(SAM) $(CHECKOV)
 
 # The documentation site (docs/, mkdocs.yml): strict, so a broken link or anchor fails.
 docs: venv
-	$(BIN)/mkdocs build --strict --quiet --site-dir $(OUT)/site
+	$(BIN)/mkdocs build --strict --site-dir $(OUT)/site
 
+# FLOW=path/to/flow.yaml packages your flow (see build-MimeopsFunction below).
 sam-build: venv $(SAM)
-	$(SAM) build
+	MIMEOPS_FLOW="$(if $(FLOW),$(abspath $(FLOW)))" $(SAM) build
 
 # `sam build` runs this (template.yaml: Metadata BuildMethod makefile) with ARTIFACTS_DIR set:
-# the two packages, the example flows and the runtime wheels for python3.13 on LAMBDA_ARCH
-# (arm64, the template's default Architecture; `make sam-local` sets this machine's).
+# the two packages, the example flows, the flow named by FLOW and the runtime wheels for
+# python3.13 on LAMBDA_ARCH (arm64, the template's default Architecture; `make sam-local`
+# sets this machine's).
 LAMBDA_PIP := $(if $(wildcard $(BIN)/python),$(BIN)/python,$(PY)) -m pip
 LAMBDA_ARCH ?= arm64
 LAMBDA_MACHINE := $(if $(filter arm64,$(LAMBDA_ARCH)),aarch64,$(if $(filter x86_64,$(LAMBDA_ARCH)),x86_64,$(error LAMBDA_ARCH must be arm64 or x86_64, not '$(LAMBDA_ARCH)')))
@@ -71,8 +73,12 @@ LAMBDA_PLATFORMS := $(addsuffix _$(LAMBDA_MACHINE),manylinux2014 manylinux_2_28 
 # every cold start compiles the package again (~120 ms measured in bench/).
 PY313 := $(shell for p in python3.13 $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13); \
 	do $$p -c pass >/dev/null 2>&1 && echo $$p && break; done)
+# Your flow file, from wherever it lives (`make sam-build FLOW=../acme/flow.yaml`, or
+# MIMEOPS_FLOW in the environment of a plain `sam build`): checked, then packaged as
+# flow.yaml (deploy with FlowConfig=flow.yaml). A missing or invalid file stops the build.
+FLOW ?= $(MIMEOPS_FLOW)
 
-build-MimeopsFunction:
+build-MimeopsFunction: package-flow
 	$(LAMBDA_PIP) install --quiet --disable-pip-version-check --no-compile \
 		--target "$(ARTIFACTS_DIR)" --implementation cp --python-version 3.13 \
 		$(addprefix --platform ,$(LAMBDA_PLATFORMS)) --only-binary=:all: \
@@ -84,6 +90,21 @@ build-MimeopsFunction:
 	find "$(ARTIFACTS_DIR)" -name __pycache__ -type d -prune -exec rm -rf {} +
 	$(if $(PY313),$(PY313) -m compileall -q --invalidation-mode unchecked-hash "$(ARTIFACTS_DIR)",\
 		@echo "no python3.13 here: the artifact ships without bytecode")
+
+.PHONY: package-flow
+package-flow:
+	@test -n "$(ARTIFACTS_DIR)" || { echo "package-flow: ARTIFACTS_DIR is not set (sam build sets it)" >&2; exit 2; }
+	@mkdir -p "$(ARTIFACTS_DIR)"
+	@rm -f "$(ARTIFACTS_DIR)/flow.yaml"
+ifeq ($(strip $(FLOW)),)
+	@echo "no FLOW given: no flow.yaml packaged (FlowConfig must then be ssm:/..., inline, or examples/flows/NAME.yaml)"
+else
+	@test -f "$(FLOW)" || { echo "FLOW=$(FLOW): no such file (give the path of your flow file)" >&2; exit 2; }
+	@test -x "$(BIN)/mimeops" || { echo "FLOW=$(FLOW): checking it needs .venv: run make venv first" >&2; exit 2; }
+	$(BIN)/mimeops validate "$(FLOW)"
+	cp "$(FLOW)" "$(ARTIFACTS_DIR)/flow.yaml"
+	@echo "packaged $(FLOW) as flow.yaml: deploy with FlowConfig=flow.yaml"
+endif
 
 # sam build + sam local invoke (Docker) against `mimeops serve`, for this machine's
 # architecture (SAM_LOCAL_ARCH=arm64 needs qemu); exit 2 at once without a Docker engine.

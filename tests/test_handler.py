@@ -277,3 +277,24 @@ def test_config_as_package_path_or_inline_text(
     event = event_for(env)
     assert app.lambda_handler(event, LocalContext()) == DEFAULT
     assert len(env.emulator.puts(str(event["messageId"]))) == 1
+
+
+def test_a_flow_file_missing_from_the_package_says_how_to_package_it(
+    env: LocalAWS, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    """FlowConfig=flow.yaml with no FLOW given to the build: mail flows unchanged, and the
+    log line says how to package the flow (the flow-read alarm fires on its metric)."""
+    monkeypatch.setenv("MIMEOPS_CONFIG", "flow.yaml")
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    monkeypatch.chdir("/")
+    event = event_for(env)
+    assert app.lambda_handler(event, LocalContext()) == DEFAULT
+    assert env.emulator.puts(str(event["messageId"])) == []
+    (said,) = [r for r in caplog.records if "invalid flow" in r.getMessage()]
+    error = said.__dict__["error"]
+    assert error.startswith("MIMEOPS_CONFIG=flow.yaml: no such file in the deployment package")
+    assert "make sam-build FLOW=path/to/flow.yaml" in error
+    out = capsys.readouterr().out
+    reads = [json.loads(line) for line in out.splitlines() if '"ConfigReadFailed"' in line]
+    assert [blob["what"] for blob in reads] == ["flow-invalid"]
