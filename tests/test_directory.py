@@ -1,4 +1,4 @@
-"""Directory-aware flows (INTERFACES §6) on real messages: signatures, groups, impersonation.
+"""Directory-aware flows (docs/directory.md) on real messages: signatures, groups, impersonation.
 
 The static directory file drives `Flow.apply` and `mimeops apply --directory`; the
 WorkMail API side is in test_directory_workmail.py.

@@ -1,4 +1,4 @@
-"""Safe rollout: audit mode, activation windows, `explain` and `validate` (INTERFACES §7)."""
+"""Safe rollout: audit mode, activation windows, `explain` and `validate` (docs/rollout.md)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The organization's directory: who the sender is, which groups people are in.
 
-`Directory` is the protocol flows read (INTERFACES §6); `load_directory` reads the
+`Directory` is the protocol flows read (docs/directory.md); `load_directory` reads the
 static directory file (`mimeops apply --directory DIR.yaml`); `CachedDirectory` puts a
 TTL- and size-bounded cache in front of any directory. The WorkMail API implementation
 lives on the AWS side, in `mimeops_workmail.directory`.

@@ -169,7 +169,7 @@ class Flow:
         return matched, audited
     #: `directory: workmail` in the flow file (the handler attaches the WorkMail API).
     directory_source: str | None = None
-    #: Where sender_group, impersonates_user, {sender.*}, ... look (INTERFACES §6).
+    #: Where sender_group, impersonates_user, {sender.*}, ... look (docs/directory.md).
     directory: Directory | None = None
 
     def apply(self, raw: bytes, envelope: Envelope) -> Result:
