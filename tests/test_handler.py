@@ -111,6 +111,7 @@ def test_invalid_flow_delivers_unchanged(env: LocalAWS, monkeypatch: pytest.Monk
     assert env.emulator.puts(str(event["messageId"])) == []
 
 
+@pytest.mark.slow  # waits the 2.5 s deadline out
 def test_slow_get_still_answers_before_the_deadline(env: LocalAWS) -> None:
     event = event_for(env)
     env.emulator.inject("latency", op="get", message_id=str(event["messageId"]), seconds=6)
