@@ -52,6 +52,7 @@ def test_console_example_prints_what_the_docs_show(block: str) -> None:
     # The docs run these after `make demo`, which creates out/ (git ignores it).
     (ROOT / "out").mkdir(exist_ok=True)
     env = {**os.environ, "MIMEOPS_MARKER_KEY": "docs-examples"}
+    untracked = _untracked()
     for command, shown in _session(block):
         if "../shared/corpus" in command and not CORPUS.is_dir():
             pytest.skip(f"mail corpus not found at {CORPUS}: `{command}` reads it")
@@ -60,6 +61,12 @@ def test_console_example_prints_what_the_docs_show(block: str) -> None:
                               timeout=300, check=False)
         assert done.stdout == shown, f"$ {command}"
         assert done.returncode == (2 if "mimeops: error:" in shown else 0), f"$ {command}"
+    assert _untracked() == untracked, "an example left a file git would show (write to out/)"
+
+
+def _untracked() -> str:
+    return subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=ROOT,
+                          capture_output=True, text=True, check=True).stdout
 
 
 @pytest.mark.parametrize("code", _blocks("python"))
