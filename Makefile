@@ -122,10 +122,12 @@ test: lint sam-build
 	MIMEOPS_CORPUS=$(CORPUS) $(BIN)/pytest
 
 # The edit-test loop: lint and the tests that need no browser, Postfix, Dovecot or Docker
-# and are not slow (pytest markers, pyproject.toml); under 3 minutes on 2 cores.
+# and are not slow (pytest markers, pyproject.toml), in CHECK_WORKERS processes (pytest-xdist);
+# under 3 minutes on 2 cores.
 FAST_TESTS := not browser and not postfix and not dovecot and not docker and not slow
+CHECK_WORKERS ?= 2
 check: lint
-	MIMEOPS_CORPUS=$(CORPUS) $(BIN)/pytest -m "$(FAST_TESTS)"
+	MIMEOPS_CORPUS=$(CORPUS) $(BIN)/pytest -n $(CHECK_WORKERS) -m "$(FAST_TESTS)"
 
 # Long property-based run of the MIME engine (the quick one is part of `make test`).
 fuzz: venv
