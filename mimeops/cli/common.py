@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
+from mimeops.cli import marker_key
 from mimeops.directory import load_directory
 from mimeops.errors import DirectoryError, FlowError
 from mimeops.flow import Flow, load_flow
@@ -81,14 +82,18 @@ def flow_options(command: Parser) -> None:
 
 
 def flow_with_directory(config: str, directory: str | None) -> Flow:
-    """The flow of `config` with the static directory file attached (its addresses' domains
-    are the organization's when the flow names none); FlowError / DirectoryError."""
-    flow = load_flow(config)
+    """The flow of `config` with the marker key of `marker_key.resolve()` and the static
+    directory file attached (its addresses' domains are the organization's when the flow
+    names none); FlowError / DirectoryError."""
+    flow = load_flow(config, marker_key=marker_key.resolve())
     if directory:
         found = load_directory(directory)
         flow.directory = found
         if not flow.internal_domains:  # the organization's domains are the file's
             flow.internal_domains = found.domains()
+    problem = flow.missing_directory()
+    if problem:  # at load, not as a failure on every message
+        raise FlowError(f"{problem}: pass --directory DIR.yaml (a static directory file)")
     return flow
 
 
