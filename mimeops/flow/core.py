@@ -102,6 +102,15 @@ class Rule:
     stop: bool = False
     mode: str = "enforce"
     active: Window | None = None
+    #: How `applied` names each op: the name the flow file used (`banner`, a plugin's
+    #: `defang_links`); for an object in a dict flow, its `name` attribute or class name.
+    labels: list[str] = field(default_factory=list)
+
+    def label(self, index: int) -> str:
+        """The name `applied` reports for `ops[index]`."""
+        if index < len(self.labels):
+            return self.labels[index]
+        return transform_name(self.ops[index])
 
     @property
     def audit(self) -> bool:
@@ -118,7 +127,7 @@ class Rule:
     def effects(self) -> list[str]:
         """What the rule does, as reported: each op as "<rule>:<op>", the action as
         "<rule>:<ACTION>" (the `audited` list of an audit rule)."""
-        names = [transform_name(op) for op in self.ops] + (
+        names = [self.label(i) for i in range(len(self.ops))] + (
             [self.action.type] if self.action else [])
         return [f"{self.name}:{name}" for name in names]
 
@@ -358,7 +367,8 @@ class Flow:
         ran = [rule for rule in decision.matched if rule.ops and rule.name not in done]
         message, reason, headers_only = _structure(job, message, ran, policy)
         mail = Mail(message)
-        applied = [f"{rule.name}:{transform_name(op)}" for rule in ran for op in rule.ops
+        applied = [f"{rule.name}:{rule.label(i)}" for rule in ran
+                   for i, op in enumerate(rule.ops)
                    if not (headers_only and touches_body(op)) and op.apply(mail, job.context)]
         if message.changed:
             # Every rule that ran is marked, also one that found nothing to do this

@@ -20,7 +20,7 @@ from mimeops.flow import actions, conditions, window
 from mimeops.flow.conditions import compile_when, internal_domains
 from mimeops.flow.core import MODES, ON_ERROR, PROTECTED, Flow, Rule
 from mimeops.flow.registry import CONDITION, TRANSFORM, Registry, installed
-from mimeops.mail import Transform
+from mimeops.mail import Transform, transform_name
 from mimeops.ops.spec import line as _line
 from mimeops.ops.spec import no_unknown as _no_unknown
 
@@ -194,7 +194,8 @@ def _rule(spec: Any, index: int, names: Names) -> Rule:
             rule.when = compile_when(spec["when"], f"when{_line(spec, 'when')}",
                                      names.conditions)
         if "apply" in spec:
-            rule.ops = _ops(spec["apply"], f"apply{_line(spec, 'apply')}", names.transforms)
+            rule.ops, rule.labels = _ops(spec["apply"], f"apply{_line(spec, 'apply')}",
+                                         names.transforms)
         if "action" in spec:
             rule.action = actions.parse(spec["action"], f"action{_line(spec, 'action')}")
             _check_direction(spec, rule.action)
@@ -226,14 +227,17 @@ def _check_direction(spec: dict[str, Any], action: actions.Action) -> None:
                         "inbound mail; add 'direction: INBOUND' to the rule's 'when'")
 
 
-def _ops(spec: Any, where: str, registry: Registry) -> list[Transform]:
+def _ops(spec: Any, where: str, registry: Registry) -> tuple[list[Transform], list[str]]:
+    """The transforms of an `apply` list, and the name each is reported under."""
     if not isinstance(spec, list) or not spec:
         raise FlowError(f"{where}: expected a non-empty list of ops")
     ops: list[Transform] = []
+    labels: list[str] = []
     for i, item in enumerate(spec):
         here = f"{where}[{i}]"
         if _transform_object(item):
             ops.append(item)  # a dict flow from Python: the object itself
+            labels.append(transform_name(item))
             continue
         if not isinstance(item, dict) or len(item) != 1:
             raise FlowError(f"{here}: expected one op, like '- banner: {{text: ...}}'")
@@ -241,7 +245,8 @@ def _ops(spec: Any, where: str, registry: Registry) -> list[Transform]:
         build = registry.builder(str(op_name), here)
         assert build is not None  # transforms reserve no names
         ops.append(build(arg, f"{here}.{op_name}"))  # type: ignore[arg-type]
-    return ops
+        labels.append(str(op_name))
+    return ops, labels
 
 
 def _transform_object(item: Any) -> bool:
