@@ -54,11 +54,23 @@ LAMBDA_PLATFORMS := $(addsuffix _$(LAMBDA_MACHINE),manylinux2014 manylinux_2_28 
 PY313 := $(shell for p in python3.13 $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13); \
 	do $$p -c pass >/dev/null 2>&1 && echo $$p && break; done)
 
+# Plugins (docs/extending.md): requirement lines in requirements-plugins.txt (or the file
+# PLUGINS names): a PyPI name, a path inside the project, a git URL. Each is built into a
+# wheel here, with mimeops' own wheel (which the plugins' "mimeops" dependency is then),
+# and installed with the runtime wheels, so their dependencies come as CPython 3.13 wheels
+# for LAMBDA_ARCH too. The installed metadata (entry points) is how the handler finds them.
+PLUGINS ?= $(wildcard requirements-plugins.txt)
+
 build-MimeopsFunction:
+	@test -n "$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is not set (sam build sets it)" >&2; exit 2; }
+	set -e; wheels="$$(mktemp -d)"; trap 'rm -rf "$$wheels"' EXIT; \
+	$(if $(PLUGINS),$(LAMBDA_PIP) wheel --quiet --disable-pip-version-check --no-deps \
+		--wheel-dir "$$wheels" . -r "$(PLUGINS)";) \
 	$(LAMBDA_PIP) install --quiet --disable-pip-version-check --no-compile \
 		--target "$(ARTIFACTS_DIR)" --implementation cp --python-version 3.13 \
 		$(addprefix --platform ,$(LAMBDA_PLATFORMS)) --only-binary=:all: \
-		-r requirements.txt
+		-r requirements.txt $(if $(PLUGINS),--find-links "$$wheels" "$$wheels"/*.whl)
+	rm -rf "$(ARTIFACTS_DIR)/mimeops_emulator" "$(ARTIFACTS_DIR)/mimeops_smtp"
 	cp -R mimeops mimeops_workmail handlers "$(ARTIFACTS_DIR)/"
 	mkdir -p "$(ARTIFACTS_DIR)/examples"
 	cp -R examples/flows "$(ARTIFACTS_DIR)/examples/"

@@ -185,6 +185,7 @@ def test_a_bad_argument_is_one_line_naming_rule_field_and_line(
         assert done.stderr.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_invoke_runs_the_handler_with_the_plugin(plugins: Path, tmp_path: Path) -> None:
     event = tmp_path / "event.json"
     event.write_text(json.dumps(EVENT))
@@ -197,6 +198,7 @@ def test_invoke_runs_the_handler_with_the_plugin(plugins: Path, tmp_path: Path) 
     assert b"hxxps://www[.]bank[.]example/login" in out.read_bytes()
 
 
+@pytest.mark.slow
 def test_the_handler_reads_a_plugin_flow_from_mimeops_config(
         plugins: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from mimeops_emulator import LocalAWS
@@ -218,6 +220,7 @@ def test_the_workmail_fixture_with_the_plugin(plugins: Path, workmail) -> None:
     assert b"Subject: [SUSPICIOUS LINK] Your account" in inv.message
 
 
+@pytest.mark.slow
 def test_the_plugins_own_tests_pass_with_the_fixture(plugins: Path, tmp_path: Path) -> None:
     """What an organization runs in its own repository: pytest, mimeops[local] installed,
     the plugin installed, the `workmail` fixture there without a conftest."""
