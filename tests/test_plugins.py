@@ -304,3 +304,19 @@ def test_a_plugin_condition_and_a_clash_free_name(plugins: Path) -> None:
 
 def test_a_flow_naming_no_plugin_ignores_a_clash_it_does_not_use(clashing: Path) -> None:
     assert load_flow(flow_with("subject_prefix: x")).rules[0].labels == ["subject_prefix"]
+
+
+def test_mimeops_schema_names_the_installed_plugins(plugins: Path) -> None:
+    import jsonschema
+    import yaml
+
+    done = run(plugins, "schema")
+    assert done.returncode == 0, done.stderr
+    schema = json.loads(done.stdout)
+    assert {"defang_urls", "attachment_manifest", "tag"} <= set(
+        schema["$defs"]["op"]["properties"])
+    assert "deceptive_link" in schema["$defs"]["conditions"]["properties"]
+    jsonschema.Draft202012Validator(schema).validate(yaml.safe_load(FLOW.read_text()))
+    bare = json.loads(subprocess.run([*MIMEOPS, "schema"], capture_output=True, text=True,
+                                     cwd=ROOT, check=True).stdout)
+    assert "defang_urls" not in bare["$defs"]["op"]["properties"]
