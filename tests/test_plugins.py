@@ -93,6 +93,16 @@ PROBE = """
     class NotATransform:
         def __init__(self, value=None):
             pass
+
+
+    class AsksTheDirectory:
+        '''Asks for what no deployment here has, without saying so: permanent.'''
+
+        def __init__(self, value=None):
+            pass
+
+        def apply(self, mail: Mail, context: Context) -> bool:
+            return bool(context.sender_groups)
 """
 
 
@@ -104,7 +114,8 @@ def plugins(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     target = root / "site"
     install(EXAMPLE, target)
     install(probe(root, "probe_one", {"tag": "probe_one:Tag", "not_a_transform":
-                                      "probe_one:NotATransform", "broken": "probe_one:Missing"},
+                                      "probe_one:NotATransform", "broken": "probe_one:Missing",
+                                      "asks_the_directory": "probe_one:AsksTheDirectory"},
                   {"always": "probe_one:Always"}, PROBE), target)
     sys.path.insert(0, str(target))
     yield target
@@ -320,3 +331,35 @@ def test_mimeops_schema_names_the_installed_plugins(plugins: Path) -> None:
     bare = json.loads(subprocess.run([*MIMEOPS, "schema"], capture_output=True, text=True,
                                      cwd=ROOT, check=True).stdout)
     assert "defang_urls" not in bare["$defs"]["op"]["properties"]
+
+
+PERMANENT = ("on_error: retry\ninternal_domains: [example.com]\nrules:\n"
+             "  - name: r\n    apply: [{subject_prefix: '[X]'}, {asks_the_directory: }]\n")
+
+
+def test_a_permanent_error_in_a_plugin_is_never_retried_by_the_handler(
+        plugins: Path, workmail) -> None:
+    """A plugin that asks the directory without declaring `needs_directory`: the flow
+    loads, the error comes per message, and is permanent: delivered unchanged, no retry
+    even under `on_error: retry`."""
+    raw = PHISH.read_bytes().replace(b"support@bank-secure.example.net", b"alice@example.com")
+    inv = workmail.invoke(raw, flow=PERMANENT, mail_from="alice@example.com",
+                          recipients=["bob@example.com"])
+    assert inv.response == {"actions": [{"action": {"type": "DEFAULT"}, "allRecipients": True}]}
+    assert not inv.updated and inv.message == raw
+
+
+@pytest.mark.slow
+def test_a_permanent_error_in_a_plugin_is_delivered_by_the_smtp_filter(
+        plugins: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.smtp_harness import Filter, free_port, sink, submit
+
+    flow = tmp_path / "flow.yaml"
+    flow.write_text(PERMANENT)
+    raw = PHISH.read_bytes().replace(b"support@bank-secure.example.net", b"alice@example.com")
+    raw = raw.replace(b"\n", b"\r\n")  # as SMTP carries it
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(plugins), str(ROOT)]))
+    with sink() as (handler, hop), Filter(flow, free_port(), hop) as proc:
+        assert submit(proc.port, "alice@example.com", ["bob@example.com"], raw) == {}
+    assert [m.data for m in handler.messages] == [raw]
+    assert proc.records()[0]["error"] == "flow: DirectoryMissing"
