@@ -314,3 +314,42 @@ def test_remove_header_sender_is_a_load_error_naming_the_field(tmp_path: Path) -
         assert done.stderr == (f"mimeops: error: {flow}: rule 'r': apply (line 3)[0]."
                                f"remove_header.name: {name} cannot be changed (WorkMail "
                                "rejects the message)\n")
+
+
+class Scrub:
+    """A body transform (touches_body): the flow's `protected` applies to it."""
+
+    touches_body = True
+
+    def apply(self, mail: Mail, context: Context) -> bool:
+        for body in mail.bodies:
+            body.text = body.text.replace("e", "3")
+        return bool(mail.bodies)
+
+
+class Signature(Stamp):
+    needs_directory = True
+
+
+@pytest.mark.parametrize(("protected", "applied"), [
+    ("skip", []), ("headers", ["r:stamp"]), ("wrap", ["r:Scrub", "r:stamp"])])
+def test_touches_body_puts_a_plugin_under_protected(protected: str, applied: list[str]) -> None:
+    signed = (ROOT / "tests" / "messages" / "external-signed.eml").read_bytes()
+    flow = load_flow({"protected": protected,
+                      "rules": [{"name": "r", "apply": [Scrub(), Stamp("x")]}]}, marker_key=b"k")
+    result = flow.apply(signed, INBOUND)
+    assert result.applied == applied
+    assert result.skipped == (None if protected == "wrap"
+                              else "signed message (multipart/signed)")
+
+
+def test_needs_directory_makes_the_flow_refused_without_one() -> None:
+    flow = load_flow({"rules": [{"name": "sig", "apply": [Signature("x")]},
+                                {"name": "plain", "apply": [Stamp("y")]}]})
+    assert flow.needs_directory
+    assert flow.missing_directory() == (
+        "rule 'sig' uses the directory (sender_group, recipient_group, impersonates_user, "
+        "{sender.*} fields or a plugin that needs it) but none is configured")
+    flow.directory = parse_directory({"users": []})
+    assert flow.missing_directory() is None
+    assert not load_flow({"rules": [{"name": "p", "apply": [Stamp("y")]}]}).needs_directory
