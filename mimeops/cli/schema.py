@@ -23,12 +23,12 @@ SCHEMA = Path(__file__).resolve().parent.parent / "flow.schema.json"
 def run(_: argparse.Namespace) -> int:
     """Print the schema shipped in the package, with the installed plugins' names."""
     text = SCHEMA.read_text(encoding="utf-8")
-    plugins = {"op": installed(TRANSFORM), "conditions": installed(CONDITION)}
+    plugins = installed()
     if any(plugins.values()):
         schema: dict[str, Any] = json.loads(text)
-        for where, found in plugins.items():
+        for where, kind in (("op", TRANSFORM), ("conditions", CONDITION)):
             properties = schema["$defs"][where]["properties"]
-            for name, entries in sorted(found.items()):
+            for name, entries in sorted(plugins[kind].items()):
                 properties.setdefault(name, {"title": name, "description": (
                     f"From {origin(entries[0])}: its value is what the plugin takes "
                     "(`mimeops validate` checks it).")})

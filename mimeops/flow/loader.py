@@ -36,8 +36,9 @@ class Names:
     """The two registries one load reads (built-ins plus the plugins installed now)."""
 
     def __init__(self) -> None:
-        self.transforms = Registry(TRANSFORM, ops.BUILTINS, installed(TRANSFORM))
-        self.conditions = Registry(CONDITION, conditions.BUILTINS, installed(CONDITION),
+        plugins = installed()
+        self.transforms = Registry(TRANSFORM, ops.BUILTINS, plugins[TRANSFORM])
+        self.conditions = Registry(CONDITION, conditions.BUILTINS, plugins[CONDITION],
                                    conditions.RESERVED)
 
 

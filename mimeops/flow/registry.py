@@ -81,12 +81,16 @@ class Registry:
         raise FlowError(f"{where}: unknown {noun} {name!r} (known: {', '.join(self.names())})")
 
 
-def installed(kind: Kind) -> dict[str, list[EntryPoint]]:
-    """The plugins installed now for `kind`, by name (several when names clash)."""
-    found: dict[str, list[EntryPoint]] = {}
-    for entry in entry_points(group=kind.group):
-        if not any(_same(entry, seen) for seen in found.get(entry.name, [])):
-            found.setdefault(entry.name, []).append(entry)
+def installed() -> dict[Kind, dict[str, list[EntryPoint]]]:
+    """The plugins installed now, per kind, by name (several when names clash): one
+    read of the installed distributions' metadata."""
+    scanned = entry_points()
+    found: dict[Kind, dict[str, list[EntryPoint]]] = {}
+    for kind in (TRANSFORM, CONDITION):
+        named = found.setdefault(kind, {})
+        for entry in scanned.select(group=kind.group):
+            if not any(_same(entry, seen) for seen in named.get(entry.name, [])):
+                named.setdefault(entry.name, []).append(entry)
     return found
 
 
