@@ -1,8 +1,10 @@
-"""Load and check a flow file (YAML or JSON) into a Flow, or fail with one clear line.
+"""Load and check a flow (a YAML/JSON file or text, or a dict from Python) into a Flow,
+or fail with one clear line.
 
 Every mistake is found at load time, never while mail is waiting, and the
 error names the rule, the field and the YAML line: `flow.yaml: rule
-'external-warning' (line 4): apply[0].banner: unknown field 'txt'`.
+'external-warning': apply (line 4)[0].banner: unknown field 'txt'`. Op and condition
+names come from one registry of built-ins and installed plugins (`registry`).
 """
 
 from __future__ import annotations
