@@ -2,7 +2,7 @@
 
 `Flow.apply` is a pipeline of named stages over one `Job` (a message on its way):
 
-    read      the bytes into the MIME model; the facts conditions read; template values
+    read      the bytes into the MIME model; the Mail and Context conditions read
     decide    which rules match, and the action for each recipient
     policy    why the body is left alone (hands-off mail), and what still runs
     rewrite   markers verified, structure (wrap / front part), the rules' transforms
@@ -23,6 +23,7 @@ Each stage is one method; what they share travels in the Job, the `Decision` and
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,23 +31,23 @@ from typing import Any, NamedTuple
 
 from mimeops.directory.base import Directory
 from mimeops.flow import actions, marker
-from mimeops.flow.actions import Action
+from mimeops.flow.actions import Action, RecipientAction
 from mimeops.flow.conditions import Verdict, When
-from mimeops.flow.facts import Facts
-from mimeops.flow.fallback import Fallback
-from mimeops.flow.who import SenderValues
+from mimeops.flow.fallback import Fallback, Rung
+from mimeops.flow.reasons import Reason, Skip, unreadable
 from mimeops.flow.window import Window
 from mimeops.mail import (
     Context,
     Envelope,
     Mail,
     Transform,
+    needs_directory,
     touches_body,
     transform_name,
     warns,
 )
 from mimeops.mime import Message, words
-from mimeops.mime.addresses import domain_of, header_addresses, normalize_address
+from mimeops.mime.addresses import domain_of, header_addresses
 from mimeops.mime.conform import conform, merge_repeated
 from mimeops.mime.headers import Field, HeaderBlock
 from mimeops.mime.line_breaks import crlf
@@ -56,8 +57,6 @@ from mimeops.mime.wrap import front, front_before, part_at, path_of, wrap
 ON_ERROR = ("deliver", "retry")
 PROTECTED = ("skip", "headers", "wrap")
 MODES = ("enforce", "audit")
-# The rungs of the fallback ladder, most warned first (see Flow._ladder).
-FULL, FRONT, WRAP, HEADERS = "full", "front", "wrap", "headers"
 #: The trace field naming the header fields the output check removed.
 REMOVED_HEADER = "X-Mimeops-Removed"
 # How evaluate() reports each rule to an observer (`mimeops explain`).
@@ -67,30 +66,43 @@ Observer = Callable[["Rule", str, str], None]
 
 @dataclass
 class Result:
-    """What a flow did to one message."""
+    """What a flow did to one message: typed decisions; `skipped` and `actions` are
+    their documented text and WorkMail views (docs/api.md)."""
 
     message: bytes
     changed: bool
-    skipped: str | None
+    #: Why the body was left alone (None: it was not).
+    skip: Reason | None
     applied: list[str]
-    actions: list[dict[str, Any]]
+    #: What happens to each recipient's copy: named recipients first, then everybody else.
+    recipient_actions: tuple[RecipientAction, ...]
     # "<rule>:<op or action>" that audit rules would have applied (nothing was).
     audited: list[str] = field(default_factory=list)
     # The enforced rules whose conditions held (whatever their ops then found to do).
     matched: list[str] = field(default_factory=list)
     #: "<content-type>: <reason>" for each shown body a banner/footer could not enter.
     bare: list[str] = field(default_factory=list)
-    #: What the flow fell back to when the full rewrite could not go out warned: a
-    #: lesser rewrite ("front", "wrap", "headers") or the flow's fallback action
-    #: ("junk", "bounce", "deliver"); None when it did not.
-    fallback: str | None = None
+    #: Where the flow went when the full rewrite could not go out warned: a lesser
+    #: rewrite (FRONT, WRAP, HEADERS) or the flow's fallback action (JUNK, BOUNCE,
+    #: DELIVER); None when it did not.
+    fallback: Rung | None = None
     #: "<field>: <why>" for each header field the output check removed (also named in
     #: the message's X-Mimeops-Removed field).
     removed: list[str] = field(default_factory=list)
     #: Should the rewritten message not reach the reader after all (the transport could
-    #: not store it): the flow's fallback action ("junk" or "bounce") and the actions
-    #: that take it, when a rule that warns ran; None: answer `actions`.
-    unstored: tuple[str, list[dict[str, Any]]] | None = None
+    #: not store it): the flow's fallback action (JUNK or BOUNCE) and what each recipient
+    #: then gets, when a rule that warns ran; None: `recipient_actions`.
+    unstored: tuple[Rung, tuple[RecipientAction, ...]] | None = None
+
+    @property
+    def skipped(self) -> str | None:
+        """`skip` in words ("signed message (multipart/signed)", "invalid-output: ...")."""
+        return None if self.skip is None else str(self.skip)
+
+    @property
+    def actions(self) -> list[dict[str, Any]]:
+        """The WorkMail synchronous response actions (wire form of `recipient_actions`)."""
+        return [action.workmail() for action in self.recipient_actions]
 
     def summary(self) -> dict[str, Any]:
         """The one-line JSON summary of `mimeops apply` (without the message); `audited`,
@@ -98,7 +110,7 @@ class Result:
         summary."""
         summary = {"changed": self.changed, "skipped": self.skipped,
                    "applied": self.applied, "actions": self.actions, "bare": self.bare}
-        extra = {"audited": self.audited, "fallback": self.fallback,
+        extra = {"audited": self.audited, "fallback": self.fallback and str(self.fallback),
                  "removed": self.removed}
         return summary | {key: value for key, value in extra.items() if value}
 
@@ -121,16 +133,32 @@ class Rule:
     stop: bool = False
     mode: str = "enforce"
     active: Window | None = None
+    #: How `applied` names each op: the name the flow file used (`banner`, a plugin's
+    #: `defang_links`); for an object in a dict flow, its `name` attribute or class name.
+    labels: list[str] = field(default_factory=list)
+
+    def label(self, index: int) -> str:
+        """The name `applied` reports for `ops[index]`."""
+        if index < len(self.labels):
+            return self.labels[index]
+        return transform_name(self.ops[index])
 
     @property
     def audit(self) -> bool:
         """An audit rule is evaluated and reported, but changes nothing."""
         return self.mode == "audit"
 
+    @property
+    def needs_directory(self) -> bool:
+        """Whether a condition, a transform or the bounce text asks the directory."""
+        return (self.when is not None and self.when.needs_directory) \
+            or any(needs_directory(op) for op in self.ops) \
+            or (self.action is not None and self.action.needs_directory)
+
     def effects(self) -> list[str]:
         """What the rule does, as reported: each op as "<rule>:<op>", the action as
         "<rule>:<ACTION>" (the `audited` list of an audit rule)."""
-        names = [transform_name(op) for op in self.ops] + (
+        names = [self.label(i) for i in range(len(self.ops))] + (
             [self.action.type] if self.action else [])
         return [f"{self.name}:{name}" for name in names]
 
@@ -144,8 +172,9 @@ class Job(NamedTuple):
     raw: bytes
     envelope: Envelope
     message: Message
-    facts: Facts
-    values: SenderValues
+    #: The message as conditions read it (as it arrived).
+    mail: Mail
+    context: Context
 
 
 @dataclass
@@ -158,15 +187,15 @@ class Decision:
     assigned: dict[str, Action]
     #: The first matching action for everybody (no `recipients` filter), if any.
     blanket: Action | None
-    #: The WorkMail synchronous response these actions add up to.
-    response: list[dict[str, Any]]
+    #: What these actions add up to, per recipient.
+    response: tuple[RecipientAction, ...]
 
-    def result(self, message: bytes, changed: bool, skipped: str | None,
+    def result(self, message: bytes, changed: bool, skip: Reason | None,
                applied: list[str], bare: list[str],
-               response: list[dict[str, Any]] | None = None) -> Result:
-        """A Result with what every outcome carries: the response (unless another one
+               response: tuple[RecipientAction, ...] | None = None) -> Result:
+        """A Result with what every outcome carries: the decision (unless another one
         is given), the audited effects and the matched rules."""
-        return Result(message, changed, skipped, applied,
+        return Result(message, changed, skip, applied,
                       self.response if response is None else response, bare=bare,
                       audited=[effect for rule in self.audited for effect in rule.effects()],
                       matched=[rule.name for rule in self.matched])
@@ -176,7 +205,7 @@ class Policy(NamedTuple):
     """Why the body is left alone (None: it is not), and what still runs: "all",
     "skip" (nothing), "headers" (header transforms only) or "wrap"."""
 
-    reason: str | None
+    reason: Reason | None
     mode: str
 
 
@@ -186,7 +215,7 @@ class Rewrite(NamedTuple):
     ran, and whether the body transforms were left out."""
 
     message: Message
-    reason: str | None
+    reason: Reason | None
     applied: list[str]
     ran: list[Rule]
     headers_only: bool
@@ -194,10 +223,11 @@ class Rewrite(NamedTuple):
 
 @dataclass
 class Attempt:
-    """One rung of the ladder: the rewrite, its output (None: nothing changed), why
-    WorkMail would refuse it (None: it would not) and the fields the check removed."""
+    """One rung of the ladder (`rung` None: the full rewrite): the rewrite, its output
+    (None: nothing changed), why WorkMail would refuse it (None: it would not) and the
+    fields the check removed."""
 
-    rung: str
+    rung: Rung | None
     done: Rewrite
     out: bytes | None
     problem: str | None
@@ -207,8 +237,8 @@ class Attempt:
     def complete(self) -> bool:
         """It can go out, and every transform did all it was there for: no body a
         client shows was left without the banner, no body transform left out."""
-        return self.problem is None and not self.done.message.bare_parts \
-            and self.rung != HEADERS
+        return self.problem is None and not self.done.message.bare \
+            and self.rung is not Rung.HEADERS
 
     @property
     def warned(self) -> bool:
@@ -217,15 +247,23 @@ class Attempt:
         if self.problem is not None:
             return False
         done = self.done
-        return any(warns(op) and (f"{rule.name}:{transform_name(op)}" in done.applied
+        return any(warns(op) and (f"{rule.name}:{rule.label(i)}" in done.applied
                                   or not touches_body(op))
-                   for rule in done.ran for op in rule.ops
+                   for rule in done.ran for i, op in enumerate(rule.ops)
                    if not (done.headers_only and touches_body(op)))
 
 
 @dataclass
 class Flow:
-    """Loaded with `load_flow`; apply it to raw message bytes with `apply`."""
+    """Loaded with `load_flow`; apply it to raw message bytes with `apply`.
+
+    `marker_key` signs the processed markers (and seeds the HTML guard's token): one key,
+    or several (newest first: sign with the first, accept any). Transports resolve it
+    (`mimeops apply` from $MIMEOPS_MARKER_KEY or a key file, the Lambda handler from its
+    secret); the engine reads no environment and writes no file. Without one, a Flow
+    signs with a random key of its own: markers then verify only for this Flow object,
+    so a message retried in another process gets the rules again.
+    """
 
     rules: list[Rule]
     internal_domains: frozenset[str] = frozenset()
@@ -243,22 +281,37 @@ class Flow:
     directory: Directory | None = None
     #: What mail a warning rule matched gets when no warned output can be delivered.
     fallback: Fallback = field(default_factory=Fallback)
+    _own_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), init=False,
+                            repr=False, compare=False)
 
-    def facts(self, message: Message, envelope: Envelope) -> Facts:
-        """What the conditions look at, for this message and envelope."""
-        senders = header_addresses(message.root.header.get_all("from"))
-        return self._facts(message, envelope, senders)
+    @property
+    def needs_directory(self) -> bool:
+        """Whether some rule asks the directory (sender_group, recipient_group,
+        impersonates_user, {sender.*} fields, a plugin's `needs_directory`): then a
+        transport must attach one (`directory`), or refuse the flow at load."""
+        return any(rule.needs_directory for rule in self.rules)
 
-    def _facts(self, message: Message, envelope: Envelope,
-               senders: list[tuple[str, str]]) -> Facts:
-        sender = senders[0][1] if senders else ""
-        recipients = [normalize_address(r) for r in envelope.recipients]
-        return Facts(message, envelope.direction, envelope.mail_from, sender, recipients,
-                     self.internal_domains, directory=self.directory,
-                     sender_name=words.decode(senders[0][0]) if senders else "")
+    def missing_directory(self) -> str | None:
+        """Why this flow cannot run as configured: it needs a directory and has none
+        (naming the rules; the transport adds how to give one). None when it can.
+        Transports ask once, at load, so the flow fails there and not on every message."""
+        if self.directory is not None:
+            return None
+        rules = [rule.name for rule in self.rules if rule.needs_directory]
+        if not rules:
+            return None
+        return (f"rule{'s' if len(rules) > 1 else ''} {', '.join(map(repr, rules))} "
+                f"{'use' if len(rules) > 1 else 'uses'} the directory (sender_group, "
+                "recipient_group, impersonates_user, {sender.*} fields or a plugin that "
+                "needs it) but none is configured")
+
+    def read(self, raw: bytes, envelope: Envelope) -> Job:
+        """The `read` stage alone: the message as the MIME model, as conditions see it
+        (`Mail`), and its `Context` (for `evaluate`, e.g. `mimeops explain`)."""
+        return self._read(_message_bytes(raw), _checked(envelope))
 
     def evaluate(
-        self, facts: Facts, observe: Observer | None = None
+        self, mail: Mail, context: Context, observe: Observer | None = None
     ) -> tuple[list[Rule], list[Rule]]:
         """(enforced rules that match, audit rules that match), in flow order.
 
@@ -282,10 +335,10 @@ class Flow:
                 continue
             verdict: Verdict | None = None
             if observe and rule.when is not None:
-                verdict = rule.when.explain(facts)
+                verdict = rule.when.explain(mail, context)
                 held = verdict.held
             else:
-                held = rule.when is None or rule.when(facts)
+                held = rule.when is None or rule.when.matches(mail, context)
             if observe:
                 why = verdict.why if verdict else "no conditions: every message"
                 observe(rule, MATCHED if held else FAILED, why)
@@ -305,14 +358,14 @@ class Flow:
 
         `observe` hears each rule's match verdict (`mimeops explain`): the same run.
         """
-        job = self._read(_message_bytes(raw), _checked(envelope))
+        job = self.read(raw, envelope)
         decision = self._decide(job, observe)
-        unreadable = job.message.unreadable()
-        if unreadable:
+        why = job.message.unreadable()
+        if why:
             # Never guess where a header block ends: a field moved into the body is lost.
             if _warning(decision.matched):
-                return self._unwarned(job, decision, unreadable, [])
-            return _unchanged(job, decision, unreadable)
+                return self._unwarned(job, decision, unreadable(why), [])
+            return _unchanged(job, decision, unreadable(why))
         policy = self._policy(job, decision)
         if policy.mode == "skip":
             return _unchanged(job, decision, policy.reason)
@@ -321,31 +374,34 @@ class Flow:
     # -- stages -------------------------------------------------------------------
 
     def _read(self, received: bytes, envelope: Envelope) -> Job:
-        """The message as the MIME model, the facts conditions read, the template values."""
+        """The message as the MIME model, and the context transforms and conditions read."""
         raw = crlf(received)
         message = Message(raw)
-        senders = header_addresses(message.root.header.get_all("from"))
-        facts = self._facts(message, envelope, senders)
-        values = SenderValues(
-            _values(message, envelope, senders[0][0] if senders else "", facts.sender),
-            facts.who)
-        return Job(received, raw, envelope, message, facts, values)
+        header = message.root.header
+        senders = header_addresses(header.get_all("from"))
+        name, sender = senders[0] if senders else ("", "")
+        context = Context(envelope, _values(message, envelope, name, sender),
+                          guard_token=marker.token(self._marker_keys()[0], message,
+                                                   envelope.direction),
+                          sender=sender, sender_name=words.decode(name),
+                          internal_domains=self.internal_domains, directory=self.directory)
+        return Job(received, raw, envelope, message, Mail(message), context)
 
     def _decide(self, job: Job, observe: Observer | None) -> Decision:
         """The rules that match and each recipient's action: per recipient, the first
         matching rule whose action names them; for the rest, the first action for all."""
-        matched, audited = self.evaluate(job.facts, observe)
+        matched, audited = self.evaluate(job.mail, job.context, observe)
         assigned: dict[str, Action] = {}
         blanket: Action | None = None
         for rule in matched:
             if rule.action is None or blanket is not None:
                 continue
-            for recipient in job.facts.recipients:
+            for recipient in job.context.recipients:
                 if recipient not in assigned and rule.action.applies_to(recipient):
                     assigned[recipient] = rule.action
             if rule.action.recipients is None:
                 blanket = rule.action
-        response = actions.respond(assigned, blanket, job.values)
+        response = actions.decide(assigned, blanket, job.context.values)
         return Decision(matched, audited, assigned, blanket, response)
 
     def _policy(self, job: Job, decision: Decision) -> Policy:
@@ -360,24 +416,26 @@ class Flow:
         """
         if not any(rule.ops for rule in decision.matched):
             return Policy(None, "all")
-        recipients = job.facts.recipients
+        recipients = job.context.recipients
         fates = [decision.assigned.get(r, decision.blanket) for r in recipients] \
             or [decision.blanket]
         if all(a is not None and a.type in actions.STOPPING for a in fates):
-            return Policy("every recipient is bounced or dropped", "skip")
+            return Policy(Reason(Skip.NOBODY), "skip")
         protected = self.protected or (
-            "wrap" if job.envelope.direction == "INBOUND" and not job.facts.sender_internal
+            "wrap" if job.envelope.direction == "INBOUND" and not job.context.sender_internal
             else "skip")
-        reports = protected == "skip" or job.facts.sender_internal
+        reports = protected == "skip" or job.context.sender_internal
         reason = job.message.hands_off(reports=reports)
-        return Policy(reason, "all" if reason is None else protected)
+        if reason is None:
+            return Policy(None, "all")
+        return Policy(Reason(Skip.PROTECTED, reason), protected)
 
     def _ladder(self, job: Job, decision: Decision, policy: Policy) -> Result:
         """The full rewrite; when a rule that warns ran and it cannot go out warned, the
         lesser rewrites in turn (each from the input again); the first complete one goes
         out, else the first that still warns, else the fallback action."""
         keys = self._marker_keys()
-        full = self._attempt(job, decision, policy, keys, FULL)
+        full = self._attempt(job, decision, policy, keys, None)
         if full.complete or not _warning(full.done.ran):
             return self._result(job, decision, full, full)
         tries = [full]
@@ -389,16 +447,16 @@ class Flow:
         for attempt in tries:
             if attempt.warned:
                 return self._result(job, decision, attempt, full)
-        reason = f"invalid-output: {full.problem}" if full.problem else \
-            "no warned output could be made"
+        reason = Reason(Skip.INVALID_OUTPUT, full.problem or "no warned output could be made")
         return self._unwarned(job, decision, reason, _bare(full, full))
 
     def _attempt(self, job: Job, decision: Decision, policy: Policy, keys: marker.Keys,
-                 rung: str, full: Attempt | None = None) -> Attempt:
-        """One rewrite and its output check (`rung` FULL edits the message read; every
-        other rung reads the input again, so it never sees another attempt's edits)."""
-        message = job.message if rung == FULL else Message(job.raw)
-        fronts = _bare_paths(full) if rung == FRONT and full is not None else []
+                 rung: Rung | None, full: Attempt | None = None) -> Attempt:
+        """One rewrite and its output check (`rung` None, the full rewrite, edits the
+        message read; every other rung reads the input again, so it never sees another
+        attempt's edits)."""
+        message = job.message if rung is None else Message(job.raw)
+        fronts = _bare_paths(full) if rung is Rung.FRONT and full is not None else []
         done = self._rewrite(job, decision, policy, keys, message, rung, fronts)
         if not done.message.changed:
             return Attempt(rung, done, None, None, [])
@@ -407,54 +465,55 @@ class Flow:
         return Attempt(rung, done, out, problem, removed)
 
     def _rewrite(self, job: Job, decision: Decision, policy: Policy, keys: marker.Keys,
-                 message: Message, rung: str, fronts: list[tuple[int, ...]]) -> Rewrite:
+                 message: Message, rung: Rung | None,
+                 fronts: list[tuple[int, ...]]) -> Rewrite:
         """Markers checked (forged ones removed), the structure the transforms need
         (`rung`), and the matching rules' transforms in order."""
-        direction = job.envelope.direction
-        context = Context(job.envelope, job.values,
-                          guard_token=marker.token(keys[0], message, direction))
-        done = marker.verified(keys, message, direction)
+        done = marker.verified(keys, message, job.envelope.direction)
         ran = [rule for rule in decision.matched if rule.ops and rule.name not in done]
         message, reason, headers_only = _structure(job, message, ran, policy, rung, fronts)
         mail = Mail(message)
-        applied = [f"{rule.name}:{transform_name(op)}" for rule in ran for op in rule.ops
-                   if not (headers_only and touches_body(op)) and op.apply(mail, context)]
+        applied = [f"{rule.name}:{rule.label(i)}" for rule in ran
+                   for i, op in enumerate(rule.ops)
+                   if not (headers_only and touches_body(op)) and op.apply(mail, job.context)]
         return Rewrite(message, reason, applied, ran, headers_only)
 
     def _result(self, job: Job, decision: Decision, attempt: Attempt, full: Attempt) -> Result:
         """The Result of the attempt that goes out (`full`: the first one)."""
         done = attempt.done
         bare = _bare(full, attempt)
-        fallback = None if attempt is full else attempt.rung
-        skipped = f"invalid-output: {full.problem}" if full.problem else done.reason
+        skip = Reason(Skip.INVALID_OUTPUT, full.problem) if full.problem else done.reason
         if attempt.out is None or attempt.problem is not None:
             applied = done.applied if attempt.problem is None else []
-            result = _unchanged(job, decision, skipped, applied, bare)
+            result = _unchanged(job, decision, skip, applied, bare)
         else:
-            result = decision.result(attempt.out, True, skipped, done.applied, bare)
+            result = decision.result(attempt.out, True, skip, done.applied, bare)
             result.removed = attempt.removed
-        result.fallback = fallback
+        result.fallback = attempt.rung
         action = self.fallback.action(job.envelope.direction)
-        if result.changed and _warning(done.ran) and action != "deliver":
+        if result.changed and _warning(done.ran) and action is not Rung.DELIVER:
             result.unstored = (action, self.fallback.response(
-                job.envelope.direction, decision.assigned, decision.blanket, job.values))
+                job.envelope.direction, decision.assigned, decision.blanket,
+                job.context.values))
         return result
 
-    def _unwarned(self, job: Job, decision: Decision, reason: str, bare: list[str]) -> Result:
+    def _unwarned(self, job: Job, decision: Decision, reason: Reason,
+                  bare: list[str]) -> Result:
         """No warned output can go out: the message as received, with the flow's
         fallback action (`reason` says why)."""
         direction = job.envelope.direction
         response = self.fallback.response(direction, decision.assigned, decision.blanket,
-                                          job.values)
+                                          job.context.values)
         result = decision.result(job.received, False, reason, [], bare, response)
         result.fallback = self.fallback.action(direction)
         return result
 
     def _marker_keys(self) -> marker.Keys:
-        """Sign with the first key, accept any (rotation); the default when none given."""
+        """Sign with the first key, accept any (rotation); this Flow's own random key
+        when none was given."""
         if isinstance(self.marker_key, bytes):
             return (self.marker_key,)
-        return tuple(self.marker_key) if self.marker_key else marker.default_keys()
+        return tuple(self.marker_key) if self.marker_key else (self._own_key,)
 
 
 def _message_bytes(raw: object) -> bytes:
@@ -474,27 +533,28 @@ def _checked(envelope: object) -> Envelope:
     return envelope
 
 
-def _structure(job: Job, message: Message, ran: list[Rule], policy: Policy, rung: str,
-               fronts: list[tuple[int, ...]]) -> tuple[Message, str | None, bool]:
+def _structure(job: Job, message: Message, ran: list[Rule], policy: Policy,
+               rung: Rung | None,
+               fronts: list[tuple[int, ...]]) -> tuple[Message, Reason | None, bool]:
     """The message the transforms edit, why its body is left alone, whether only header
     transforms run.
 
-    FULL: a protected message under `protected: wrap` is attached whole to a new one; a
-    message with no text a client shows (only an attachment, an attached message) gets
-    a text part in front: else a banner would have nowhere to go. FRONT: that, and a
-    text part in front of each body the full rewrite could not enter (`fronts`, where
-    they are in its message). WRAP: attached whole, whatever it is. HEADERS: header
-    transforms only."""
-    if rung == HEADERS:
+    The full rewrite (`rung` None): a protected message under `protected: wrap` is
+    attached whole to a new one; a message with no text a client shows (only an
+    attachment, an attached message) gets a text part in front: else a banner would have
+    nowhere to go. FRONT: that, and a text part in front of each body the full rewrite
+    could not enter (`fronts`, where they are in its message). WRAP: attached whole,
+    whatever it is. HEADERS: header transforms only."""
+    if rung is Rung.HEADERS:
         return message, policy.reason, True
     writes_body = any(touches_body(op) for rule in ran for op in rule.ops)
-    if rung == WRAP or (policy.mode == "wrap" and writes_body):
+    if rung is Rung.WRAP or (policy.mode == "wrap" and writes_body):
         return Message(wrap(job.raw, message.root.header)), None, False
     if policy.reason is None and writes_body and not message.bodies() \
             and not message.unreachable():
         message = _reread(message)
         message = Message(front(message.raw, message.root))
-    if rung == FRONT:
+    if rung is Rung.FRONT:
         message = _reread(message)
         targets = [part for path in fronts if (part := part_at(message.root, path))]
         message = Message(front_before(message.raw, message.root, targets))
@@ -507,16 +567,16 @@ def _reread(message: Message) -> Message:
     return Message(message.to_bytes()) if message.changed else message
 
 
-def _rungs(full: Attempt, policy: Policy) -> list[str]:
+def _rungs(full: Attempt, policy: Policy) -> list[Rung]:
     """The lesser rewrites worth trying after `full`, most warned first."""
     body = any(touches_body(op) for rule in full.done.ran for op in rule.ops)
     rungs = []
-    if full.problem is None and full.done.message.bare_parts and body:
-        rungs.append(FRONT)
+    if full.problem is None and body and _bare_paths(full):
+        rungs.append(Rung.FRONT)
     if policy.mode != "wrap" or not body:
-        rungs.append(WRAP)
+        rungs.append(Rung.WRAP)
     if body and not full.done.headers_only:
-        rungs.append(HEADERS)
+        rungs.append(Rung.HEADERS)
     return rungs
 
 
@@ -528,7 +588,7 @@ def _warning(rules: list[Rule]) -> bool:
 def _bare_paths(full: Attempt) -> list[tuple[int, ...]]:
     """Where the bodies the full rewrite could not enter are, in its message's tree."""
     message = full.done.message
-    paths = (path_of(message.root, part) for part in message.bare_parts)
+    paths = (path_of(message.root, part) for part in message.bare_parts())
     return [path for path in paths if path is not None]
 
 
@@ -575,7 +635,7 @@ def _trace(header: HeaderBlock, removed: list[str], written: Field | None) -> Fi
     return field_
 
 
-def _unchanged(job: Job, decision: Decision, reason: str | None,
+def _unchanged(job: Job, decision: Decision, reason: Reason | None,
                applied: list[str] | None = None, bare: list[str] | None = None) -> Result:
     """The message goes out as received (the input object itself)."""
     return decision.result(job.received, False, reason, applied or [], bare or [])

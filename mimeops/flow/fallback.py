@@ -20,17 +20,43 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from mimeops.errors import FlowError
 from mimeops.flow import actions
-from mimeops.flow.actions import Action
+from mimeops.flow.actions import Action, ActionType, RecipientAction
 from mimeops.mail.template import Template
 
 ACTIONS = ("junk", "deliver", "bounce")
 BOUNCE_TEXT = ("Message rejected: it could not be delivered with the notice the "
                "recipient's organization adds to mail.")
-_TYPES = {"junk": "MOVE_TO_JUNK", "bounce": "BOUNCE"}
+
+
+class Rung(StrEnum):
+    """Where the ladder ended when the full rewrite could not go out warned: a lesser
+    rewrite, or (the last three) the flow's fallback action."""
+
+    #: A text part with the banner in front of each body the banner could not enter.
+    FRONT = "front"
+    #: The message attached whole to a new one with the banner.
+    WRAP = "wrap"
+    #: The subject tag (and the other header transforms) alone.
+    HEADERS = "headers"
+    #: The message as received, MOVE_TO_JUNK.
+    JUNK = "junk"
+    #: The message as received, BOUNCE.
+    BOUNCE = "bounce"
+    #: The message as received, delivered unwarned (the flow asked for it).
+    DELIVER = "deliver"
+
+    @property
+    def is_action(self) -> bool:
+        """The flow's fallback action, not a lesser rewrite."""
+        return self in (Rung.JUNK, Rung.BOUNCE, Rung.DELIVER)
+
+
+_TYPES = {Rung.JUNK: ActionType.MOVE_TO_JUNK, Rung.BOUNCE: ActionType.BOUNCE}
 
 
 @dataclass(frozen=True)
@@ -40,24 +66,26 @@ class Fallback:
     inbound: str = "junk"
     outbound: str = "deliver"
 
-    def action(self, direction: str) -> str:
-        """"junk", "bounce" or "deliver" for mail in `direction`."""
+    def action(self, direction: str) -> Rung:
+        """JUNK, BOUNCE or DELIVER for mail in `direction`."""
         if direction == "INBOUND":
-            return self.inbound
-        return "deliver" if self.outbound == "junk" else self.outbound
+            return Rung(self.inbound)
+        return Rung.DELIVER if self.outbound == "junk" else Rung(self.outbound)
 
     def response(self, direction: str, assigned: Mapping[str, Action],
-                 blanket: Action | None, values: Mapping[str, str]) -> list[dict[str, Any]]:
-        """The WorkMail response with the fallback action for every recipient whose
-        action was DEFAULT (or BYPASS_SPAM_CHECK); a bounce or drop a rule chose stays."""
+                 blanket: Action | None,
+                 values: Mapping[str, str]) -> tuple[RecipientAction, ...]:
+        """What each recipient gets: the fallback action for every recipient whose action
+        was DEFAULT (or BYPASS_SPAM_CHECK); a bounce or drop a rule chose stays."""
         kind = _TYPES.get(self.action(direction))
         if kind is None:
-            return actions.respond(dict(assigned), blanket, values)
-        taken = Action(kind, Template(BOUNCE_TEXT, "fallback") if kind == "BOUNCE" else None)
+            return actions.decide(dict(assigned), blanket, values)
+        taken = Action(kind, Template(BOUNCE_TEXT, "fallback")
+                       if kind is ActionType.BOUNCE else None)
         kept = {r: a if a.type in actions.STOPPING else taken for r, a in assigned.items()}
         everyone = blanket if blanket is not None and blanket.type in actions.STOPPING \
             else taken
-        return actions.respond(kept, everyone, values)
+        return actions.decide(kept, everyone, values)
 
 
 def parse(spec: Any, where: str) -> Fallback:

@@ -19,6 +19,7 @@ class Transform(Protocol):
     `apply` returns True when it changed the mail. A class attribute `touches_body =
     True` marks a transform that edits bodies: the flow's `protected` setting then
     applies to it as to `banner` (signed, encrypted, ... messages keep their bodies).
+    `needs_directory = True` marks one that reads the directory (`{sender.*}` fields).
     `warns = True` marks one whose edit warns the reader (a banner, a subject tag): a
     rule with one never ends in mail delivered unwarned (the flow's `fallback`); by
     default a transform warns when it touches the body.
@@ -29,7 +30,12 @@ class Transform(Protocol):
 
 @runtime_checkable
 class Condition(Protocol):
-    """One test of a rule's `when`: whether it holds for this mail."""
+    """One test of a rule's `when`: whether it holds for this mail.
+
+    `matches` reads the message as it arrived (before any rule's transforms) and must
+    not edit it. A class attribute `needs_directory = True` says it asks the directory
+    (`context.sender_groups`, ...): a flow using it then needs one, checked at load.
+    """
 
     def matches(self, mail: Mail, context: Context) -> bool: ...
 
@@ -37,6 +43,11 @@ class Condition(Protocol):
 def touches_body(transform: object) -> bool:
     """A transform's `touches_body` attribute (False when it has none)."""
     return bool(getattr(transform, "touches_body", False))
+
+
+def needs_directory(item: object) -> bool:
+    """A transform's or condition's `needs_directory` attribute (False when it has none)."""
+    return bool(getattr(item, "needs_directory", False))
 
 
 def warns(transform: object) -> bool:

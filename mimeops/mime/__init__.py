@@ -17,21 +17,13 @@ class Message:
     `to_bytes()` returns the input object itself when nothing was edited.
     """
 
-    __slots__ = ("bare", "bare_parts", "raw", "root")
+    __slots__ = ("bare", "raw", "root")
 
     def __init__(self, raw: bytes) -> None:
         self.raw = raw
         self.root = parse(raw)
         #: "<content-type>: <reason>" for each shown body a banner/footer could not enter.
         self.bare: list[str] = []
-        #: Those bodies (or the multiparts that hide them), for a text part in front.
-        self.bare_parts: list[Part] = []
-
-    def note_bare(self, part: Part, reason: str) -> None:
-        """`part`, a body a client shows, could not take the text an op writes: `reason`
-        ("<content-type>: <why>") goes in `bare`, and the flow may put a part in front."""
-        self.bare.append(reason)
-        self.bare_parts.append(part)
 
     def unreadable(self) -> str | None:
         """"not-a-message" (empty, binary, no header block), "malformed-header" (a
@@ -63,10 +55,15 @@ class Message:
     def bodies(self) -> dict[str, Part]:
         return select.bodies(self.root)
 
-    def unreachable(self) -> list[tuple[Part, str]]:
-        """Multiparts on the way to the shown body whose parts cannot be read, with
-        "<content-type>: <reason>"."""
-        return select.unreachable(self.root)
+    def unreachable(self) -> list[str]:
+        """"<content-type>: <reason>" for each multipart on the way to the shown body
+        whose parts cannot be read."""
+        return [why for _, why in select.unreachable(self.root)]
+
+    def bare_parts(self) -> list[Part]:
+        """The parts `bare` names: the bodies a transform could not enter, the multiparts
+        that hide a body, or the message itself when it shows no text at all."""
+        return select.bare_parts(self.root, self.bare)
 
     def hands_off(self, reports: bool = True) -> str | None:
         return select.hands_off(self.root, reports)

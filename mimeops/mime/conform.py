@@ -33,17 +33,13 @@ from collections.abc import Iterator
 
 from mimeops.errors import UndecodableBody
 from mimeops.mime import charset, headers, transfer
+from mimeops.mime.header_rules import IMMUTABLE, MERGED, structural, unstructured
 from mimeops.mime.headers import MAX_LINE, Field, HeaderBlock
 from mimeops.mime.model import Part
-from mimeops.mime.validate import IMMUTABLE_HEADERS, has_long_line
+from mimeops.mime.validate import has_long_line
 
 _WSP = b" \t"
 _SIGNATURES = frozenset({"dkim-signature", "arc-message-signature", "arc-seal"})
-_KEPT = frozenset(name.lower() for name in IMMUTABLE_HEADERS)
-# Fields whose value is text for people (RFC 5322 "unstructured", and the phrases of
-# Keywords), where encoded words are allowed; X-* fields are read the same way.
-_UNSTRUCTURED = frozenset({"subject", "comments", "keywords", "content-description",
-                           "thread-topic"})
 _UNFOLDABLE = f"a line over {MAX_LINE} octets with no place to fold it"
 _SURROGATE = re.compile("[\udc80-\udcff]")
 
@@ -76,10 +72,10 @@ def merge_repeated(block: HeaderBlock) -> list[str]:
     """A unique field the sender repeated (WorkMail refuses it): address lists and
     message-id lists are merged into the first copy, every address kept; of several
     Subjects the first (the one that got the prefix) stays, and the others are returned
-    as "<field>: <why>". The immutable fields (From, Date, Message-ID, Sender) cannot
-    change: those stay, and are reported."""
+    as "<field>: <why>". The immutable fields (`header_rules.IMMUTABLE`) cannot change:
+    those stay, and are reported."""
     dropped: list[str] = []
-    for key, separator in _MERGED.items():
+    for key, separator in MERGED.items():
         copies = [f for f in block.fields if f.key == key]
         if len(copies) < 2:
             continue
@@ -99,12 +95,6 @@ def merge_repeated(block: HeaderBlock) -> list[str]:
     return dropped
 
 
-# Repeated unique fields merged into the first: the separator between values, or None
-# (Subject: the first copy stays alone).
-_MERGED: dict[str, bytes | None] = {
-    "to": b",", "cc": b",", "bcc": b",", "reply-to": b",",
-    "in-reply-to": b"", "references": b"", "subject": None,
-}
 
 
 def _fold_block(block: HeaderBlock, where: str, removed: list[str]) -> str | None:
@@ -117,7 +107,7 @@ def _fold_block(block: HeaderBlock, where: str, removed: list[str]) -> str | Non
         if fixed is not None:
             block.set_raw(field, fixed)
             continue
-        if field.key in _KEPT or structural(field.key) or not field.name:
+        if field.key in IMMUTABLE or structural(field.key) or not field.name:
             return f"field {field.name or '(unnamed)'} has {_UNFOLDABLE}"
         block.fields.remove(field)
         block.dirty = True
@@ -125,17 +115,6 @@ def _fold_block(block: HeaderBlock, where: str, removed: list[str]) -> str | Non
     if block.prefix:
         block.dirty = True
     return None
-
-
-def unstructured(key: str) -> bool:
-    """A field (lower-cased name) whose value is text for people, where RFC 2047 encoded
-    words may carry any of it: Subject, Comments, Keywords, X-*, ..."""
-    return key in _UNSTRUCTURED or key.startswith("x-")
-
-
-def structural(key: str) -> bool:
-    """A field that says how the body is read (Content-*, MIME-Version)."""
-    return key.startswith("content-") or key == "mime-version"
 
 
 def _text(field: Field) -> str:

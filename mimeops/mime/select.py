@@ -33,6 +33,26 @@ def unreachable(root: Part) -> list[tuple[Part, str]]:
     return out
 
 
+def bare_parts(root: Part, bare: list[str]) -> list[Part]:
+    """The parts that `bare` ("<content-type>: <reason>", as transforms report a body
+    they could not enter) names: a shown body of that type, a multipart `unreachable`
+    names with that reason, or the message itself when it shows no text at all."""
+    shown = {part.ctype: part for part in bodies(root).values()}
+    hidden = dict((why, part) for part, why in unreachable(root))
+    found: list[Part] = []
+    for entry in bare:
+        ctype = entry.partition(": ")[0]
+        part = hidden.get(entry) or shown.get(ctype)
+        if part is None and entry == f"{root.ctype}: {NO_TEXT}":
+            part = root
+        if part is not None and all(part is not other for other in found):
+            found.append(part)
+    return found
+
+
+NO_TEXT = "no text part a client shows"
+
+
 def _bodies(part: Part, bare: list[tuple[Part, str]]) -> dict[str, Part]:
     if part.is_attachment:
         return {}
