@@ -294,7 +294,7 @@ def test_results_are_typed_and_keep_their_documented_views() -> None:
         {"action": {"type": "BOUNCE", "parameters": {"bounceMessage": "Go away"}},
          "recipients": ["jane.doe@example.com"]},
         {"action": {"type": "MOVE_TO_JUNK"}, "allRecipients": True}]
-    signed = load_flow("rules:\n  - name: w\n    apply: [{banner: x}]\n").apply(
+    signed = load_flow("protected: skip\nrules:\n  - name: w\n    apply: [{banner: x}]\n").apply(
         (ROOT / "tests" / "messages" / "external-signed.eml").read_bytes(), INBOUND)
     assert signed.skip is not None and signed.skip.kind is Skip.PROTECTED
     assert signed.skipped == "signed message (multipart/signed)" == signed.skip.label
