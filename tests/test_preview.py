@@ -226,14 +226,14 @@ def test_a_damaged_message_beside_its_siblings_is_read_a_note_is_not(tmp_path: P
 def test_a_file_that_vanishes_before_it_is_read_is_an_error_and_exit_1(
         folder: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    from mimeops.cli import preview as command
+    from mimeops.preview import sources
 
     def find_then_lose(paths: list[str]) -> object:
         found = find(paths)
         Path(found.items[0].label).unlink()
         return found
 
-    monkeypatch.setattr(command, "find", find_then_lose)
+    monkeypatch.setattr(sources, "find", find_then_lose)
     code, tally, _ = preview(capsys, "--config", str(WARNING), str(folder))
     assert code == 1 and tally["errors"] == 1 and tally["messages"] == 8
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import mailbox
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,7 +35,13 @@ _MBOX_SUFFIXES = (".mbox", ".mbx")
 
 
 class SourceError(ValueError):
-    """A path given on the command line that is not there or cannot be listed."""
+    """A PATH that cannot be opened at all: not there, cannot be listed, a mailbox
+    that refuses the login or has no such folder. Nothing was previewed from it."""
+
+
+class SourceFailure(Exception):
+    """A source that broke off part-way (a dropped connection): the messages read
+    before it still count, the preview reports what was lost."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,27 @@ class Sources:
     items: list[Item] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
     unreadable: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class Opened:
+    """A PATH ready to read: how many messages it holds, and them, one at a time.
+
+    `items` may raise SourceFailure after yielding some; `close` releases what the
+    source holds (a connection, a download)."""
+
+    label: str
+    total: int
+    items: Iterable[Item]
+    ignored: list[str] = field(default_factory=list)
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
+    close: Callable[[], None] = lambda: None
+
+
+def open_files(path: str) -> Opened:
+    """`find` for one PATH, as an Opened source."""
+    found = find([path])
+    return Opened(path, len(found.items), found.items, found.ignored, found.unreadable)
 
 
 def strip_envelope_line(raw: bytes) -> bytes:
