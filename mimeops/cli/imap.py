@@ -57,9 +57,7 @@ class ImapSource:
         cafile = args.imap_cafile or os.environ.get(CAFILE_ENV) or None
         if cafile is not None and not Path(cafile).is_file():
             raise SourceError(f"{parsed.label}: CA file {cafile}: no such file")
-        secret = password(parsed)
-        status(f"{parsed.label}: connecting", None)
-        return open_imap(parsed, secret, limit=args.limit, cafile=cafile)
+        return open_imap(parsed, password(parsed), limit=args.limit, cafile=cafile)
 
 
 SOURCE = ImapSource()
