@@ -4,6 +4,7 @@ clear line for each way a mailbox can fail (INTERFACES §11)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -51,7 +52,8 @@ def url(server: Dovecot, folder: str = "INBOX", secure: bool = True) -> str:
     return f"{'imaps' if secure else 'imap'}://{USER}@127.0.0.1:{port}/{folder}"
 
 
-def run(*args: str, password: str | None = PASSWORD, **env: str) -> subprocess.CompletedProcess[str]:
+def run(*args: str, password: str | None = PASSWORD,
+        **env: str) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("MIMEOPS_IMAP")}
     if password is not None:
         environment["MIMEOPS_IMAP_PASSWORD"] = password
@@ -232,10 +234,8 @@ class CuttingProxy:
         except OSError:
             pass
         for end in (source, sink):
-            try:
+            with contextlib.suppress(OSError):
                 end.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             end.close()
 
 
