@@ -20,7 +20,7 @@ from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mimeops.cli.common import fail, missing_extra
-from mimeops.preview.sources import Opened, SourceError, open_files
+from mimeops.preview.sources import Opened, SourceError, SourceFailure, open_files
 
 if TYPE_CHECKING:
     from mimeops.cli.common import Parser
@@ -76,6 +76,8 @@ def open_path(path: str, args: argparse.Namespace, status: Status) -> Opened:
         if match and plugin is None:
             hint = f" (mailbox URLs: {', '.join(s + '://' for s in sorted(plugins()))})"
         fail(f"{error}{hint}")
+    except SourceFailure as error:  # opened, then broke: an export job that failed
+        fail(f"{path}: {error}", 1)
     except ModuleNotFoundError as error:
         assert plugin is not None and match is not None
         missing_extra(f"preview {match.group(1)}://", plugin.extra or "aws", error)
