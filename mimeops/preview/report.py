@@ -295,14 +295,12 @@ class Report:
             group.close()
         target = Path(path)
         folder = target.with_name(f"{target.stem}-pages")
+        _clear_pages(folder)  # a previous, larger report's pages are not this one's
         if self.messages <= PAGE_SIZE:
             with target.open("wb") as out:
                 self._page(out, tally, [(g, 0) for g in self.groups.values() if g.count], "")
             return
         folder.mkdir(exist_ok=True)
-        for stale in folder.glob("*-[0-9]*.html"):
-            if stale.stem.rpartition("-")[0] in GROUPS:
-                stale.unlink()
         with target.open("wb") as out:
             out.write(_utf8(self._head(self.title, tally, scripted=False)))
             out.write(_utf8(self._index(folder.name) + "</body></html>"))
@@ -368,6 +366,18 @@ class Report:
             links.append(f'<a href="{group.key}-{number + 1}.html" rel="next">next</a>')
         return (f"<nav>{GROUPS[group.key]}: page {number} of {pages} "
                 f"{' '.join(links)}</nav>")
+
+
+def _clear_pages(folder: Path) -> None:
+    """Remove the pages a report wrote in `folder` (only those), and the folder if empty."""
+    if not folder.is_dir():
+        return
+    for stale in folder.glob("*-[0-9]*.html"):
+        group, _, number = stale.stem.rpartition("-")
+        if group in GROUPS and number.isdigit():
+            stale.unlink()
+    if not any(folder.iterdir()):
+        folder.rmdir()
 
 
 def tally_tables(tally: Tally) -> str:
