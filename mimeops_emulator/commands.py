@@ -47,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
 
 def mailbox(text: str) -> tuple[str, str]:
     """argparse type of --mailbox: EMAIL=PATH, the PATH readable as preview reads it."""
-    from mimeops.preview.sources import SourceError, find
+    from mimeops.errors import SourceError
+    from mimeops.preview.sources import find
 
     email, equals, path = text.partition("=")
     if not equals or "@" not in email or not path:

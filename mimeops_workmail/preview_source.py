@@ -19,7 +19,8 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from mimeops.preview.sources import Item, Opened, SourceError, SourceFailure
+from mimeops.errors import SourceError, SourceFailure
+from mimeops.preview.sources import Item, Opened
 
 if TYPE_CHECKING:
     from mimeops.cli.common import Parser

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from mimeops.cli import main
+from mimeops.errors import SourceError
 from mimeops.preview.imap import ImapUrl, modified_utf7
-from mimeops.preview.sources import SourceError
 from tests.conftest import corpus_files
 from tests.dovecot_harness import DOVECOT, OPENSSL, Dovecot
 from tests.preview_reports import pages, report_entries

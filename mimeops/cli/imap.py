@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mimeops.cli.common import positive
+from mimeops.errors import SourceError
 from mimeops.preview.imap import ImapUrl, open_imap
-from mimeops.preview.sources import Opened, SourceError
+from mimeops.preview.sources import Opened
 
 if TYPE_CHECKING:
     from mimeops.cli.common import Parser

@@ -20,7 +20,8 @@ from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mimeops.cli.common import fail, missing_extra
-from mimeops.preview.sources import Opened, SourceError, SourceFailure, open_files
+from mimeops.errors import SourceError, SourceFailure
+from mimeops.preview.sources import Opened, open_files
 
 if TYPE_CHECKING:
     from mimeops.cli.common import Parser

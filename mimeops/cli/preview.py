@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 from mimeops.cli import mailboxes
 from mimeops.cli.common import flow_options, load, positive
+from mimeops.errors import SourceFailure
 from mimeops.preview import Tally
 from mimeops.preview.report import Report
 from mimeops.preview.runner import default_jobs, outcomes
-from mimeops.preview.sources import Opened, SourceFailure
+from mimeops.preview.sources import Opened
 
 if TYPE_CHECKING:
     from mimeops.cli.common import Parser

@@ -19,7 +19,8 @@ from contextlib import suppress
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from mimeops.preview.sources import Item, Opened, SourceError, SourceFailure
+from mimeops.errors import SourceError, SourceFailure
+from mimeops.preview.sources import Item, Opened
 
 PORTS = {"imap": 143, "imaps": 993}
 BATCH_BYTES = 8 * 1024 * 1024  # fetched per command, at most (one larger message alone)

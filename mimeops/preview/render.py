@@ -13,7 +13,8 @@ import difflib
 import re
 from html import escape
 
-from mimeops.mime import Message, charset, headers, transfer
+from mimeops.errors import UndecodableBody
+from mimeops.mime import Message, charset, headers
 
 # Inherited by the srcdoc iframes too: nothing is fetched, not even by a message.
 POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -69,7 +70,7 @@ def rendered_body(raw: bytes) -> str:
         return document("<p><em>(no displayed text or HTML body)</em></p>")
     try:
         data = part.decoded()
-    except transfer.UndecodableBody as error:
+    except UndecodableBody as error:
         return document(f"<p><em>(body does not decode: {escape(str(error))})</em></p>")
     text, _ = charset.decode_lossless(data, charset.lookup(part.charset_label))
     if part.subtype == "html":

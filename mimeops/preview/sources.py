@@ -27,22 +27,14 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+from mimeops.errors import SourceError
+
 _PROBE = 64 * 1024
 _HEADER_LINE = re.compile(
     rb"(?im)^(?:\xef\xbb\xbf)?[ \t]*(?:from|to|cc|subject|date|message-id|received|"
     rb"mime-version|content-type|return-path|sender|reply-to|delivered-to)[ \t]*:")
 _MBOX_LINE = b"From "
 _MBOX_SUFFIXES = (".mbox", ".mbx")
-
-
-class SourceError(ValueError):
-    """A PATH that cannot be opened at all: not there, cannot be listed, a mailbox
-    that refuses the login or has no such folder. Nothing was previewed from it."""
-
-
-class SourceFailure(Exception):
-    """A source that broke off part-way (a dropped connection): the messages read
-    before it still count, the preview reports what was lost."""
 
 
 @dataclass(frozen=True, slots=True)
