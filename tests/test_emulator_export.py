@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 
 from mimeops.preview import find
 from mimeops_emulator import Emulator, LocalAWS
+from tests.clock import Clock
 
 ROOT = Path(__file__).resolve().parent.parent
 ORG = "m-0123456789abcdef0123456789abcdef"
@@ -28,19 +29,9 @@ MAILBOX = ROOT / "events" / "messages"
 NO_RETRY = Config(retries={"total_max_attempts": 1})
 
 
-class Clock:
-    """The emulator's time, moved on by the tests."""
-
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture(scope="module")
 def clock() -> Clock:
-    return Clock()
+    return Clock(1_800_000_000.0)
 
 
 @pytest.fixture(scope="module")

@@ -25,6 +25,7 @@ from mimeops.cli import main
 from mimeops_emulator import LocalAWS
 from mimeops_workmail import clients, export_job, s3_object
 from mimeops_workmail.preview_source import SOURCE
+from tests.clock import Clock
 from tests.conftest import corpus_files
 from tests.preview_reports import report_entries
 from tests.test_cli_errors import HIDE
@@ -44,24 +45,9 @@ def mailbox_folder() -> Path:
     return files[0].parent.parent if files else SAMPLES
 
 
-class Clock:
-    """The emulator's time; `sleep` moves it (and remembers each wait)."""
-
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-        self.waits: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        self.now += seconds
-
-
 @pytest.fixture(scope="module")
 def clock() -> Clock:
-    return Clock()
+    return Clock(1_800_000_000.0)
 
 
 @pytest.fixture(scope="module")
@@ -148,16 +134,21 @@ def test_a_failed_job_is_one_line_with_its_error_info_and_exit_1(
                         r"s3://no-such-bucket/\S+: NoSuchBucket", last), last
 
 
-def test_ctrl_c_cancels_the_job(env: Clock, aws: LocalAWS, monkeypatch: pytest.MonkeyPatch,
-                                capsys: pytest.CaptureFixture[str]) -> None:
+def press_ctrl_c(clock: Clock, monkeypatch: pytest.MonkeyPatch, waits: int) -> None:
+    """Ctrl-C during the client's wait number `waits` (0: the first)."""
     calls = itertools.count()
 
     def interrupted(seconds: float) -> None:
-        env.sleep(seconds)
-        if next(calls) == 1:
+        clock.sleep(seconds)
+        if next(calls) == waits:
             raise KeyboardInterrupt
 
     monkeypatch.setattr(SOURCE, "sleep", interrupted)
+
+
+def test_ctrl_c_cancels_the_job(env: Clock, aws: LocalAWS, monkeypatch: pytest.MonkeyPatch,
+                                capsys: pytest.CaptureFixture[str]) -> None:
+    press_ctrl_c(env, monkeypatch, waits=1)
     code, out, err = preview(capsys, *OPTIONS, f"workmail://{ORG}/carol@example.com")
     assert code == 130 and out == ""
     job = aws.emulator.export_jobs()[-1]
@@ -242,14 +233,7 @@ def test_the_operator_policy_allows_exactly_what_preview_calls(
 
     monkeypatch.setattr(clients, "preview_client", recorded)
     assert preview(capsys, *OPTIONS, f"workmail://{ORG}/carol@example.com")[0] == 0
-    steps = itertools.count()
-
-    def interrupted(seconds: float) -> None:
-        env.sleep(seconds)
-        if next(steps) == 0:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(SOURCE, "sleep", interrupted)
+    press_ctrl_c(env, monkeypatch, waits=0)
     assert preview(capsys, *OPTIONS, f"workmail://{ORG}/carol@example.com")[0] == 130
     assert called == {"workmail:StartMailboxExportJob", "workmail:DescribeMailboxExportJob",
                       "workmail:CancelMailboxExportJob", "s3:GetObject"}
