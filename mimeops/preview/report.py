@@ -315,7 +315,7 @@ class Report:
         """A page of entries: the head, the filters, each part's spooled entries."""
         count = sum(min(PAGE_SIZE, g.count - index * PAGE_SIZE) for g, index in parts)
         out.write(_utf8(self._head(self.title, tally, scripted=True) + nav
-                        + self._filters(tally, count) + "</header><main>"))
+                        + "<header>" + self._filters(tally, count) + "</header><main>"))
         for group, index in parts:
             out.write(_utf8(f'<h2 class="group" id="{group.key}">{GROUPS[group.key]} '
                             f"({group.count})</h2>"))
@@ -329,7 +329,7 @@ class Report:
         return ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
                 f"<meta http-equiv=\"Content-Security-Policy\" content=\"{policy}\">"
                 f"<title>{escape(title)}</title><style>{_STYLE}</style></head><body>"
-                f"<header><h1>{escape(title)}</h1>{tally_tables(tally)}")
+                f"<h1>{escape(title)}</h1>{tally_tables(tally)}")
 
     def _filters(self, tally: Tally, count: int) -> str:
         names = [*tally.rules, *(n for n in tally.audited if n not in tally.rules)]
@@ -353,7 +353,7 @@ class Report:
             rows.append(f'<tr><th>{heading}</th><td class="n">{group.count}</td>'
                         f"<td>{links or _NONE}</td></tr>")
         return (f"<p>{self.messages} messages, in pages of up to {PAGE_SIZE}: open a group's "
-                "page to see its messages, with filters by status, rule and text.</p></header>"
+                "page to see its messages, with filters by status, rule and text.</p>"
                 '<main><table class="tally groups"><tr><th>Group</th><th>Messages</th>'
                 f"<th>Pages</th></tr>{''.join(rows)}</table></main>")
 
@@ -364,8 +364,8 @@ class Report:
             links.append(f'<a href="{group.key}-{number - 1}.html" rel="prev">previous</a>')
         if number < pages:
             links.append(f'<a href="{group.key}-{number + 1}.html" rel="next">next</a>')
-        return (f"<nav>{GROUPS[group.key]}: page {number} of {pages} "
-                f"{' '.join(links)}</nav>")
+        return (f"<nav><p>{GROUPS[group.key]}: page {number} of {pages} "
+                f"{' '.join(links)}</p></nav>")
 
 
 def _clear_pages(folder: Path) -> None:
