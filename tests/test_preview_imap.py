@@ -193,11 +193,24 @@ def test_the_password_is_asked_on_a_terminal(dovecot: Dovecot) -> None:
     assert json.loads(out.splitlines()[-1])["messages"] == len(SAMPLES)
 
 
+def _pump(source: socket.socket, sink: socket.socket, limit: float = float("inf")) -> None:
+    """Copy `source` to `sink` until either ends, or `limit` bytes would be exceeded:
+    then cut both (a dropped connection)."""
+    sent = 0
+    with contextlib.suppress(OSError):
+        while (data := source.recv(4096)) and sent + len(data) <= limit:
+            sink.sendall(data)
+            sent += len(data)
+    for end in (source, sink):
+        with contextlib.suppress(OSError):
+            end.shutdown(socket.SHUT_RDWR)
+
+
 class CuttingProxy:
     """Forwards one IMAP connection and cuts it once the server has sent `limit` bytes."""
 
     def __init__(self, port: int, limit: int) -> None:
-        self.upstream, self.limit, self.sent = port, limit, 0
+        self.upstream, self.limit = port, limit
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         threading.Thread(target=self._serve, daemon=True).start()
@@ -205,22 +218,8 @@ class CuttingProxy:
     def _serve(self) -> None:
         client, _ = self.listener.accept()
         server = socket.create_connection(("127.0.0.1", self.upstream))
-        threading.Thread(target=self._pump, args=(client, server, False), daemon=True).start()
-        self._pump(server, client, True)
-
-    def _pump(self, source: socket.socket, sink: socket.socket, counted: bool) -> None:
-        try:
-            while data := source.recv(4096):
-                if counted and self.sent + len(data) > self.limit:
-                    break
-                sink.sendall(data)
-                self.sent += len(data) if counted else 0
-        except OSError:
-            pass
-        for end in (source, sink):
-            with contextlib.suppress(OSError):
-                end.shutdown(socket.SHUT_RDWR)
-            end.close()
+        threading.Thread(target=_pump, args=(client, server), daemon=True).start()
+        _pump(server, client, self.limit)
 
 
 def test_a_dropped_connection_reports_what_was_read(
@@ -269,3 +268,53 @@ def test_modified_utf7() -> None:
     assert modified_utf7("Entwürfe") == "Entw&APw-rfe"
     assert modified_utf7("A&B") == "A&-B"
     assert modified_utf7("日本語") == "&ZeVnLIqe-"
+
+
+
+class StartTlsFront:
+    """A server that refuses to log in without TLS (LOGINDISABLED) and offers STARTTLS
+    (Dovecot trusts loopback, so it never does here): after the TLS handshake, with the
+    test certificate, it joins the client to the real Dovecot behind it."""
+
+    def __init__(self, server: Dovecot) -> None:
+        self.server = server
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.upgraded = False
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        import ssl
+
+        client, _ = self.listener.accept()
+        client.sendall(b"* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] ready\r\n")
+        reader = client.makefile("rb")
+        while True:
+            tag, _, command = reader.readline().decode().strip().partition(" ")
+            if command.upper() == "STARTTLS":
+                client.sendall(f"{tag} OK Begin TLS negotiation now\r\n".encode())
+                break
+            client.sendall(f"* CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED\r\n"
+                           f"{tag} OK done\r\n".encode())
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.server.root / "cert.pem", self.server.root / "key.pem")
+        try:
+            secure = context.wrap_socket(client, server_side=True)
+        except (ssl.SSLError, OSError):
+            client.close()
+            return
+        self.upgraded = True
+        upstream = socket.create_connection(("127.0.0.1", self.server.imap))
+        upstream.makefile("rb").readline()  # Dovecot's greeting: the client had one
+        threading.Thread(target=_pump, args=(upstream, secure), daemon=True).start()
+        _pump(secure, upstream)
+
+
+def test_imap_upgrades_to_tls_when_the_server_requires_it(dovecot: Dovecot) -> None:
+    front = StartTlsFront(dovecot)
+    plain = f"imap://{USER}@127.0.0.1:{front.port}/INBOX"
+    assert tally(run("--imap-cafile", str(dovecot.ca), plain))["messages"] == len(SAMPLES)
+    assert front.upgraded
+    untrusted = StartTlsFront(dovecot)
+    line = one_line_error(run(f"imap://{USER}@127.0.0.1:{untrusted.port}/INBOX"))
+    assert "TLS failure" in line and "--imap-cafile" in line and not untrusted.upgraded

@@ -1,6 +1,7 @@
 """An IMAP folder as a `mimeops preview` source: read-only, nothing marked as read.
 
-The folder is opened with EXAMINE (read-only: the server changes no flag, not even
+imaps:// is TLS from the start; imap:// is plain IMAP, upgraded with STARTTLS when the
+server refuses to log in without TLS. The folder is opened with EXAMINE (read-only: the server changes no flag, not even
 \\Recent) and messages are fetched with `BODY.PEEK[]` (which, unlike `BODY[]`, does
 not set \\Seen), in batches of bounded size, newest last (or the newest N first with a
 limit). Only the standard library's `imaplib` and `ssl` are used; certificates are
@@ -86,11 +87,20 @@ def open_imap(url: ImapUrl, password: str, *, limit: int | None = None,
 
 
 def _connect(url: ImapUrl, cafile: str | None, timeout: float) -> imaplib.IMAP4:
+    """A connection ready to log in: TLS from the start for imaps://; for imap://, plain
+    unless the server refuses to log in without TLS and offers STARTTLS."""
     try:
+        context = ssl.create_default_context(cafile=cafile)
         if url.secure:
-            context = ssl.create_default_context(cafile=cafile)
             return imaplib.IMAP4_SSL(url.host, url.port, ssl_context=context, timeout=timeout)
-        return imaplib.IMAP4(url.host, url.port, timeout=timeout)
+        connection = imaplib.IMAP4(url.host, url.port, timeout=timeout)
+        if "LOGINDISABLED" in connection.capabilities and "STARTTLS" in connection.capabilities:
+            try:
+                connection.starttls(context)
+            except BaseException:
+                _logout(connection)
+                raise
+        return connection
     except ssl.SSLCertVerificationError as error:
         raise SourceError(f"{url.label}: TLS failure: the server's certificate is not trusted "
                           f"({error.verify_message}); trust its CA with --imap-cafile CA.pem "
@@ -104,7 +114,7 @@ def _connect(url: ImapUrl, cafile: str | None, timeout: float) -> imaplib.IMAP4:
 def _login(connection: imaplib.IMAP4, url: ImapUrl, password: str) -> None:
     if "LOGINDISABLED" in connection.capabilities:
         raise SourceError(f"{url.label}: the server refuses to log in on an unencrypted "
-                          "connection: use imaps://")
+                          "connection and offers no STARTTLS: use imaps://")
     try:
         if (url.user + password).isascii():
             connection.login(_quoted(url.user), password)
