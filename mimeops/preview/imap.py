@@ -1,12 +1,13 @@
 """An IMAP folder as a `mimeops preview` source: read-only, nothing marked as read.
 
 imaps:// is TLS from the start; imap:// is plain IMAP, upgraded with STARTTLS when the
-server refuses to log in without TLS. The folder is opened with EXAMINE (read-only: the server changes no flag, not even
-\\Recent) and messages are fetched with `BODY.PEEK[]` (which, unlike `BODY[]`, does
-not set \\Seen), in batches of bounded size, newest last (or the newest N first with a
-limit). Only the standard library's `imaplib` and `ssl` are used; certificates are
-verified against the system's CAs, or the CA file given. The password is a parameter:
-where it comes from (the environment, a prompt) is the command line's business.
+server refuses to log in without TLS. The folder is opened with EXAMINE (read-only:
+the server changes no flag, not even \\Recent) and messages are fetched with
+`BODY.PEEK[]` (which, unlike `BODY[]`, does not set \\Seen), in batches of bounded
+size, oldest first (or the newest N, newest first, with a limit). Only the standard
+library's `imaplib` and `ssl` are used; certificates are verified against the system's
+CAs, or the CA file given. The password is a parameter: where it comes from (the
+environment, a prompt) is the command line's business.
 """
 
 from __future__ import annotations
