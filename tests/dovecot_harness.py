@@ -23,7 +23,8 @@ from pathlib import Path
 
 from tests.smtp_harness import free_port, listening, wait_until
 
-DOVECOT = shutil.which("dovecot", path="/usr/sbin:/usr/bin:/sbin:/bin")
+DOVECOT = shutil.which("dovecot", path="/usr/sbin:/usr/bin:/sbin:/bin") \
+    if Path("/usr/lib/dovecot/imap").exists() else None  # dovecot-core and dovecot-imapd
 OPENSSL = shutil.which("openssl")
 _FLAGS = re.compile(rb"UID (\d+) FLAGS \(([^)]*)\)")
 
