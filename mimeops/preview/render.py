@@ -85,26 +85,37 @@ def header_block(raw: bytes) -> headers.HeaderBlock:
     return block
 
 
-def decoded_lines(raw: bytes) -> list[str]:
-    """One line per header field, `Name: value` unfolded and RFC 2047-decoded."""
+def shown(field: headers.Field) -> str:
+    """One header field as a line people read: `Name: value`, unfolded, RFC 2047-decoded,
+    a very long value cut short."""
+    value = field.decoded() if field.name else field.raw.decode("utf-8", "replace").strip()
+    value = value.replace("\r", " ").replace("\n", " ")
+    if len(value) > _SHOWN_VALUE:
+        value = value[:_SHOWN_VALUE] + f"\u2026 ({len(value) - _SHOWN_VALUE} more characters)"
+    return f"{field.name}: {value}" if field.name else value
+
+
+def header_diff(before: headers.HeaderBlock, after: headers.HeaderBlock) -> list[str]:
+    """The header fields removed (-) and added (+), with one field of context, shown
+    decoded. Fields are compared by their bytes; only those in the diff are decoded."""
+    fields = {f"{index}:{side}": field for side, block in (("a", before), ("b", after))
+              for index, field in enumerate(block)}
+    keys = {key: field.raw.decode("latin-1") for key, field in fields.items()}
+    by_raw = {raw: key for key, raw in keys.items()}
+    old = [keys[f"{n}:a"] for n in range(len(before.fields))]
+    new = [keys[f"{n}:b"] for n in range(len(after.fields))]
     lines = []
-    for field in header_block(raw):
-        value = field.decoded() if field.name else field.raw.decode("utf-8", "replace").strip()
-        value = value.replace("\r", " ").replace("\n", " ")
-        if len(value) > _SHOWN_VALUE:
-            value = value[:_SHOWN_VALUE] + f"\u2026 ({len(value) - _SHOWN_VALUE} more characters)"
-        lines.append(f"{field.name}: {value}" if field.name else value)
+    for line in difflib.unified_diff(old, new, lineterm="", n=1):
+        if line.startswith(("---", "+++")):
+            continue
+        if line.startswith("@@"):
+            lines.append(line)
+        else:
+            lines.append(line[0] + shown(fields[by_raw[line[1:]]]))
     return lines
 
 
-def header_diff(before: bytes, after: bytes) -> list[str]:
-    """The header fields removed (-) and added (+), decoded, with one line of context."""
-    lines = difflib.unified_diff(decoded_lines(before), decoded_lines(after), lineterm="", n=1)
-    return [line for line in lines if not line.startswith(("---", "+++"))]
-
-
-def fields(raw: bytes, *names: str) -> list[str]:
-    """Decoded header values ('' when absent) of the message."""
-    block = header_block(raw)
+def fields(block: headers.HeaderBlock, *names: str) -> list[str]:
+    """Decoded header values ('' when absent)."""
     found = [block.field(name) for name in names]
     return [f.decoded() if f else "" for f in found]

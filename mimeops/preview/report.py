@@ -28,6 +28,7 @@ from html import escape
 from pathlib import Path
 from typing import IO
 
+from mimeops.mime.headers import HeaderBlock
 from mimeops.preview import render
 from mimeops.preview.tally import Outcome, Tally
 
@@ -159,12 +160,14 @@ def _frames(before: bytes, after: bytes, label: str) -> str:
         for side, raw in (("before", before), ("after", after)))
 
 
-def _changes(before: bytes, after: bytes, label: str, position: int) -> str:
+def _changes(before: bytes, header: HeaderBlock, after: bytes, label: str,
+             position: int) -> str:
     """The header diff and, for the first MAX_PAIRS changed messages, the body pair;
     `position` is the message's place among the changed ones (0-based)."""
+    changes = render.header_diff(header, render.header_block(after))
     diff = "\n".join(
         f'<span class="{"add" if line[:1] == "+" else "del" if line[:1] == "-" else ""}">'
-        f"{escape(line)}</span>" for line in render.header_diff(before, after))
+        f"{escape(line)}</span>" for line in changes)
     if position >= MAX_PAIRS:
         pair = f"<p>(before/after shown for the first {MAX_PAIRS} changed messages)</p>"
     elif position % PAGE_SIZE >= EAGER_PAIRS:
@@ -182,7 +185,8 @@ def entry(outcome: Outcome, position: int) -> tuple[str, list[str]]:
     result = outcome.result
     flags = _flags(outcome)
     names = [*(result.matched if result else []), *outcome.audited_rules]
-    subject, sender = render.fields(outcome.before, "subject", "from")
+    header = render.header_block(outcome.before)
+    subject, sender = render.fields(header, "subject", "from")
     text = f"{outcome.label} {subject} {sender}".lower()
     html = [f'<section class="msg" data-flags="{escape(" ".join(flags))}" '
             f'data-rules="{escape(" ".join(names))}" data-text="{escape(text)}">',
@@ -192,7 +196,7 @@ def entry(outcome: Outcome, position: int) -> tuple[str, list[str]]:
              for k, v in _facts(outcome, subject, sender)]
     html.append("</dl>")
     if result is not None and result.changed:
-        html.append(_changes(outcome.before, result.message, outcome.label, position))
+        html.append(_changes(outcome.before, header, result.message, outcome.label, position))
     html.append("</section>")
     return "".join(html), names
 
