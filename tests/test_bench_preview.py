@@ -15,6 +15,7 @@ def test_a_small_run_reports_each_mode_and_the_gate(tmp_path: Path) -> None:
     out = tmp_path / "preview.md"
     assert preview.main(["--messages", "240", "--rounds", "1", "--output", str(out)]) == 0
     text = out.read_text(encoding="utf-8")
+    assert "| messages per CPU-second |" in text
     for row in ("| report, default workers | 240 |", "| tally only, default workers | 240 |",
                 "| report, one process (--jobs 1) | 240 |",
                 "| report, a quarter of the messages | 60 |"):
