@@ -416,3 +416,32 @@ def test_previewing_leaves_no_reference_cycles(folder: Path) -> None:
             assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+def crash_on_marker(direction: str, tasks: list[tuple[str, bytes]]) -> Any:
+    """A worker that dies (as if killed) on a chunk holding a marked message."""
+    from mimeops.preview import runner
+
+    if any(b"crash-the-worker" in raw for _, raw in tasks):
+        os._exit(1)
+    return runner.REAL_WORK(direction, tasks)  # type: ignore[attr-defined]
+
+
+def test_a_worker_that_dies_costs_its_messages_not_the_preview(
+        folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from mimeops.preview import runner
+
+    monkeypatch.setattr(runner, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(runner, "REAL_WORK", runner._work, raising=False)
+    monkeypatch.setattr(runner, "_work", crash_on_marker)
+    for n in range(60):
+        shutil.copy(EVENTS / "external.eml", folder / f"x{n:02}.eml")
+    (folder / "x30.eml").write_bytes(
+        b"From: a@outside.example.net\nSubject: crash-the-worker\n\nx\n")
+    report = tmp_path / "r.html"
+    code, tally, _ = preview(capsys, "--jobs", "2", "--config", str(WARNING), "--report",
+                             str(report), str(folder))
+    assert code == 0 and tally["messages"] == 68
+    assert 1 <= tally["errors"] < 68 and tally["changed"] > 0
+    assert "the worker process applying the flow stopped" in report.read_text()

@@ -80,8 +80,9 @@ def open_path(path: str, args: argparse.Namespace, status: Status) -> Opened:
     except SourceFailure as error:  # opened, then broke: an export job that failed
         fail(f"{path}: {error}", 1)
     except ModuleNotFoundError as error:
-        assert plugin is not None and match is not None
-        missing_extra(f"preview {match.group(1)}://", plugin.extra or "aws", error)
+        if plugin is None or plugin.extra is None or match is None:
+            raise  # not an optional dependency: a bug, reported as one
+        missing_extra(f"preview {match.group(1)}://", plugin.extra, error)
 
 
 class StatusLine:

@@ -16,10 +16,11 @@ import signal
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 from mimeops.flow import Flow
 from mimeops.preview.sources import Item
-from mimeops.preview.tally import Outcome, apply_one, read_one
+from mimeops.preview.tally import Outcome, apply_one, read_one, run_one
 
 CHUNK = 16          # messages per task sent to a worker
 IN_FLIGHT = 3       # chunks queued per worker
@@ -40,14 +41,16 @@ def outcomes(flow: Flow, items: Iterable[Item], direction: str, *, jobs: int = 1
              total: int = 0) -> Iterator[Outcome]:
     """The outcome of each item, in order; `jobs` worker processes when `total`
     (the number of items expected) makes it worth it and the OS can fork."""
-    if jobs <= 1 or total < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
-        for item in items:
-            yield read_one(item, lambda label, raw: apply_one(flow, label, raw, direction))
-        return
-    yield from _parallel(flow, items, direction, jobs)
+    items = iter(items)
+    if jobs > 1 and total >= PARALLEL_FROM and "fork" in multiprocessing.get_all_start_methods():
+        yield from _parallel(flow, items, direction, jobs)
+    for item in items:  # all of them, or those left when a worker process died
+        yield run_one(flow, item, direction)
 
 
-def _parallel(flow: Flow, items: Iterable[Item], direction: str, jobs: int) -> Iterator[Outcome]:
+def _parallel(flow: Flow, items: Iterator[Item], direction: str, jobs: int) -> Iterator[Outcome]:
+    """Outcomes from worker processes until the items run out, or the pool breaks (a
+    worker killed): the chunks in flight then count as errors, the caller goes on."""
     global _FLOW
     _FLOW = flow  # the workers fork with it
     pending: deque[tuple[list[Outcome], Future[list[Outcome]] | None]] = deque()
@@ -56,13 +59,24 @@ def _parallel(flow: Flow, items: Iterable[Item], direction: str, jobs: int) -> I
                                  initializer=_ignore_interrupts) as pool:
             for chunk in _chunks(items):
                 tasks = [(o.label, o.before) for o in chunk if not o.unread]
-                pending.append((chunk, pool.submit(_work, direction, tasks) if tasks else None))
+                try:
+                    future = pool.submit(_work, direction, tasks) if tasks else None
+                except BrokenProcessPool:
+                    pending.append((chunk, _broken()))
+                    break
+                pending.append((chunk, future))
                 while len(pending) > jobs * IN_FLIGHT:
                     yield from _merge(*pending.popleft())
             while pending:
                 yield from _merge(*pending.popleft())
     finally:
         _FLOW = None
+
+
+def _broken() -> Future[list[Outcome]]:
+    future: Future[list[Outcome]] = Future()
+    future.set_exception(BrokenProcessPool("a worker process stopped"))
+    return future
 
 
 def _chunks(items: Iterable[Item]) -> Iterator[list[Outcome]]:
@@ -79,7 +93,14 @@ def _chunks(items: Iterable[Item]) -> Iterator[list[Outcome]]:
 
 def _merge(chunk: list[Outcome], future: Future[list[Outcome]] | None) -> Iterator[Outcome]:
     """The chunk's outcomes in order: the workers' results given their bytes back."""
-    done = iter(future.result() if future is not None else [])
+    try:
+        done = iter(future.result() if future is not None else [])
+    except BrokenProcessPool as error:
+        for read in chunk:
+            if not read.unread:
+                read.error = f"the worker process applying the flow stopped ({error})"
+            yield read
+        return
     for read in chunk:
         if read.unread:
             yield read
