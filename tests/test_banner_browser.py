@@ -33,6 +33,8 @@ from tests.browser import VIEWPORT
 from tests.conftest import corpus_params
 from tests.test_guard import BANNER, FRAGMENTS, TOKEN
 
+pytestmark = pytest.mark.browser
+
 ROOT = Path(__file__).resolve().parent.parent
 RECIPE = ROOT / "examples" / "flows" / "external-warning.yaml"
 KEY = b"browser-test-key"

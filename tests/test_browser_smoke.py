@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+pytestmark = pytest.mark.browser
+
 
 def test_chromium_renders_text_without_javascript_or_network(page: Any) -> None:
     page.set_content("<p id=t>hello</p><script>document.getElementById('t').textContent='js'"
