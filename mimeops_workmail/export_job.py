@@ -1,7 +1,8 @@
-"""A WorkMail mailbox export job run to its end: started once (an idempotent
-ClientToken), polled with back-off while its EstimatedProgress is shown, cancelled on
-Ctrl-C. Where the `.zip` landed is the result; a job that FAILED or was CANCELLED is
-an `ExportFailed` carrying WorkMail's ErrorInfo.
+"""A WorkMail mailbox export job run to its end, or cancelled on Ctrl-C.
+
+Started once (an idempotent ClientToken), polled with back-off while its
+EstimatedProgress is shown. Where the `.zip` landed is the result; a job that FAILED
+or was CANCELLED is an `ExportFailed` carrying WorkMail's ErrorInfo.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ class ExportFailed(Exception):
 
 @dataclass(frozen=True)
 class ExportRequest:
-    """What StartMailboxExportJob is asked for (INTERFACES §11)."""
+    """What StartMailboxExportJob is asked for (docs/preview.md)."""
 
     organization_id: str
     entity: str

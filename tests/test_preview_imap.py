@@ -1,6 +1,6 @@
 """`mimeops preview imap[s]://...` against a real Dovecot (tests/dovecot_harness.py):
 the same tally and report as the same messages as files, no flag changed, and one
-clear line for each way a mailbox can fail (INTERFACES §11)."""
+clear line for each way a mailbox can fail (docs/preview.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`mimeops preview workmail://ORG/USER` (INTERFACES §11) with real boto3 clients over
+"""`mimeops preview workmail://ORG/USER` with real boto3 clients over
 HTTP: against the emulator (`mimeops_emulator`, its clock moved by the client's
 injected sleep: no test waits), and against a second, minimal implementation of the
 export operations written here, which is not the project's emulator."""
