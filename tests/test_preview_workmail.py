@@ -83,6 +83,7 @@ def last_json(out: str) -> dict[str, Any]:
     return json.loads(out.splitlines()[-1])  # type: ignore[no-any-return]
 
 
+@pytest.mark.slow  # the whole corpus through an export: make test runs it, make check does not
 def test_a_mailbox_export_previews_like_the_files(
         env: Clock, aws: LocalAWS, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
@@ -369,6 +370,7 @@ def test_our_own_workmail_export_from_the_command_line(
     assert [c for c, _ in server.calls] == ["StartMailboxExportJob", "DescribeMailboxExportJob"]
 
 
+@pytest.mark.slow  # three commands in fresh interpreters
 def test_mimeops_serve_mailbox_and_preview_as_against_aws() -> None:
     """Two commands, as a user runs them: `serve --mailbox`, then `preview workmail://`
     with the environment serve printed (its jobs finish at once: nothing to wait for)."""
