@@ -1,0 +1,143 @@
+"""Thunderbird itself: the rewritten .eml in its standalone message window.
+
+Started headless with `--marionette -remote-allow-system-access` on a throw-away
+profile that already has a Local Folders account (so no account wizard), with
+Thunderbird's own defaults for message display (remote content blocked, scripts off in
+messages, inline attachments shown, `mail.html_sanitize.drop_conditional_css`). One
+message window, sized so that its message pane is WIDTH x HEIGHT CSS pixels, shows one
+message after another (`displayMessage` of its about:message). Marionette works in the
+chrome context: the pane's document is `#messagepane` inside `#messageBrowser`, and a
+shot is the window's pixels cropped to the pane.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from marionette_driver import Wait
+from PIL import Image
+
+from tests.panes import HEIGHT, WIDTH, Unavailable, eml, image
+from tests.panes.marionette import COMMON_PREFS, Application
+
+HINT = "no Thunderbird here: apt-get install -y thunderbird"
+PREFS = COMMON_PREFS | {
+    "mail.accountmanager.accounts": "account1",
+    "mail.accountmanager.localfoldersserver": "server1",
+    "mail.account.account1.server": "server1",
+    "mail.server.server1.type": "none",
+    "mail.server.server1.hostname": "Local Folders",
+    "mail.server.server1.name": "Local Folders",
+    "mail.server.server1.userName": "nobody",
+    "mail.shell.checkDefaultClient": False,
+    "mail.provider.suppress_dialog_on_startup": True,
+    "mail.spotlight.firstRunDone": True,
+    "mail.winsearch.firstRunDone": True,
+    "mailnews.start_page.enabled": False,
+    "mail.rights.version": 1,
+    "mailnews.auto_config_url": "",
+    "mail.biff.play_sound": False,
+    "mail.biff.show_alert": False,
+}
+# The message pane's document and window, from the message window's chrome.
+_PANE = ('const about = document.getElementById("messageBrowser");'
+         'const pane = about.contentDocument.getElementById("messagepane");')
+_LOAD = _PANE + """
+const [url, timeout] = arguments;
+return (async () => {
+about.contentWindow.displayMessage(url);
+const until = Date.now() + timeout;
+const ready = () => {
+  const doc = pane.contentDocument;
+  return about.contentWindow.msgLoaded && doc && doc.readyState === "complete"
+      && doc.URL.startsWith(url.replace("file://", "mailbox://").split("?")[0])
+      && Array.from(doc.images).every(i => i.complete);
+};
+while (!ready()) {
+  if (Date.now() > until) return "not loaded: " + pane.contentDocument.URL;
+  await new Promise(r => setTimeout(r, 10));
+}
+const win = pane.contentWindow;
+await new Promise(r => win.requestAnimationFrame(() => win.requestAnimationFrame(r)));
+return null;
+})();
+"""
+_LOAD_TIMEOUT_MS = 30_000
+
+
+class ThunderbirdPane:
+    """One standalone message window of a headless Thunderbird."""
+
+    engine = "thunderbird"
+
+    def __init__(self) -> None:
+        executable = shutil.which("thunderbird")
+        if executable is None:
+            raise Unavailable(HINT)
+        self.dir = Path(tempfile.mkdtemp(prefix="mimeops-thunderbird-"))
+        self.app = Application([executable, "--headless", "-remote-allow-system-access"],
+                               self.dir / "profile", PREFS)
+        self.client = self.app.client
+        self.client.set_context("chrome")
+        self.messages = 0
+        self._open_window()
+
+    def _open_window(self) -> None:
+        first = self._write(eml("<p>ready</p>"))
+        known = set(self.client.chrome_window_handles)
+        self.client.execute_script(
+            'const w = Services.wm.getMostRecentWindow("mail:3pane");'
+            'w.openDialog("chrome://messenger/content/messageWindow.xhtml", "_blank",'
+            '"all,chrome,dialog=no,status,toolbar", Services.io.newURI(arguments[0]));',
+            script_args=[first])
+        Wait(self.client, timeout=60).until(lambda c: set(c.chrome_window_handles) - known)
+        (handle,) = set(self.client.chrome_window_handles) - known
+        self.client.switch_to_window(handle)
+        Wait(self.client, timeout=60).until(lambda c: c.execute_script(
+            _PANE + "return !!(about.contentWindow && about.contentWindow.msgLoaded);"))
+        self.client.set_window_rect(width=WIDTH + 200, height=HEIGHT + 300)
+        self._load(first)
+        inner = self.client.execute_script(
+            _PANE + "return [pane.contentWindow.innerWidth, pane.contentWindow.innerHeight];")
+        self.client.set_window_rect(width=2 * WIDTH + 200 - inner[0],
+                                    height=2 * HEIGHT + 300 - inner[1])
+
+    def _write(self, raw: bytes) -> str:
+        self.messages += 1
+        path = self.dir / f"message{self.messages}.eml"
+        path.write_bytes(raw)
+        return path.as_uri() + "?type=application/x-message-display"
+
+    def _load(self, url: str) -> None:
+        problem = self.client.execute_script(_LOAD, script_args=[url, _LOAD_TIMEOUT_MS],
+                                             script_timeout=_LOAD_TIMEOUT_MS + 5000)
+        if problem:
+            raise RuntimeError(f"Thunderbird: {problem}")
+
+    def show_message(self, raw: bytes) -> None:
+        previous = self.dir / f"message{self.messages}.eml"
+        self._load(self._write(raw))
+        previous.unlink(missing_ok=True)
+
+    def show_html(self, markup: str) -> None:
+        self.show_message(eml(markup))
+
+    def run(self, function: str, arg: Any = None) -> Any:
+        return self.client.execute_script(
+            _PANE + f"return ({function})(pane.contentDocument, arguments[0]);",
+            script_args=[arg])
+
+    def shot(self) -> Image.Image:
+        x, y, width, height = self.client.execute_script(
+            _PANE + "const a = about.getBoundingClientRect(), b = pane.getBoundingClientRect();"
+            "return [a.left + b.left, a.top + b.top, pane.contentWindow.innerWidth,"
+            " pane.contentWindow.innerHeight];")
+        window = image(self.client.screenshot(format="binary"))
+        return window.crop((round(x), round(y), round(x) + width, round(y) + height))
+
+    def close(self) -> None:
+        self.app.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
