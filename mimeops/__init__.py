@@ -8,7 +8,8 @@ under the WorkMail Lambda handler (`mimeops_workmail`), the CLI or any other tra
     result = flow.apply(raw, Envelope("INBOUND", "a@example.net", ["b@example.com"]))
 """
 
-from mimeops.flow import Envelope, Flow, FlowError, Result, load_flow
+from mimeops.flow import Flow, FlowError, Result, load_flow
+from mimeops.mail import Context, Envelope, Mail
 
-__all__ = ["Envelope", "Flow", "FlowError", "Result", "load_flow"]
+__all__ = ["Context", "Envelope", "Flow", "FlowError", "Mail", "Result", "load_flow"]
 __version__ = "0.1.0"

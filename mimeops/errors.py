@@ -1,17 +1,53 @@
-"""The exceptions mimeops raises: one module, so callers catch by kind (httpx-style)."""
+"""The exceptions mimeops raises: one tree, so callers catch by kind (httpx-style).
+
+    MimeopsError
+    ├── PermanentError        retrying cannot help: fix the flow, configuration or input
+    │   ├── FlowError         an invalid flow (names the rule, field and line)
+    │   ├── DirectoryError    an invalid static directory file
+    │   ├── UndecodableBody   a body that does not decode as its labels say
+    │   └── SourceError       a preview source that cannot be read
+    └── TransientError        may succeed when retried: a service down, a timeout
+        └── DirectoryUnavailable
+
+Transports decide with the branch: a permanent error is reported once and never
+retried (a retry cannot fix a typo); a transient one may fail the invocation so
+that WorkMail retries, where the flow says `on_error: retry`. The leaves keep the
+built-in base they always had (ValueError, RuntimeError), so old `except` clauses
+still catch them.
+"""
 
 from __future__ import annotations
 
 
-class FlowError(ValueError):
+class MimeopsError(Exception):
+    """Base of every error mimeops raises on purpose."""
+
+
+class PermanentError(MimeopsError):
+    """Retrying cannot help: the flow, the configuration or the input is at fault."""
+
+
+class TransientError(MimeopsError):
+    """May succeed when retried: a service unreachable, throttled or out of time."""
+
+
+class FlowError(PermanentError, ValueError):
     """An invalid flow file. The message names the rule and field (and YAML line)."""
 
 
-class DirectoryError(ValueError):
+class DirectoryError(PermanentError, ValueError):
     """An invalid static directory file (`--directory DIR.yaml`); one line naming the entry."""
 
 
-class DirectoryUnavailable(RuntimeError):
+class UndecodableBody(PermanentError, ValueError):
+    """A body that cannot be decoded from its transfer encoding or charset for editing."""
+
+
+class SourceError(PermanentError, ValueError):
+    """A preview PATH that cannot be read as messages (one line naming it)."""
+
+
+class DirectoryUnavailable(TransientError, RuntimeError):
     """A directory lookup failed or ran out of time while a message was waiting.
 
     Raised out of `Flow.apply`, so the flow's `on_error` decides: deliver the message

@@ -294,7 +294,7 @@ def test_guard_on_any_markup(markup: str) -> None:
 
 
 def test_bidi_controls_in_a_sender_value_cannot_reorder_the_banner() -> None:
-    from mimeops.flow.template import Template
+    from mimeops.mail.template import Template
     banner = Template("<b>{sender}</b> is outside", "t")
     shown = banner.render({"sender": "x\u202eevil@example.com\u2066"}, escape_html=True)
     assert shown == "<b>xevil@example.com</b> is outside"

@@ -14,7 +14,8 @@ import pytest
 import yaml
 
 from mimeops import FlowError, load_flow
-from mimeops.flow import actions, conditions, core, loader, template
+from mimeops.flow import actions, conditions, core, loader
+from mimeops.mail import template
 from mimeops.mime import headers
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,7 +9,8 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from mimeops.cli.common import fail, flow_options, load
-from mimeops.preview import SourceError, Tally, find, run_one
+from mimeops.errors import SourceError
+from mimeops.preview import Tally, find, run_one
 from mimeops.preview.report import Report
 
 if TYPE_CHECKING:

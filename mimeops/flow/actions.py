@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mimeops.errors import FlowError
-from mimeops.flow.template import Template
+from mimeops.mail.template import Template
 from mimeops.mime.addresses import Pattern, patterns
 
 TYPES = ("DEFAULT", "BOUNCE", "DROP", "BYPASS_SPAM_CHECK", "MOVE_TO_JUNK")

@@ -18,11 +18,8 @@ from mimeops.flow import who as directory_facts
 from mimeops.flow.facts import Facts, Predicate
 from mimeops.flow.observed import observe
 from mimeops.flow.regex import LinearRegex
+from mimeops.mail import DIRECTIONS
 from mimeops.mime.addresses import Pattern, domain_of, normalize_domain, patterns
-
-DIRECTIONS = ("INBOUND", "OUTBOUND")
-
-
 
 
 @dataclass(frozen=True)

@@ -1,26 +1,39 @@
-"""A flow: rules evaluated against one message, ops applied, actions answered."""
+"""A flow: rules evaluated against one message, transforms applied, actions answered.
+
+`Flow.apply` is a pipeline of named stages over one `Job` (a message on its way):
+
+    read      the bytes into the MIME model; the facts conditions read; template values
+    decide    which rules match, and the action for each recipient
+    policy    why the body is left alone (hands-off mail), and what still runs
+    rewrite   markers verified, structure (wrap / front part), the rules' transforms,
+              new markers
+    accept    fold and re-encode what WorkMail would refuse, then check the output
+
+Each stage is one method; what they share travels in the Job, the `Decision` and the
+`Policy`, never in module state or magic keys.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from mimeops.directory.base import Directory
 from mimeops.flow import actions, marker
 from mimeops.flow.actions import Action
-from mimeops.flow.conditions import DIRECTIONS, Verdict, When
+from mimeops.flow.conditions import Verdict, When
 from mimeops.flow.facts import Facts
 from mimeops.flow.who import SenderValues
 from mimeops.flow.window import Window
+from mimeops.mail import Context, Envelope, Mail, Transform, touches_body, transform_name
 from mimeops.mime import Message, words
 from mimeops.mime.addresses import domain_of, header_addresses, normalize_address
 from mimeops.mime.conform import conform, merge_repeated
 from mimeops.mime.line_breaks import crlf
 from mimeops.mime.validate import long_line, structure_reason
 from mimeops.mime.wrap import front, wrap
-from mimeops.ops.base import GUARD_VALUE, Op
 
 ON_ERROR = ("deliver", "retry")
 PROTECTED = ("skip", "headers", "wrap")
@@ -28,25 +41,6 @@ MODES = ("enforce", "audit")
 # How evaluate() reports each rule to an observer (`mimeops explain`).
 MATCHED, FAILED, INACTIVE, STOPPED = "matched", "failed", "inactive", "stopped"
 Observer = Callable[["Rule", str, str], None]
-
-
-@dataclass(frozen=True)
-class Envelope:
-    """The SMTP envelope WorkMail reports, and the flow direction."""
-
-    direction: str = "INBOUND"
-    mail_from: str = ""
-    recipients: Sequence[str] = ()
-
-    def __post_init__(self) -> None:
-        if self.direction not in DIRECTIONS:
-            raise ValueError(f"direction must be INBOUND or OUTBOUND, not {self.direction!r}")
-        # A str is a Sequence[str] too: "a@b" would be read one character at a time.
-        recipients = self.recipients
-        if isinstance(recipients, str | bytes) or not all(isinstance(r, str) for r in recipients):
-            hint = f" (write [{recipients!r}])" if isinstance(recipients, str) else ""
-            raise TypeError("Envelope recipients must be a list of address strings, "
-                            f"got {recipients!r}{hint}")
 
 
 @dataclass
@@ -82,7 +76,7 @@ def utc_now() -> datetime:
 class Rule:
     name: str
     when: When | None = None
-    ops: list[Op] = field(default_factory=list)
+    ops: list[Transform] = field(default_factory=list)
     action: Action | None = None
     stop: bool = False
     mode: str = "enforce"
@@ -96,8 +90,58 @@ class Rule:
     def effects(self) -> list[str]:
         """What the rule does, as reported: each op as "<rule>:<op>", the action as
         "<rule>:<ACTION>" (the `audited` list of an audit rule)."""
-        names = [op.name for op in self.ops] + ([self.action.type] if self.action else [])
+        names = [transform_name(op) for op in self.ops] + (
+            [self.action.type] if self.action else [])
         return [f"{self.name}:{name}" for name in names]
+
+
+class Job(NamedTuple):
+    """One message on its way through a flow: what the `read` stage found."""
+
+    #: The input object itself: what goes out when nothing changes.
+    received: bytes
+    #: The input with lone-CR line breaks made CRLF (as clients read it).
+    raw: bytes
+    envelope: Envelope
+    message: Message
+    facts: Facts
+    values: SenderValues
+
+
+@dataclass
+class Decision:
+    """What the rules decided for one message, before any transform runs."""
+
+    matched: list[Rule]
+    audited: list[Rule]
+    #: Recipient -> the first matching rule's action naming them.
+    assigned: dict[str, Action]
+    #: The first matching action for everybody (no `recipients` filter), if any.
+    blanket: Action | None
+    #: The WorkMail synchronous response these actions add up to.
+    response: list[dict[str, Any]]
+
+    def report(self) -> dict[str, list[str]]:
+        """The Result fields every outcome carries: audited effects and matched rules."""
+        return {"audited": [effect for rule in self.audited for effect in rule.effects()],
+                "matched": [rule.name for rule in self.matched]}
+
+
+class Policy(NamedTuple):
+    """Why the body is left alone (None: it is not), and what still runs: "all",
+    "skip" (nothing), "headers" (header transforms only) or "wrap"."""
+
+    reason: str | None
+    mode: str
+
+
+class Rewrite(NamedTuple):
+    """What the `rewrite` stage made: the edited message, why its body was left alone
+    (if it was), and the "<rule>:<op>" that changed something."""
+
+    message: Message
+    reason: str | None
+    applied: list[str]
 
 
 @dataclass
@@ -112,6 +156,10 @@ class Flow:
     marker_key: bytes | tuple[bytes, ...] | None = None
     # Activation windows are checked against this clock (timezone-aware).
     clock: Callable[[], datetime] = utc_now
+    #: `directory: workmail` in the flow file (the handler attaches the WorkMail API).
+    directory_source: str | None = None
+    #: Where sender_group, impersonates_user, {sender.*}, ... look (docs: Directory).
+    directory: Directory | None = None
 
     def facts(self, message: Message, envelope: Envelope) -> Facts:
         """What the conditions look at, for this message and envelope."""
@@ -167,110 +215,64 @@ class Flow:
             if rule.stop:
                 stopper = rule
         return matched, audited
-    #: `directory: workmail` in the flow file (the handler attaches the WorkMail API).
-    directory_source: str | None = None
-    #: Where sender_group, impersonates_user, {sender.*}, ... look (INTERFACES §6).
-    directory: Directory | None = None
 
-    def apply(self, raw: bytes, envelope: Envelope) -> Result:
-        """Run the flow on one message: `raw` is its bytes exactly as received."""
-        if isinstance(raw, bytearray | memoryview):
-            raw = bytes(raw)
-        if not isinstance(raw, bytes):
-            hint = " (encode it, or read the file in binary mode)" if isinstance(raw, str) else ""
-            raise TypeError(f"Flow.apply() takes the message as bytes, got "
-                            f"{type(raw).__name__}{hint}")
-        if not isinstance(envelope, Envelope):
-            raise TypeError(f"Flow.apply() takes an Envelope, got {type(envelope).__name__}")
-        received, raw = raw, crlf(raw)
+    def apply(self, raw: bytes, envelope: Envelope, *,
+              observe: Observer | None = None) -> Result:
+        """Run the flow on one message: `raw` is its bytes exactly as received.
+
+        `observe` hears each rule's match verdict (`mimeops explain`): the same run.
+        """
+        job = self._read(_message_bytes(raw), _checked(envelope))
+        decision = self._decide(job, observe)
+        unreadable = job.message.unreadable()
+        if unreadable:
+            # Never guess where a header block ends: a field moved into the body is lost.
+            return _unchanged(job, decision, unreadable)
+        policy = self._policy(job, decision)
+        if policy.mode == "skip":
+            return _unchanged(job, decision, policy.reason)
+        done = self._rewrite(job, decision, policy)
+        bare = list(dict.fromkeys(done.message.bare))
+        if not done.message.changed:
+            return _unchanged(job, decision, done.reason, done.applied, bare)
+        out, problem = _accept(done.message, job.raw)
+        if problem:
+            return _unchanged(job, decision, f"invalid-output: {problem}", [], bare)
+        return Result(out, True, done.reason, done.applied, decision.response, bare=bare,
+                      **decision.report())
+
+    # -- stages -------------------------------------------------------------------
+
+    def _read(self, received: bytes, envelope: Envelope) -> Job:
+        """The message as the MIME model, the facts conditions read, the template values."""
+        raw = crlf(received)
         message = Message(raw)
-        header = message.root.header
-        senders = header_addresses(header.get_all("from"))
+        senders = header_addresses(message.root.header.get_all("from"))
         facts = self._facts(message, envelope, senders)
-        recipients = facts.recipients
         values = SenderValues(
-            _values(message, envelope, senders[0][0] if senders else "", facts.sender), facts.who)
-        matched, audit = self.evaluate(facts)
+            _values(message, envelope, senders[0][0] if senders else "", facts.sender),
+            facts.who)
+        return Job(received, raw, envelope, message, facts, values)
 
+    def _decide(self, job: Job, observe: Observer | None) -> Decision:
+        """The rules that match and each recipient's action: per recipient, the first
+        matching rule whose action names them; for the rest, the first action for all."""
+        matched, audited = self.evaluate(job.facts, observe)
         assigned: dict[str, Action] = {}
         blanket: Action | None = None
         for rule in matched:
             if rule.action is None or blanket is not None:
                 continue
-            for recipient in recipients:
+            for recipient in job.facts.recipients:
                 if recipient not in assigned and rule.action.applies_to(recipient):
                     assigned[recipient] = rule.action
             if rule.action.recipients is None:
                 blanket = rule.action
-        response = actions.respond(assigned, blanket, values)
-        reported: dict[str, Any] = {
-            "audited": [effect for rule in audit for effect in rule.effects()],
-            "matched": [rule.name for rule in matched]}
+        response = actions.respond(assigned, blanket, job.values)
+        return Decision(matched, audited, assigned, blanket, response)
 
-        unreadable = message.unreadable()
-        if unreadable:
-            # Never guess where a header block ends: a field moved into the body is lost.
-            return Result(received, False, unreadable, [], response, **reported)
-        skipped, mode = self._policy(message, matched, assigned, blanket, recipients, facts)
-        headers_only = mode == "headers"
-        applied: list[str] = []
-        if skipped is None or mode != "skip":
-            keys = self._marker_keys()
-            values.base[GUARD_VALUE] = marker.token(keys[0], message, envelope.direction)
-            done = marker.verified(keys, message, envelope.direction)
-            ran = [rule for rule in matched if rule.ops and rule.name not in done]
-            writes_body = any(op.touches_body for r in ran for op in r.ops)
-            if mode == "wrap" and writes_body:
-                message = Message(wrap(raw, header))  # the banner goes in front of it
-                header, skipped, headers_only = message.root.header, None, False
-            elif skipped is None and writes_body and not message.bodies() \
-                    and not message.unreachable():
-                # No text a client shows (only an attachment, an attached message): a
-                # text part in front, or the banner would have nowhere to go.
-                fronted = front(raw, message.root)
-                if fronted is not None:
-                    message = Message(fronted)
-                    header = message.root.header
-            for rule in ran:
-                for op in rule.ops:
-                    if not (headers_only and op.touches_body) and op.apply(message, values):
-                        applied.append(f"{rule.name}:{op.name}")
-            if message.changed:
-                # Every rule that ran is marked, also one that found nothing to do this
-                # time: on a retry it must not act on what later rules wrote.
-                bound = marker.content(message)
-                for rule in ran:
-                    header.add(marker.HEADER, marker.value(keys[0], message,
-                                                           envelope.direction, rule.name, bound))
-        reported["bare"] = list(dict.fromkeys(message.bare))
-        if not message.changed:
-            return Result(received, False, skipped, applied, response, **reported)
-        # Output WorkMail accepts, or none: fold and re-encode over-long lines, then
-        # check the same rules WorkMail (and the emulator) apply to the update. The
-        # line pass reads every octet, so it runs once when every line is short.
-        merge_repeated(message.root.header)
-        out, known = message.render()
-        problem = long_line(out)
-        if problem:
-            problem = conform(message.root)
-            out, known = message.render()
-            problem = problem or long_line(out)
-        problem = problem or structure_reason(raw, out, known)
-        if problem:
-            return Result(received, False, f"invalid-output: {problem}", [], response, **reported)
-        return Result(out, True, skipped, applied, response, **reported)
-
-    def _marker_keys(self) -> marker.Keys:
-        """Sign with the first key, accept any (rotation); the default when none given."""
-        if isinstance(self.marker_key, bytes):
-            return (self.marker_key,)
-        return tuple(self.marker_key) if self.marker_key else marker.default_keys()
-
-    def _policy(
-        self, message: Message, matched: list[Rule], assigned: dict[str, Action],
-        blanket: Action | None, recipients: list[str], facts: Facts,
-    ) -> tuple[str | None, str]:
-        """(why the body is left alone, what still runs: "all", "skip", "headers", "wrap").
+    def _policy(self, job: Job, decision: Decision) -> Policy:
+        """Why the body is left alone, and what still runs.
 
         With `protected: headers`, a protected message still gets header ops; with
         `protected: wrap` it is attached whole to a new message that gets them all.
@@ -278,14 +280,104 @@ class Flow:
         mail like any other: anyone can send one, so it is no way around a warning.
         A message nobody will receive is never rewritten.
         """
-        if not any(rule.ops for rule in matched):
-            return None, "all"
-        fates = [assigned.get(r, blanket) for r in recipients] or [blanket]
+        if not any(rule.ops for rule in decision.matched):
+            return Policy(None, "all")
+        recipients = job.facts.recipients
+        fates = [decision.assigned.get(r, decision.blanket) for r in recipients] \
+            or [decision.blanket]
         if all(a is not None and a.type in actions.STOPPING for a in fates):
-            return "every recipient is bounced or dropped", "skip"
-        reports = self.protected == "skip" or facts.sender_internal
-        reason = message.hands_off(reports=reports)
-        return reason, "all" if reason is None else self.protected
+            return Policy("every recipient is bounced or dropped", "skip")
+        reports = self.protected == "skip" or job.facts.sender_internal
+        reason = job.message.hands_off(reports=reports)
+        return Policy(reason, "all" if reason is None else self.protected)
+
+    def _rewrite(self, job: Job, decision: Decision, policy: Policy) -> Rewrite:
+        """Markers checked (forged ones removed), the structure the transforms need,
+        the matching rules' transforms in order, and a marker for every rule that ran."""
+        keys = self._marker_keys()
+        direction = job.envelope.direction
+        message = job.message
+        context = Context(job.envelope, job.values,
+                          guard_token=marker.token(keys[0], message, direction))
+        done = marker.verified(keys, message, direction)
+        ran = [rule for rule in decision.matched if rule.ops and rule.name not in done]
+        message, reason, headers_only = _structure(job, message, ran, policy)
+        mail = Mail(message)
+        applied = [f"{rule.name}:{transform_name(op)}" for rule in ran for op in rule.ops
+                   if not (headers_only and touches_body(op)) and op.apply(mail, context)]
+        if message.changed:
+            # Every rule that ran is marked, also one that found nothing to do this
+            # time: on a retry it must not act on what later rules wrote.
+            bound = marker.content(message)
+            for rule in ran:
+                message.root.header.add(marker.HEADER, marker.value(
+                    keys[0], message, direction, rule.name, bound))
+        return Rewrite(message, reason, applied)
+
+    def _marker_keys(self) -> marker.Keys:
+        """Sign with the first key, accept any (rotation); the default when none given."""
+        if isinstance(self.marker_key, bytes):
+            return (self.marker_key,)
+        return tuple(self.marker_key) if self.marker_key else marker.default_keys()
+
+
+def _message_bytes(raw: object) -> bytes:
+    """`raw` as bytes, or a TypeError that says how to pass a message."""
+    if isinstance(raw, bytearray | memoryview):
+        return bytes(raw)
+    if not isinstance(raw, bytes):
+        hint = " (encode it, or read the file in binary mode)" if isinstance(raw, str) else ""
+        raise TypeError(f"Flow.apply() takes the message as bytes, got "
+                        f"{type(raw).__name__}{hint}")
+    return raw
+
+
+def _checked(envelope: object) -> Envelope:
+    if not isinstance(envelope, Envelope):
+        raise TypeError(f"Flow.apply() takes an Envelope, got {type(envelope).__name__}")
+    return envelope
+
+
+def _structure(job: Job, message: Message, ran: list[Rule],
+               policy: Policy) -> tuple[Message, str | None, bool]:
+    """The message the transforms edit, why its body is left alone, whether only header
+    transforms run. A protected message under `protected: wrap` is attached whole to a
+    new one; a message with no text a client shows (only an attachment, an attached
+    message) gets a text part in front: else a banner would have nowhere to go."""
+    writes_body = any(touches_body(op) for rule in ran for op in rule.ops)
+    if policy.mode == "wrap" and writes_body:
+        return Message(wrap(job.raw, message.root.header)), None, False
+    if policy.reason is None and writes_body and not message.bodies() \
+            and not message.unreachable():
+        current = message.to_bytes()  # without the markers `verified` removed
+        root = message.root if current is message.raw else Message(current).root
+        fronted = front(current, root)
+        if fronted is not None:
+            return Message(fronted), None, False
+    return message, policy.reason, policy.mode == "headers"
+
+
+def _accept(message: Message, raw: bytes) -> tuple[bytes, str | None]:
+    """The output, and why WorkMail would refuse it (None: it would not).
+
+    Repeated unique fields merged; over-long lines folded or re-encoded (the line pass
+    reads every octet, so `conform` walks the message only when a line is too long);
+    then the same checks WorkMail (and the emulator) apply to an update."""
+    merge_repeated(message.root.header)
+    out, known = message.render()
+    problem = long_line(out)
+    if problem:
+        problem = conform(message.root)
+        out, known = message.render()
+        problem = problem or long_line(out)
+    return out, problem or structure_reason(raw, out, known)
+
+
+def _unchanged(job: Job, decision: Decision, reason: str | None,
+               applied: list[str] | None = None, bare: list[str] | None = None) -> Result:
+    """The message goes out as received (the input object itself)."""
+    return Result(job.received, False, reason, applied or [], decision.response,
+                  bare=bare or [], **decision.report())
 
 
 def _values(message: Message, envelope: Envelope, name: str, sender: str) -> dict[str, str]:

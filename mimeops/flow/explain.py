@@ -7,7 +7,8 @@ that did not hold and the values it compared.
 
 from __future__ import annotations
 
-from mimeops.flow.core import FAILED, INACTIVE, MATCHED, Envelope, Flow, Rule
+from mimeops.flow.core import FAILED, INACTIVE, MATCHED, Flow, Rule
+from mimeops.mail import Envelope
 from mimeops.mime import Message
 
 _STATES = {FAILED: "not matched", INACTIVE: "not active", MATCHED: "matched"}

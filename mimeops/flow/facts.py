@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from mimeops.directory.base import Directory
+from mimeops.errors import UndecodableBody
 from mimeops.flow import who as directory_facts
 from mimeops.mime import Message, Part, transfer
 from mimeops.mime.addresses import domain_of
@@ -64,7 +65,7 @@ def _collect(root: Part, out: list[tuple[str, str]], depth: int) -> None:
         if part.ctype == "message/rfc822" and depth < 8:
             try:
                 inner = transfer.decode(part.cte, part.body())
-            except transfer.UndecodableBody:
+            except UndecodableBody:
                 continue
             _collect(Message(inner).root, out, depth + 1)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from mimeops.flow.core import Envelope
+from mimeops.mail import Envelope
 from mimeops.mime.addresses import header_addresses
 from mimeops.mime.headers import HeaderBlock
 

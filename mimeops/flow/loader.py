@@ -19,7 +19,8 @@ from mimeops.flow import actions, window
 from mimeops.flow.conditions import compile_when, internal_domains
 from mimeops.flow.core import MODES, ON_ERROR, PROTECTED, Flow, Rule
 from mimeops.flow.marker import HEADER as MARKER_HEADER
-from mimeops.flow.template import Template
+from mimeops.mail import Transform
+from mimeops.mail.template import Template
 from mimeops.mime.headers import UNIQUE
 from mimeops.ops.base import Op
 from mimeops.ops.body import Insert
@@ -224,10 +225,10 @@ def _check_direction(spec: dict[str, Any], action: actions.Action) -> None:
                         "inbound mail; add 'direction: INBOUND' to the rule's 'when'")
 
 
-def _ops(spec: Any, where: str) -> list[Op]:
+def _ops(spec: Any, where: str) -> list[Transform]:
     if not isinstance(spec, list) or not spec:
         raise FlowError(f"{where}: expected a non-empty list of ops")
-    ops: list[Op] = []
+    ops: list[Transform] = []
     for i, item in enumerate(spec):
         here = f"{where}[{i}]"
         if not isinstance(item, dict) or len(item) != 1:

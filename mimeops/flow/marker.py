@@ -25,9 +25,9 @@ import os
 import secrets
 from pathlib import Path
 
+from mimeops.errors import UndecodableBody
 from mimeops.mime import Message
 from mimeops.mime.headers import UNIQUE, HeaderBlock
-from mimeops.mime.transfer import UndecodableBody
 
 HEADER = "X-Mimeops-Processed"
 # Where a flow hands ops the per-message guard token (not a template field).

@@ -21,6 +21,7 @@ message unchanged.
 
 from __future__ import annotations
 
+from mimeops.errors import UndecodableBody
 from mimeops.mime import transfer
 from mimeops.mime.headers import MAX_LINE, Field, HeaderBlock
 from mimeops.mime.model import Part
@@ -150,7 +151,7 @@ def _reencode(part: Part) -> str | None:
         return f"a line over {MAX_LINE} octets in a body encoded as {cte}"
     try:
         data = part.decoded()
-    except transfer.UndecodableBody as error:
+    except UndecodableBody as error:
         return str(error)
     eol = part.header.eol
     textual = part.maintype == "text"

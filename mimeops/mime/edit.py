@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from mimeops.errors import UndecodableBody
 from mimeops.mime import charset, guard, html, text, transfer
 from mimeops.mime.headers import Field
 from mimeops.mime.model import Part
@@ -28,13 +29,13 @@ def insert(
     """Add `banner` at the top and `footer` at the bottom of `part`'s body; with
     `guard_token` (a per-message secret), HTML is guarded by `mimeops.mime.guard`.
 
-    Raises transfer.UndecodableBody when the body cannot be decoded for editing.
+    Raises UndecodableBody when the body cannot be decoded for editing.
     """
     label = part.cte
     cte = transfer.canonical(label)
     if cte is None:
         # x-uuencode, x-gzip64, binhex: no text to splice into.
-        raise transfer.UndecodableBody(f"unknown transfer encoding {label}")
+        raise UndecodableBody(f"unknown transfer encoding {label}")
     decoded = part.decoded()
     codec = charset.lookup(part.charset_label)
     eol = part.header.eol.decode("ascii")
@@ -59,7 +60,7 @@ def insert(
         lenient = charset.decode_lenient(decoded, codec)
         if lenient is None:
             # UTF-16, ISO-2022-JP, ... that do not decode: no safe place to splice.
-            raise transfer.UndecodableBody(f"body does not decode as {part.charset_label}")
+            raise UndecodableBody(f"body does not decode as {part.charset_label}")
         _store(part, cte, splice(lenient, banner, footer).encode("utf-8"), codec, "utf-8")
         return
     if part.subtype == "html":

@@ -134,7 +134,7 @@ class Part:
     def decoded(self) -> bytes:
         """The body decoded from its Content-Transfer-Encoding, after any edit.
 
-        Raises transfer.UndecodableBody when it does not decode.
+        Raises UndecodableBody when it does not decode.
         """
         cte = self.cte
         if self._decoded is not None and self._decoded[0] == cte:

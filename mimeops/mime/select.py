@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mimeops.mime import transfer
+from mimeops.errors import UndecodableBody
 from mimeops.mime.model import MAX_DEPTH, Part
 
 _SIGNED_OR_ENCRYPTED = {
@@ -88,7 +88,7 @@ def hands_off(root: Part, reports: bool = True) -> str | None:
     for part in bodies(root).values():
         try:
             text = part.decoded()
-        except transfer.UndecodableBody:
+        except UndecodableBody:
             continue
         if any(marker in text for marker in _PGP_ARMOUR):
             return "inline PGP message"

@@ -10,15 +10,13 @@ import base64
 import binascii
 import re
 
+from mimeops.errors import UndecodableBody
+
 IDENTITY = frozenset({"7bit", "8bit", "binary"})
 _NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/]")
 _MAX_LINE = 998
 # `requote` pays off from a few KiB; it walks at most this many lines from each end.
 _REQUOTE_MIN, _REQUOTE_LINES = 4096, 512
-
-
-class UndecodableBody(ValueError):
-    """The body's bytes do not decode under its Content-Transfer-Encoding."""
 
 
 KNOWN = frozenset({*IDENTITY, "quoted-printable", "base64"})

@@ -5,9 +5,12 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping
 
-from mimeops.mime import Message, edit, transfer
+from mimeops.errors import UndecodableBody
+from mimeops.mail import Context, Mail
+from mimeops.mail.template import Template
+from mimeops.mime import Message, edit
 from mimeops.ops import thread
-from mimeops.ops.base import GUARD_VALUE, Op, Text
+from mimeops.ops.base import Op
 
 
 class Insert(Op):
@@ -27,7 +30,7 @@ class Insert(Op):
 
     touches_body = True
 
-    def __init__(self, name: str, text: Text | None, html_: Text | None,
+    def __init__(self, name: str, text: Template | None, html_: Template | None,
                  above_reply: bool = False, once_per_thread: bool = False,
                  guard: bool | None = None) -> None:
         self.name = name
@@ -47,7 +50,8 @@ class Insert(Op):
             return None
         return self.text.render(values) if self.text is not None else None
 
-    def apply(self, message: Message, values: Mapping[str, str]) -> bool:
+    def apply(self, mail: Mail, context: Context) -> bool:
+        message, values = mail.message, context.values
         if self.name == "footer" and self._nobody(values):
             return False
         if self.once_per_thread and self._in_thread(message, values):
@@ -55,8 +59,8 @@ class Insert(Op):
         changed = False
         unreachable = message.unreachable()
         message.bare.extend(unreachable)
-        guarded = self.guard if self.guard is not None else values.get("direction") == "INBOUND"
-        token = values.get(GUARD_VALUE) if guarded else None
+        guarded = self.guard if self.guard is not None else context.direction == "INBOUND"
+        token = context.guard_token if guarded else None
         bodies = message.bodies()
         if not bodies and not unreachable:
             # /alternative or /related with no text (the flow adds a text part in front
@@ -69,7 +73,7 @@ class Insert(Op):
             top, bottom = (rendered, None) if self.name == "banner" else (None, rendered)
             try:
                 edit.insert(part, top, bottom, self.above_reply, token)
-            except transfer.UndecodableBody as error:
+            except UndecodableBody as error:
                 # That part stays as it was, and the result says so; the others still
                 # get the text.
                 message.bare.append(f"{part.ctype}: {error}")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-from mimeops.mime import Message, headers
-from mimeops.ops.base import Op, Text
+from mimeops.mail import Context, Mail
+from mimeops.mail.template import Template
+from mimeops.mime import headers
+from mimeops.ops.base import Op
 
 
 class AddHeader(Op):
@@ -13,12 +13,12 @@ class AddHeader(Op):
 
     name = "add_header"
 
-    def __init__(self, field: str, value: Text) -> None:
+    def __init__(self, field: str, value: Template) -> None:
         self.field = field
         self.value = value
 
-    def apply(self, message: Message, values: Mapping[str, str]) -> bool:
-        message.root.header.add(self.field, headers.clean(self.value.render(values)))
+    def apply(self, mail: Mail, context: Context) -> bool:
+        mail.message.root.header.add(self.field, headers.clean(self.value.render(context.values)))
         return True
 
 
@@ -27,9 +27,9 @@ class SetHeader(AddHeader):
 
     name = "set_header"
 
-    def apply(self, message: Message, values: Mapping[str, str]) -> bool:
-        value = headers.clean(self.value.render(values))
-        block = message.root.header
+    def apply(self, mail: Mail, context: Context) -> bool:
+        value = headers.clean(self.value.render(context.values))
+        block = mail.message.root.header
         key = self.field.lower()
         if [f.decoded() for f in block if f.key == key] == [value]:
             return False
@@ -45,5 +45,5 @@ class RemoveHeader(Op):
     def __init__(self, field: str) -> None:
         self.field = field
 
-    def apply(self, message: Message, values: Mapping[str, str]) -> bool:
-        return message.root.header.remove(self.field) > 0
+    def apply(self, mail: Mail, context: Context) -> bool:
+        return mail.message.root.header.remove(self.field) > 0

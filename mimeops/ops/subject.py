@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-from mimeops.mime import Message, headers, words
+from mimeops.mail import Context, Mail
+from mimeops.mail.template import Template
+from mimeops.mime import headers, words
 from mimeops.mime.headers import Field
-from mimeops.ops.base import Op, Text
+from mimeops.ops.base import Op
 
 
 class SubjectPrefix(Op):
@@ -20,14 +20,14 @@ class SubjectPrefix(Op):
 
     name = "subject_prefix"
 
-    def __init__(self, prefix: Text) -> None:
+    def __init__(self, prefix: Template) -> None:
         self.prefix = prefix
 
-    def apply(self, message: Message, values: Mapping[str, str]) -> bool:
-        prefix = headers.clean(self.prefix.render(values))
+    def apply(self, mail: Mail, context: Context) -> bool:
+        prefix = headers.clean(self.prefix.render(context.values))
         if not prefix:
             return False
-        block = message.root.header
+        block = mail.message.root.header
         field = block.field("subject")
         if field is None:
             block.add("Subject", prefix)

@@ -22,7 +22,8 @@ import re
 import unicodedata
 from html.parser import HTMLParser
 
-from mimeops.mime import Message, charset, transfer
+from mimeops.errors import UndecodableBody
+from mimeops.mime import Message, charset
 
 _SPACE = re.compile(r"\s+")
 _QUOTE = re.compile(r"^[ \t]*(?:>[ \t]?)+", re.M)
@@ -45,7 +46,7 @@ def carries(message: Message, needles: list[list[str]]) -> bool:
     for kind, part in message.bodies().items():
         try:
             data = part.decoded()
-        except transfer.UndecodableBody:
+        except UndecodableBody:
             continue
         decoded, _ = charset.decode_lossless(data, charset.lookup(part.charset_label))
         shown = visible_text(decoded) if kind == "html" else _QUOTE.sub("", decoded)

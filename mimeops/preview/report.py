@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 
-from mimeops.mime import Message, charset, transfer
+from mimeops.errors import UndecodableBody
+from mimeops.mime import Message, charset
 from mimeops.preview.tally import Outcome, Tally
 
 # Inherited by the srcdoc iframes too: nothing is fetched, not even by a message.
@@ -128,7 +129,7 @@ def rendered_body(raw: bytes) -> str:
         return _document("<p><em>(no displayed text or HTML body)</em></p>")
     try:
         data = part.decoded()
-    except transfer.UndecodableBody as error:
+    except UndecodableBody as error:
         return _document(f"<p><em>(body does not decode: {escape(str(error))})</em></p>")
     text, _ = charset.decode_lossless(data, charset.lookup(part.charset_label))
     if part.subtype == "html":

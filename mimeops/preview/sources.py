@@ -26,16 +26,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mimeops.errors import SourceError
+
 _PROBE = 64 * 1024
 _HEADER_LINE = re.compile(
     rb"(?im)^(?:\xef\xbb\xbf)?[ \t]*(?:from|to|cc|subject|date|message-id|received|"
     rb"mime-version|content-type|return-path|sender|reply-to|delivered-to)[ \t]*:")
 _MBOX_LINE = b"From "
 _MBOX_SUFFIXES = (".mbox", ".mbx")
-
-
-class SourceError(ValueError):
-    """A path given on the command line that is not there or cannot be listed."""
 
 
 @dataclass(frozen=True)
