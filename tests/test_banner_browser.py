@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from mimeops.mime import Message, guard
 from tests.banner_attacks import ATTACKS, FOOTER_ATTACKS, FOOTER_INSIDE, LAYOUTS
 from tests.conftest import corpus_params
-from tests.judge import FLOW, ENVELOPE, build, judge, recipe_flow
+from tests.judge import ENVELOPE, FLOW, build, judge, recipe_flow
 from tests.panes import Pane
 from tests.test_guard import BANNER, FRAGMENTS, TOKEN
 

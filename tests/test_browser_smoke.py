@@ -26,7 +26,7 @@ def listener() -> Iterator[list[str]]:
     seen: list[str] = []
 
     class Record(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
+        def do_GET(self) -> None:
             seen.append(self.path)
             self.send_response(204)
             self.end_headers()

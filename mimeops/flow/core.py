@@ -33,7 +33,7 @@ from mimeops.mime.addresses import domain_of, header_addresses, normalize_addres
 from mimeops.mime.conform import conform, merge_repeated
 from mimeops.mime.line_breaks import crlf
 from mimeops.mime.validate import long_line, structure_reason
-from mimeops.mime.wrap import front, wrap
+from mimeops.mime.wrap import wrap
 
 ON_ERROR = ("deliver", "retry")
 PROTECTED = ("skip", "headers", "wrap")
@@ -342,18 +342,18 @@ def _structure(job: Job, message: Message, ran: list[Rule],
                policy: Policy) -> tuple[Message, str | None, bool]:
     """The message the transforms edit, why its body is left alone, whether only header
     transforms run. A protected message under `protected: wrap` is attached whole to a
-    new one; a message with no text a client shows (only an attachment, an attached
-    message) gets a text part in front: else a banner would have nowhere to go."""
+    new one. A message where a client that shows every inline part shows something
+    before the first body the banner enters (an inline image, an attached message, an
+    unreferenced /related part), or that has no text a client shows at all, gets a
+    text part in front of everything: else the warning comes second, or nowhere."""
     writes_body = any(touches_body(op) for rule in ran for op in rule.ops)
     if policy.mode == "wrap" and writes_body:
         return Message(wrap(job.raw, message.root.header)), None, False
-    if policy.reason is None and writes_body and not message.bodies() \
-            and not message.unreachable():
-        current = message.to_bytes()  # without the markers `verified` removed
-        root = message.root if current is message.raw else Message(current).root
-        fronted = front(current, root)
+    if policy.reason is None and writes_body and not message.unreachable() \
+            and message.shown_before_body() is not None:
+        fronted = message.fronted()  # as edited so far: without forged markers
         if fronted is not None:
-            return Message(fronted), None, False
+            return fronted, None, False
     return message, policy.reason, policy.mode == "headers"
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from mimeops.mime import select
+from mimeops.mime import display, select, wrap
 from mimeops.mime.model import Part, Verbatim, parse, render
 
 # Control bytes no header block has (ESC is allowed: raw ISO-2022-JP headers exist).
@@ -17,13 +17,16 @@ class Message:
     `to_bytes()` returns the input object itself when nothing was edited.
     """
 
-    __slots__ = ("bare", "raw", "root")
+    __slots__ = ("bare", "front", "raw", "root")
 
     def __init__(self, raw: bytes) -> None:
         self.raw = raw
         self.root = parse(raw)
         #: "<content-type>: <reason>" for each shown body a banner/footer could not enter.
         self.bare: list[str] = []
+        #: The text part put in front of everything a client shows (`fronted`), where
+        #: the banner goes first; None when there is none.
+        self.front: Part | None = None
 
     def unreadable(self) -> str | None:
         """"not-a-message" (empty, binary, no header block), "malformed-header" (a
@@ -54,6 +57,32 @@ class Message:
 
     def bodies(self) -> dict[str, Part]:
         return select.bodies(self.root)
+
+    def sender_bodies(self) -> dict[str, Part]:
+        """The bodies the sender wrote: `bodies()` past the part in `front`."""
+        return select.bodies(self.root, skip=self.front)
+
+    def shown_before_body(self) -> Part | None:
+        """What a client that shows every inline part shows before the first body the
+        banner enters (`mimeops.mime.display`), or None."""
+        return display.shown_before(self.root, self.bodies().values())
+
+    def shown_html(self) -> list[Part]:
+        """Every HTML part a client that shows every inline part may show."""
+        return display.shown_html(self.root)
+
+    def fronted(self) -> Message | None:
+        """This message (as edited so far) with an empty text part in front of
+        everything a client shows, that part its `front`; None when the structure has
+        no place for one (`mimeops.mime.wrap.front`)."""
+        current = self.to_bytes()
+        root = self.root if current is self.raw else parse(current)
+        raw = wrap.front(current, root)
+        if raw is None:
+            return None
+        message = Message(raw)
+        message.front = message.root.children[0] if message.root.children else None
+        return message
 
     def unreachable(self) -> list[str]:
         return select.unreachable(self.root)

@@ -208,7 +208,10 @@ def insert(text: str, token: str, banner: str | None, footer: str | None,
         body_attrs = _copied(text, low, shape.body_tag)
     else:
         head = f'<body style="{_PAGE}">'
-    top = (head + names.guard_sheet() + names.column_start()
+    # The column only around a banner or footer: a part guarded for its stylesheet
+    # alone (another HTML part of the message) needs no page of its own.
+    column = bool(banner or footer)
+    top = (head + names.guard_sheet() + (names.column_start() if column else "")
            + (names.box("banner", banner) if banner else "")
            + names.opening(html_attrs, body_attrs))
     edits.append((shape.body_point, shape.body_point, top))
@@ -219,12 +222,12 @@ def insert(text: str, token: str, banner: str | None, footer: str | None,
         if block_end is not None:
             edits.append((block_end.end(), block_end.end(),
                           "<!--[if mso]>" + names.box("banner", banner) + "<![endif]-->"))
-    edits.extend(_end_edits(text, shape, names, footer, above_reply))
+    edits.extend(_end_edits(text, shape, names, footer, above_reply, column))
     return _apply(text, edits)
 
 
 def _end_edits(text: str, shape: html5.Outline, names: Names, footer: str | None,
-               above_reply: bool) -> list[tuple[int, int, str]]:
+               above_reply: bool, column: bool = True) -> list[tuple[int, int, str]]:
     """Close the wrapper after the sender's last rendered content (what the sender left
     open is ended first), and put the footer right after it, outside."""
     box = names.box("footer", footer) if footer else ""
@@ -235,16 +238,16 @@ def _end_edits(text: str, shape: html5.Outline, names: Names, footer: str | None
             edits.append((reply, reply, box))  # inside the sender's content, by request
             box = ""
     low = shape.low
+    end = names.column_end() if column else ""
     if shape.closer == "\0plaintext":  # nothing after <plaintext> is markup, and nothing
         # can close it: the wrapper stays open around it, the footer goes before it
         if box:
             edits.append((shape.truncated, shape.truncated, box))
     elif shape.closer:  # raw text left open to the end: end it first
-        edits.append((len(text), len(text), shape.closer + _closed(low, len(text), names)
-                      + box + names.column_end()))
+        edits.append((len(text), len(text),
+                      shape.closer + _closed(low, len(text), names) + box + end))
     else:
-        edits.append((shape.tail, shape.tail,
-                      _closed(low, shape.tail, names) + box + names.column_end()))
+        edits.append((shape.tail, shape.tail, _closed(low, shape.tail, names) + box + end))
     return edits
 
 

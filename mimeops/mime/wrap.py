@@ -61,11 +61,13 @@ def _empty_text(eol: bytes) -> bytes:
 
 def _mixed(header: HeaderBlock, boundary: bytes, second_header: bytes, second: bytes) -> bytes:
     """`header` less its body fields over a multipart/mixed of an empty text/plain part
-    and a part of `second_header` (its fields, line breaks included) and body `second`."""
+    and a part of `second_header` (its fields, line breaks included) and body `second`.
+    A MIME-Version field stays where it was (every field keeps its order)."""
     eol = header.eol
     delimiter = b"--" + boundary
-    return (_ended([f.raw for f in header if f.key not in _BODY_FIELDS], eol)
-            + b"MIME-Version: 1.0" + eol
+    kept = [f.raw for f in header if f.key not in _BODY_FIELDS or f.key == "mime-version"]
+    version = b"" if header.field("mime-version") else b"MIME-Version: 1.0" + eol
+    return (_ended(kept, eol) + version
             + b'Content-Type: multipart/mixed; boundary="' + boundary + b'"' + eol + eol
             + delimiter + eol + _empty_text(eol)
             + eol  # the empty body, then the line break that belongs to the delimiter
@@ -87,21 +89,28 @@ def _fold_header(raw: bytes) -> bytes:
     return b"".join(fields) + raw[header_end:]
 
 
-def front(raw: bytes, root: Part) -> bytes | None:
-    """`raw` with an empty text/plain part in front, where a banner can go, for a message
-    whose body has no text a client shows: only an attached message, only attachments
-    (a PDF, an .html file), a digest, or a single part of another type.
+# Multiparts in which a new first child would not be shown before the rest: an
+# alternative to the sender's body, the root of a /related, or signed content.
+_NOT_IN_FRONT = frozenset({"alternative", "related", "signed", "encrypted"})
 
-    Without one, such a message goes out with no warning at all. A multipart/mixed
-    (or digest, or unknown multipart) gets the new part as its first child, the rest
-    byte for byte; a single-part message becomes multipart/mixed of the new part and
-    the old body, which keeps its own MIME fields. None for /alternative and /related,
-    where a new part would be shown instead of (not before) the sender's, and when no
-    delimiter line was found.
+
+def front(raw: bytes, root: Part) -> bytes | None:
+    """`raw` with an empty text/plain part in front of everything a client shows, where
+    a banner can go: for a message whose body has no text a client shows (only an
+    attached message, only attachments, a digest, a single part of another type), and
+    for one where a client shows something before the body the banner enters (an
+    inline image, an attached message, an unreferenced /related part: see
+    `mimeops.mime.display`).
+
+    A multipart/mixed (or digest, or unknown multipart) gets the new part as its first
+    child, the rest byte for byte. Any other message becomes a multipart/mixed of the
+    new part and the old body, which keeps its own MIME fields and every byte: a
+    single part, and a /alternative, /related or /signed whose own first child would be
+    shown instead of (not before) the sender's. None when no delimiter line was found.
     """
     eol = root.header.eol
-    if root.maintype == "multipart":
-        if root.subtype in ("alternative", "related") or not root.children:
+    if root.maintype == "multipart" and root.subtype not in _NOT_IN_FRONT:
+        if not root.children:
             return None
         delimiter = b"--" + root.params["boundary"].encode("utf-8", "surrogateescape")
         at = raw.rfind(delimiter, root.body_start, root.children[0].start)

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from mimeops.errors import UndecodableBody
 from mimeops.mail import Context, Mail
 from mimeops.mail.template import Template
-from mimeops.mime import Message, edit
+from mimeops.mime import Message, Part, edit, guard
 from mimeops.ops import thread
 from mimeops.ops.base import Op
 
@@ -26,6 +26,8 @@ class Insert(Op):
     not added. With `guard` True, HTML gets the sender-proof treatment of `mimeops.mime.guard`;
     None (auto) guards inbound mail, where an outsider may write the HTML the text
     lands in, and leaves our own users' outbound HTML exactly as they wrote it.
+    A text part the flow put in front of everything a client shows (`Message.front`)
+    gets the banner (and the footer only when there is no other body to end).
     """
 
     touches_body = True
@@ -61,12 +63,19 @@ class Insert(Op):
         message.bare.extend(unreachable)
         guarded = self.guard if self.guard is not None else context.direction == "INBOUND"
         token = context.guard_token if guarded else None
-        bodies = message.bodies()
-        if not bodies and not unreachable:
-            # /alternative or /related with no text (the flow adds a text part in front
-            # of any other body without one): said, never silent.
+        bodies = message.sender_bodies()
+        if not bodies and not unreachable and message.front is None:
+            # No text a client shows and no part in front (the flow adds one where the
+            # structure has room): said, never silent.
             message.bare.append(f"{message.root.ctype}: no text part a client shows")
-        for kind, part in bodies.items():
+        targets = list(bodies.items())
+        if message.front is not None and (self.name == "banner" or not bodies):
+            # The part in front of everything a client shows gets the banner first; the
+            # footer only when the sender wrote no body of their own to end.
+            targets.insert(0, ("plain", message.front))
+        if token:
+            changed = self._confine_others(message, [part for _, part in targets], token)
+        for kind, part in targets:
             rendered = self.render(kind, values)
             if not rendered:
                 continue
@@ -76,6 +85,26 @@ class Insert(Op):
             except UndecodableBody as error:
                 # That part stays as it was, and the result says so; the others still
                 # get the text.
+                message.bare.append(f"{part.ctype}: {error}")
+                continue
+            changed = True
+        return changed
+
+    def _confine_others(self, message: Message, targets: list[Part], token: str) -> bool:
+        """Guard every other HTML part a client shows (a second body, an unreferenced
+        /related page) without adding text: Thunderbird renders all parts into one
+        document, where an unguarded part's stylesheet or fixed box reaches our banner.
+        Once per part: a part already guarded is left as it is."""
+        wrapper = f'<{guard.names(token).wrapper} id="'.encode()
+        changed = False
+        for part in message.shown_html():
+            if any(part is target for target in targets):
+                continue
+            try:
+                if wrapper in part.decoded():
+                    continue
+                edit.insert(part, None, None, False, token)
+            except UndecodableBody as error:
                 message.bare.append(f"{part.ctype}: {error}")
                 continue
             changed = True

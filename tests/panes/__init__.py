@@ -28,7 +28,7 @@ from PIL import Image
 
 from mimeops.mime import Message, charset, transfer
 
-__all__ = ["WIDTH", "HEIGHT", "Pane", "Unavailable", "eml", "html_of", "image"]
+__all__ = ["HEIGHT", "WIDTH", "Pane", "Unavailable", "eml", "html_of", "image"]
 
 # The reading pane every engine gets (CSS pixels).
 WIDTH, HEIGHT = 900, 700

@@ -41,11 +41,15 @@ class GeckoPane(HtmlPane):
         self.app = Application([executable, "--headless"], self.dir / "profile", PREFS)
         self.client = self.app.client
         self.pages = 0
-        _size_viewport(self.client)
+        try:
+            _size_viewport(self.client)
+        except Exception:
+            self.close()  # never leave a Firefox behind
+            raise
 
     def show_html(self, markup: str) -> None:
-        self.pages += 1
-        path = self.dir / f"page{self.pages % 2}.html"
+        self.pages += 1  # a new query: a new document, even for the same markup
+        path = self.dir / "page.html"
         path.write_bytes(b"\xef\xbb\xbf" + markup.removeprefix("\ufeff").encode("utf-8"))
         self.client.navigate(path.as_uri() + f"?{self.pages}")
 

@@ -10,6 +10,7 @@ machine and nothing waits on a time-out.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -63,16 +64,18 @@ class Application:
                 self.stop()
                 raise Unavailable(f"{command[0]} did not start Marionette; see {self.log}")
             time.sleep(0.05)  # waiting on another process: no clock to inject
-        self.client = Marionette(host="127.0.0.1", port=int(port_file.read_text()))
-        self.client.start_session()
+        try:
+            self.client = Marionette(host="127.0.0.1", port=int(port_file.read_text()))
+            self.client.start_session()
+        except Exception:
+            self.stop()
+            raise
 
     def stop(self) -> None:
         client = getattr(self, "client", None)
         if client is not None:
-            try:
+            with contextlib.suppress(Exception):  # the application may be gone already
                 client.delete_session()
-            except Exception:  # the application may be gone already
-                pass
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             try:

@@ -81,9 +81,13 @@ class ThunderbirdPane:
         self.app = Application([executable, "--headless", "-remote-allow-system-access"],
                                self.dir / "profile", PREFS)
         self.client = self.app.client
-        self.client.set_context("chrome")
         self.messages = 0
-        self._open_window()
+        try:
+            self.client.set_context("chrome")
+            self._open_window()
+        except Exception:
+            self.close()  # never leave a Thunderbird behind
+            raise
 
     def _open_window(self) -> None:
         first = self._write(eml("<p>ready</p>"))

@@ -10,6 +10,7 @@ works whatever Python the virtualenv has. `MIMEOPS_GI_PYTHON` overrides the inte
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import shutil
@@ -66,10 +67,8 @@ class Helper:
 
     def close(self) -> None:
         if self.process.poll() is None:
-            try:
+            with contextlib.suppress(RuntimeError, OSError):
                 self.ask(op="quit")
-            except (RuntimeError, OSError):
-                pass
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:

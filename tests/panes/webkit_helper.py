@@ -112,7 +112,7 @@ class Page:
             digest = hashlib.sha1(pixbuf.get_pixels()).digest()
             same = same + 1 if digest == last else 0
             last = digest
-        ok, png = pixbuf.save_to_bufferv("png", [], [])
+        _, png = pixbuf.save_to_bufferv("png", [], [])
         return base64.b64encode(png).decode()
 
 
