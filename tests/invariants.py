@@ -67,8 +67,10 @@ def edited(original: bytes, result: bytes) -> Message:
 
 
 def targets(message: Message) -> set[int]:
-    """The parts a flow may edit: the bodies the sender wrote and the part in front."""
+    """The parts a flow may edit: the bodies the sender wrote, the part in front, and
+    (a guarded banner confines their stylesheets) every other HTML part a client shows."""
     found = {id(part) for part in message.sender_bodies().values()}
+    found |= {id(part) for part in message.shown_html()}
     if message.front is not None:
         found.add(id(message.front))
     return found
@@ -79,8 +81,10 @@ def expected(before: Message, part: Part, inserted: dict[str, list[str]]) -> lis
     banner's first; the part in front gets only the banner when the sender wrote a body
     (the footer ends that one)."""
     needles = inserted.get(part.subtype, [])
-    if part is before.front and before.sender_bodies():
-        return needles[:1]
+    if part is before.front:
+        return needles[:1] if before.sender_bodies() else needles
+    if all(part is not body for body in before.sender_bodies().values()):
+        return []  # another HTML part: guarded at most, nothing added
     return needles
 
 

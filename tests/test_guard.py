@@ -19,6 +19,7 @@ from mimeops.mime.css_scope import scope
 from mimeops.mime.html5 import closing_tags, outline
 from tests.conftest import corpus_params
 from tests.invariants import check_structure
+from tests.mime_strategies import messages
 
 TOKEN = "abcdefghijklmnopqrstuvwx"
 IDS = guard.names(TOKEN)
@@ -321,3 +322,22 @@ def test_markup_built_to_be_slow_is_read_conservatively(markup: str) -> None:
     assert out[outline(out).body_point:].startswith(f'<style id="{IDS.wrapper}s">')
     assert '<style type="text/x-mimeops-off" media="not all">div{display:none}' in out
     assert out.endswith(FOOTER + "</div>" + IDS.column_end())
+
+
+@settings(max_examples=int(os.environ.get("MIMEOPS_FUZZ_EXAMPLES", "300")), deadline=None)
+@given(messages())
+def test_every_html_part_a_client_shows_is_guarded(generated) -> None:  # type: ignore[no-untyped-def]
+    """Thunderbird renders every shown part into one document: each HTML part's
+    stylesheet is confined, not only the body's (the banner's own part is first)."""
+    result = FLOW.apply(generated.raw, INBOUND)
+    if result.skipped or not result.changed:
+        return
+    check_structure(generated.raw, result.message)
+    ids = guard.names(marker.token(b"corpus-test-key", Message(generated.raw), "INBOUND"))
+    out = Message(result.message)
+    for part in out.shown_html():
+        if charset.ascii_transparent(charset.lookup(part.charset_label)):
+            assert f'<{ids.wrapper} id="{ids.wrapper}"'.encode() in part.decoded()
+    assert out.shown_before_body() is None
+    again = FLOW.apply(result.message, INBOUND)
+    assert not again.changed and again.message is result.message
