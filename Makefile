@@ -81,6 +81,12 @@ sam-local: venv
 test: lint sam-build
 	MIMEOPS_CORPUS=$(CORPUS) $(BIN)/pytest
 
+# The rendering suites alone (docs/rendering.md): the warning as Chromium, Firefox ESR,
+# WebKitGTK and Thunderbird show it (part of `make test`; ~N min).
+.PHONY: render
+render: venv
+	MIMEOPS_CORPUS=$(CORPUS) $(BIN)/pytest -m browser
+
 # Long property-based run of the MIME engine (the quick one is part of `make test`).
 fuzz: venv
 	MIMEOPS_FUZZ_EXAMPLES=20000 $(BIN)/pytest tests/test_properties.py -q

@@ -213,6 +213,8 @@ PROBE = r"""function (doc, arg) {
     words,
     scroll: [scrollX, scrollY],
     view: [viewW, viewH],
+    standards: doc.compatMode === "CSS1Compat",
+    scrollbar: win.innerWidth - viewW > 0,
     wrapper: wrapper ? out(box(wrapper.getBoundingClientRect())) : null,
   };
 }"""
@@ -292,33 +294,28 @@ def matches(shot: Image.Image, references: list[Reference]) -> str | None:
     return f"size {shot.size} instead of {' or '.join(map(str, sorted(set(sizes))))}"
 
 
-_REFERENCES: dict[tuple[str, str, str], list[Reference]] = {}
+_REFERENCES: dict[tuple[str, str, str, bool, bool], Reference] = {}
 _TALL = '<div style="height:3000px"></div>'
 
 
-def references(pane: Pane, mark: Mark, markup: str) -> list[Reference]:
-    """`markup` (an HTML box, or a plain-text line) rendered alone in `pane`'s engine:
-    in standards and quirks mode, with and without a scroll bar (a message may be either).
-    Cached per engine; the box's per-message id does not change how it looks."""
-    key = (pane.engine, mark.kind, re.sub(r'id="k[a-z2-7-]+"', "", markup))
+def reference(pane: Pane, mark: Mark, markup: str, standards: bool,
+              scrollbar: bool) -> Reference:
+    """`markup` (an HTML box, or a plain-text line) rendered alone in `pane`'s engine, in
+    the document mode and with (or without) the scroll bar of the page it is compared
+    with. Cached per engine; the box's per-message id does not change how it looks."""
+    key = (pane.engine, mark.kind, re.sub(r'id="k[a-z2-7-]+"', "", markup), standards,
+           scrollbar)
     if key not in _REFERENCES:
-        found = []
         if mark.text is not None:
-            shows = [lambda: pane.show_message(eml(markup, "plain")),
-                     lambda: pane.show_message(eml(markup + "\n" * 300, "plain"))]
-        else:
-            # In the flex column the guard puts it in (its margins stay inside).
-            shows = [lambda d=doctype, t=tail: pane.show_html(
-                        f'{d}<html><body style="margin:0"><div style="display:flex;'
-                        f'flex-direction:column">{markup}</div>{t}</body></html>')
-                     for doctype in ("<!DOCTYPE html>", "") for tail in ("", _TALL)]
-        for show in shows:
-            show()
-            seen = probe(pane, [mark])["marks"][0]
-            assert seen and seen["shown"], f"{pane.engine}: the clean {mark.kind} not rendered"
-            found.append(Reference(seen["rect"]["x"], seen["rect"]["y"],
-                                   crop(pane.shot(), seen["rect"])))
-        _REFERENCES[key] = found
+            pane.show_message(eml(markup + ("\n" * 300 if scrollbar else ""), "plain"))
+        else:  # in the flex column the guard puts it in (its margins stay inside)
+            pane.show_html(f'{"<!DOCTYPE html>" if standards else ""}<html><body style='
+                           f'"margin:0"><div style="display:flex;flex-direction:column">'
+                           f"{markup}</div>{_TALL if scrollbar else ''}</body></html>")
+        seen = probe(pane, [mark])["marks"][0]
+        assert seen and seen["shown"], f"{pane.engine}: the clean {mark.kind} not rendered"
+        _REFERENCES[key] = Reference(seen["rect"]["x"], seen["rect"]["y"],
+                                     crop(pane.shot(), seen["rect"]))
     return _REFERENCES[key]
 
 
@@ -385,64 +382,68 @@ def judge(pane: Pane, raw: bytes, flow: Flow = FLOW, footer: bool = True,
                if m.id or pane.engine == "thunderbird"]
     if not banners:
         return ["no banner in the rewritten message"]
-    marks = [m for m, _ in banners] + ([output.footer[0]] if output.footer else [])
-    refs = {id(m): references(pane, m, s) for m, s in banners}
-    if output.footer:
-        refs[id(output.footer[0])] = references(pane, *output.footer)
     before = reachable_words(pane, raw)
     if baseline is not None and html_of(raw) is not None:
         before &= reachable_words(baseline, raw)
 
     pane.show_message(output.raw)
+    marks = [m for m, _ in banners] + ([output.footer[0]] if output.footer else [])
     seen = probe(pane, marks, output.wrapper)
-    problems: list[str] = []
-    shown = [(m, s) for m, s in zip(marks, seen["marks"], strict=True)
-             if s and s["shown"] and m.kind == "banner"]
+    shown = [(m, markup, box) for (m, markup), box in zip(banners, seen["marks"], strict=False)
+             if box and box["shown"]]
     if not shown:
         return ["banner not rendered"]
-    mark, box = min(shown, key=lambda pair: pair[1]["rect"]["y"])
+    mark, markup, box = min(shown, key=lambda found: found[2]["rect"]["y"])
     rect = box["rect"]
-    problems += _first(rect, refs[id(mark)], seen)
-    shot = crop(pane.shot(), rect)
-    problem = matches(shot, refs[id(mark)])
+    banner_shot = crop(pane.shot(), rect)
+    problems = []
+    footer_shot: Image.Image | str | None = None
+    if output.footer:
+        footer_shot = _footer_shot(pane, output.footer[0], seen["marks"][-1])
+    # Now the clean renderings (each replaces the page, so after the shots above).
+    variant = (seen["standards"], seen["scrollbar"])
+    ref = reference(pane, mark, markup, *variant)
+    problems += _first(rect, ref, seen)
+    problem = matches(banner_shot, [ref])
     if problem:
         problems.append(f"banner: {problem}")
-    if ink(shot) < MIN_INK:
+    if ink(banner_shot) < MIN_INK:
         problems.append("banner: no text painted")
     wrapper = seen["wrapper"]
     if mark.id and wrapper is not None and wrapper["y"] < rect["y"] + rect["h"] - 1:
         problems.append("sender content starts above the banner's bottom")
-    if output.footer:
-        problems += _footer(pane, output.footer[0], seen["marks"][-1], refs[id(output.footer[0])])
-    after = Counter(seen["words"])
-    lost = before - after
+    if isinstance(footer_shot, str):
+        problems.append(footer_shot)
+    elif footer_shot is not None and output.footer:
+        problem = matches(footer_shot, [reference(pane, *output.footer, *variant)])
+        if problem:
+            problems.append(f"footer: {problem}")
+    lost = before - Counter(seen["words"])
     if lost:
         problems.append(f"original text lost: {' '.join(sorted(lost))[:120]}")
     return problems
 
 
-def _first(rect: dict[str, float], refs: list[Reference], seen: dict[str, Any]) -> list[str]:
+def _first(rect: dict[str, float], ref: Reference, seen: dict[str, Any]) -> list[str]:
     problems = []
     if seen["scroll"][1] > 0:
         problems.append(f"page opened scrolled down by {seen['scroll'][1]:.0f}px")
     # Where it sits alone, or further up and left (a later body's <body style> can take
     # the page's margin away in Thunderbird, which puts every part in one document).
-    top, right = min(r.y for r in refs), max(r.x for r in refs)
-    if rect["y"] > top + 1 or not -1 <= rect["x"] <= right + 1:
+    if rect["y"] > ref.y + 1 or not -1 <= rect["x"] <= ref.x + 1:
         problems.append(f"banner not first: at ({rect['x']:.0f}, {rect['y']:.0f}) instead of "
-                        f"({refs[0].x:.0f}, {refs[0].y:.0f})")
+                        f"({ref.x:.0f}, {ref.y:.0f})")
     if seen["above"]:
         problems.append(f"painted above the banner: {', '.join(seen['above'])}")
     return problems
 
 
-def _footer(pane: Pane, mark: Mark, box: dict[str, Any] | None,
-            refs: list[Reference]) -> list[str]:
+def _footer_shot(pane: Pane, mark: Mark, box: dict[str, Any] | None) -> Image.Image | str:
+    """The footer's pixels, scrolled into view (or what is wrong)."""
     if not box or not box["shown"]:
-        return ["footer not rendered"]
+        return "footer not rendered"
     pane.run(SCROLL_TO, max(0, box["rect"]["y"] - 20))
     box = probe(pane, [mark])["marks"][0]
     if not box:
-        return ["footer gone after scrolling"]
-    problem = matches(crop(pane.shot(), box["rect"]), refs)
-    return [f"footer: {problem}"] if problem else []
+        return "footer gone after scrolling"
+    return crop(pane.shot(), box["rect"])

@@ -100,6 +100,16 @@ class HtmlPane:
         raise NotImplementedError
 
 
+def die_with_parent() -> None:
+    """For `subprocess.Popen(preexec_fn=...)`: the engine gets SIGTERM when the test
+    process dies, however it dies (Linux `PR_SET_PDEATHSIG`): no browser is left behind."""
+    import ctypes
+    import signal
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def required() -> bool:
-    """CI installs every engine (.ci/run): there a missing one is a fault, not a skip."""
-    return bool(os.environ.get("CI"))
+    """CI installs every engine (.ci/run sets MIMEOPS_REQUIRE_ENGINES): there a missing
+    one is a fault, not a skip."""
+    return bool(os.environ.get("MIMEOPS_REQUIRE_ENGINES") or os.environ.get("CI"))

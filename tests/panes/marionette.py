@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.panes import Unavailable
+from tests.panes import Unavailable, die_with_parent
 
 # Where nothing listens: every proxied request fails at once.
 _NOWHERE = {"network.proxy.type": 1, "network.proxy.http": "127.0.0.1",
@@ -57,7 +57,7 @@ class Application:
             self.process = subprocess.Popen(
                 [*command, "--marionette", "--no-remote", "--profile", str(profile)],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
-                env=os.environ | {"MOZ_CRASHREPORTER_DISABLE": "1"})
+                preexec_fn=die_with_parent, env=os.environ | {"MOZ_CRASHREPORTER_DISABLE": "1"})
         deadline = time.monotonic() + _START_TIMEOUT
         while not port_file.is_file() or not port_file.read_text().strip():
             if self.process.poll() is not None or time.monotonic() > deadline:

@@ -21,7 +21,7 @@ from typing import Any
 
 from PIL import Image
 
-from tests.panes import HEIGHT, WIDTH, HtmlPane, Unavailable, image
+from tests.panes import HEIGHT, WIDTH, HtmlPane, Unavailable, die_with_parent, image
 
 HINT = ("no WebKitGTK here: apt-get install -y gir1.2-webkit2-4.1 python3-gi xvfb "
         "(or set MIMEOPS_GI_PYTHON to a Python that can import gi)")
@@ -51,7 +51,7 @@ class Helper:
             [xvfb, "-a", "-s", f"-screen 0 {WIDTH + 100}x{HEIGHT + 100}x24", python,
              str(HELPER)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            text=True, start_new_session=True)
+            text=True, start_new_session=True, preexec_fn=die_with_parent)
 
     def ask(self, **request: Any) -> dict[str, Any]:
         assert self.process.stdin is not None and self.process.stdout is not None
