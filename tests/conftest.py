@@ -29,4 +29,4 @@ def corpus_params() -> list[object]:
 
 
 from tests.browser import browser, page  # noqa: E402,F401  (fixtures for the browser tests)
-from tests.panes.fixtures import pane, thunderbird  # noqa: E402,F401  (a pane per engine)
+from tests.panes.fixtures import gecko, pane, thunderbird  # noqa: E402,F401  (engines)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,8 +33,9 @@ import yaml
 from PIL import Image, ImageChops
 
 from mimeops import Envelope, load_flow
-from mimeops.flow import Flow, marker
+from mimeops.flow import Flow, Result, marker
 from mimeops.mime import Message, guard, transfer
+from tests.conftest import corpus_params
 from tests.panes import Pane, eml, html_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,6 +64,17 @@ def recipe_flow(guarded: bool = True) -> Flow:
 
 
 FLOW = recipe_flow()
+
+
+def corpus_cases(keep: Callable[[bytes, Result], bool]) -> list[Any]:
+    """pytest params of the corpus messages for which `keep(raw, what the recipe made of
+    it)` holds (the one "corpus not found" skip when there is no corpus)."""
+    params = []
+    for param in corpus_params():
+        path = param.values[0]
+        if path is None or keep(path.read_bytes(), FLOW.apply(path.read_bytes(), ENVELOPE)):
+            params.append(param)
+    return params
 
 
 def build(markup: str, name: str) -> bytes:

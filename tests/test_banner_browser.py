@@ -13,16 +13,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mimeops.flow import Result
 from mimeops.mime import Message, guard
 from tests.banner_attacks import ATTACKS, FOOTER_ATTACKS, FOOTER_INSIDE, LAYOUTS
-from tests.conftest import corpus_params
-from tests.judge import ENVELOPE, FLOW, build, judge, recipe_flow
+from tests.judge import build, corpus_cases, judge, recipe_flow
 from tests.panes import Pane
 from tests.test_guard import BANNER, FRAGMENTS, TOKEN
 
@@ -53,26 +52,13 @@ def test_the_judge_fails_an_unguarded_banner(pane: Pane) -> None:
     assert failed >= 5
 
 
-def _corpus_html() -> list[Any]:
-    """Corpus messages whose HTML body the recipe changes."""
-    params = []
-    for param in corpus_params():
-        path = param.values[0]
-        if path is None:
-            params.append(param)
-            continue
-        raw = path.read_bytes()
-        before = Message(raw).bodies().get("html")
-        if before is None:
-            continue
-        after = Message(FLOW.apply(raw, ENVELOPE).message).bodies().get("html")
-        if after is not None and after.body() != before.body():
-            params.append(param)
-    return params
+def _html_changed(raw: bytes, result: Result) -> bool:
+    before, after = Message(raw).bodies().get("html"), Message(result.message).bodies().get("html")
+    return before is not None and after is not None and after.body() != before.body()
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("path", _corpus_html())
+@pytest.mark.parametrize("path", corpus_cases(_html_changed))
 def test_corpus_banner_visible_and_first(pane: Pane, path: Path) -> None:
     assert judge(pane, path.read_bytes()) == []
 

@@ -16,37 +16,20 @@ Thunderbird's own markup around the body is no content the guard must keep.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from mimeops.flow import Result
 from mimeops.mime import Message
 from tests.banner_attacks import ATTACKS as CSS_ATTACKS
 from tests.banner_attacks import FOOTER_ATTACKS, FOOTER_INSIDE, LAYOUTS
-from tests.conftest import corpus_params
 from tests.invariants import leaves
-from tests.judge import ENVELOPE, FLOW, build, judge
+from tests.judge import ENVELOPE, FLOW, build, corpus_cases, judge
 from tests.mime_order_attacks import ATTACKS, CONTROLS
-from tests.panes import Pane, Unavailable, html_of, required
+from tests.panes import Pane, html_of
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def gecko() -> Iterator[Pane]:
-    """Firefox ESR as the plain-browser view of an original's HTML body."""
-    from tests.panes.gecko import GeckoPane
-
-    try:
-        pane = GeckoPane()
-    except Unavailable as missing:
-        if required():
-            pytest.fail(str(missing))
-        pytest.skip(str(missing))
-    yield pane
-    pane.close()
 
 
 @pytest.mark.parametrize(("name", "why", "raw"), ATTACKS, ids=[a[0] for a in ATTACKS])
@@ -88,24 +71,14 @@ def test_footer_and_layout_in_thunderbird(thunderbird: Pane, gecko: Pane, name: 
     assert judge(thunderbird, build(markup, "tb-" + name), baseline=gecko) == [], why
 
 
-def _corpus_with_html() -> list[Any]:
-    """Corpus messages with an HTML body that the recipe rewrites (not the signed ones it
-    leaves alone under `protected: headers`: they get the subject tag only)."""
-    params = []
-    for param in corpus_params():
-        path = param.values[0]
-        if path is None:
-            params.append(param)
-            continue
-        raw = path.read_bytes()
-        result = FLOW.apply(raw, ENVELOPE)
-        if html_of(raw) is not None and result.changed and result.skipped is None:
-            params.append(param)
-    return params
+def _warned_html(raw: bytes, result: Result) -> bool:
+    """An HTML message the recipe rewrites (not a signed one it leaves alone under
+    `protected: headers`: that gets the subject tag only)."""
+    return html_of(raw) is not None and result.changed and result.skipped is None
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("path", _corpus_with_html())
+@pytest.mark.parametrize("path", corpus_cases(_warned_html))
 def test_corpus_banner_first_in_thunderbird(thunderbird: Pane, gecko: Pane,
                                             path: Path) -> None:
     assert judge(thunderbird, path.read_bytes(), baseline=gecko) == []

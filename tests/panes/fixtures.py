@@ -53,6 +53,14 @@ def pane(request: pytest.FixtureRequest) -> Iterator[Pane]:
 
 
 @pytest.fixture(scope="module")
+def gecko() -> Iterator[Pane]:
+    """Firefox ESR alone (the plain-browser view next to Thunderbird)."""
+    from tests.panes.gecko import GeckoPane
+
+    yield from _opened(GeckoPane)
+
+
+@pytest.fixture(scope="module")
 def thunderbird() -> Iterator[Pane]:
     """Thunderbird's standalone message window, its message pane 900x700."""
     from tests.panes.thunderbird import ThunderbirdPane
