@@ -151,9 +151,11 @@ PROBE = r"""function (doc, arg) {
       if (s.position === "fixed") fixed = true;
       if (s.transform !== "none" || /layout|paint|strict|content/.test(s.contain)
           || s.filter !== "none") fixed = false;  // a containing block for fixed boxes
-      if (a === body || (s.overflowX === "visible" && s.overflowY === "visible")) continue;
+      if (a === body || (s.overflowX === "visible" && s.overflowY === "visible"
+                         && a.localName !== "marquee")) continue;
       const b = box(a.getBoundingClientRect());
-      if (/auto|scroll/.test(s.overflowX + s.overflowY)) {
+      // A scroll box (or a <marquee>, which scrolls by itself) shows what is in it.
+      if (/auto|scroll/.test(s.overflowX + s.overflowY) || a.localName === "marquee") {
         if (b.r - b.l < 10 || b.b - b.t < 10) return null;
         r = b;
       } else {

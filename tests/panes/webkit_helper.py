@@ -75,8 +75,9 @@ class Page:
     def show(self, html):
         self.loaded = False
         # As bytes: load_html takes a C string, which a NUL in the markup would cut short.
-        self.view.load_bytes(GLib.Bytes.new(html.encode("utf-8")), "text/html", "UTF-8",
-                             "about:blank")
+        # Empty bytes never finish loading: one space is the same (empty) document.
+        data = html.encode("utf-8") or b" "
+        self.view.load_bytes(GLib.Bytes.new(data), "text/html", "UTF-8", "about:blank")
         _spin(lambda: self.loaded, _LOAD_TIMEOUT, "load")
         self.script("await new Promise(r => requestAnimationFrame(() => "
                     "requestAnimationFrame(r))); return null;")
