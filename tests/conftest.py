@@ -29,4 +29,12 @@ def corpus_params() -> list[object]:
 
 
 from tests.browser import browser, page  # noqa: E402,F401  (fixtures for the browser tests)
-from tests.panes.fixtures import gecko, pane, thunderbird  # noqa: E402,F401  (engines)
+from tests.panes.fixtures import (  # noqa: E402,F401  (the rendering engines)
+    batch,
+    engine,
+    gecko,
+    pane,
+    thunderbird,
+    thunderbird_batch,
+    thunderbird_engine,
+)

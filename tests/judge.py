@@ -37,6 +37,7 @@ from mimeops.flow import Flow, Result, marker
 from mimeops.mime import Message, guard, transfer
 from tests.conftest import corpus_params
 from tests.panes import Pane, eml, html_of
+from tests.panes.batch import Steps, drive, show
 
 ROOT = Path(__file__).resolve().parent.parent
 RECIPE = ROOT / "examples" / "flows" / "external-warning.yaml"
@@ -314,7 +315,7 @@ _TALL = '<div style="height:3000px"></div>'
 
 
 def reference(pane: Pane, mark: Mark, markup: str, standards: bool,
-              scrollbar: bool) -> Reference:
+              scrollbar: bool) -> Steps[Reference]:
     """`markup` (an HTML box, or a plain-text line) rendered alone in `pane`'s engine, in
     the document mode and with (or without) the scroll bar of the page it is compared
     with. Cached per engine; the box's per-message id does not change how it looks."""
@@ -322,11 +323,12 @@ def reference(pane: Pane, mark: Mark, markup: str, standards: bool,
            scrollbar)
     if key not in _REFERENCES:
         if mark.text is not None:
-            pane.show_message(eml(markup + ("\n" * 300 if scrollbar else ""), "plain"))
+            yield from show(pane, eml(markup + ("\n" * 300 if scrollbar else ""), "plain"))
         else:  # in the flex column the guard puts it in (its margins stay inside)
-            pane.show_html(f'{"<!DOCTYPE html>" if standards else ""}<html><body style='
-                           f'"margin:0"><div style="display:flex;flex-direction:column">'
-                           f"{markup}</div>{_TALL if scrollbar else ''}</body></html>")
+            yield from show(pane, markup=(
+                f'{"<!DOCTYPE html>" if standards else ""}<html><body style="margin:0">'
+                f'<div style="display:flex;flex-direction:column">{markup}</div>'
+                f"{_TALL if scrollbar else ''}</body></html>"))
         seen = probe(pane, [mark])["marks"][0]
         assert seen and seen["shown"], f"{pane.engine}: the clean {mark.kind} not rendered"
         _REFERENCES[key] = Reference(seen["rect"]["x"], seen["rect"]["y"],
@@ -334,10 +336,10 @@ def reference(pane: Pane, mark: Mark, markup: str, standards: bool,
     return _REFERENCES[key]
 
 
-def reachable_words(pane: Pane, raw: bytes, marks: list[Mark] | None = None,
-                    wrapper: str | None = None) -> Counter[str]:
-    pane.show_message(raw)
-    return Counter(probe(pane, marks or [], wrapper)["words"])
+def reachable_words(pane: Pane, raw: bytes) -> Steps[Counter[str]]:
+    """The words a reader of `raw` in `pane` can reach."""
+    yield from show(pane, raw)
+    return Counter(probe(pane, [])["words"])
 
 
 @dataclass
@@ -385,7 +387,13 @@ def _plain_banner(raw: bytes) -> str | None:
 
 def judge(pane: Pane, raw: bytes, flow: Flow = FLOW, footer: bool = True,
           baseline: Pane | None = None) -> list[str]:
-    """What is wrong with how `pane` shows the rewritten `raw` (empty: nothing).
+    """What is wrong with how `pane` shows the rewritten `raw` (empty: nothing)."""
+    return drive(judging(pane, raw, flow, footer, baseline))
+
+
+def judging(pane: Pane, raw: bytes, flow: Flow = FLOW, footer: bool = True,
+            baseline: Pane | None = None) -> Steps[list[str]]:
+    """`judge` as steps (tests/panes/batch.py runs many at once).
 
     With `baseline` (a browser), a word counts as shown by the original only when that
     browser shows it in the original's HTML body too: a sender rule that reaches a mail
@@ -397,11 +405,11 @@ def judge(pane: Pane, raw: bytes, flow: Flow = FLOW, footer: bool = True,
                if m.id or pane.engine == "thunderbird"]
     if not banners:
         return ["no banner in the rewritten message"]
-    before = reachable_words(pane, raw)
+    before = yield from reachable_words(pane, raw)
     if baseline is not None and html_of(raw) is not None:
-        before &= reachable_words(baseline, raw)
+        before &= drive(reachable_words(baseline, raw))
 
-    pane.show_message(output.raw)
+    yield from show(pane, output.raw)
     marks = [m for m, _ in banners] + ([output.footer[0]] if output.footer else [])
     seen = probe(pane, marks, output.wrapper)
     shown = [(m, markup, box) for (m, markup), box in zip(banners, seen["marks"], strict=False)
@@ -411,14 +419,13 @@ def judge(pane: Pane, raw: bytes, flow: Flow = FLOW, footer: bool = True,
     mark, markup, box = min(shown, key=lambda found: found[2]["rect"]["y"])
     rect = box["rect"]
     banner_shot = crop(pane.shot(), rect)
-    problems = []
     footer_shot: Image.Image | str | None = None
     if output.footer:
         footer_shot = _footer_shot(pane, output.footer[0], seen["marks"][-1])
     # Now the clean renderings (each replaces the page, so after the shots above).
     variant = (seen["standards"], seen["scrollbar"])
-    ref = reference(pane, mark, markup, *variant)
-    problems += _first(rect, ref, seen)
+    ref = yield from reference(pane, mark, markup, *variant)
+    problems = _first(rect, ref, seen)
     problem = matches(banner_shot, [ref])
     if problem:
         problems.append(f"banner: {problem}")
@@ -430,7 +437,8 @@ def judge(pane: Pane, raw: bytes, flow: Flow = FLOW, footer: bool = True,
     if isinstance(footer_shot, str):
         problems.append(footer_shot)
     elif footer_shot is not None and output.footer:
-        problem = matches(footer_shot, [reference(pane, *output.footer, *variant)])
+        footer_ref = yield from reference(pane, *output.footer, *variant)
+        problem = matches(footer_shot, [footer_ref])
         if problem:
             problems.append(f"footer: {problem}")
     lost = before - Counter(seen["words"])

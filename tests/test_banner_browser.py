@@ -12,7 +12,9 @@ tests/test_thunderbird.py).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -21,27 +23,41 @@ from hypothesis import strategies as st
 from mimeops.flow import Result
 from mimeops.mime import Message, guard
 from tests.banner_attacks import ATTACKS, FOOTER_ATTACKS, FOOTER_INSIDE, LAYOUTS
-from tests.judge import build, corpus_cases, judge, recipe_flow
+from tests.judge import build, corpus_cases, judge, judging, recipe_flow
 from tests.panes import Pane
+from tests.panes.batch import Batch, Job
 from tests.test_guard import BANNER, FRAGMENTS, TOKEN
 
 pytestmark = pytest.mark.browser
 
 
+def _attack(params: dict[str, Any]) -> Job:
+    name, markup = params["name"], params["markup"]
+    return lambda pane: judging(pane, build(markup, name), footer=name not in FOOTER_INSIDE)
+
+
+def _named(prefix: str) -> Callable[[dict[str, Any]], Job]:
+    return lambda params: lambda pane: judging(
+        pane, build(params["markup"], prefix + params["name"]))
+
+
 @pytest.mark.parametrize(("name", "why", "markup"), ATTACKS, ids=[a[0] for a in ATTACKS])
-def test_banner_withstands(pane: Pane, name: str, why: str, markup: str) -> None:
-    assert judge(pane, build(markup, name), footer=name not in FOOTER_INSIDE) == [], why
+def test_banner_withstands(batch: Batch, request: pytest.FixtureRequest, name: str, why: str,
+                           markup: str) -> None:
+    assert batch.verdict(request, _attack) == [], why
 
 
 @pytest.mark.parametrize(("name", "why", "markup"), FOOTER_ATTACKS,
                          ids=[a[0] for a in FOOTER_ATTACKS])
-def test_footer_withstands(pane: Pane, name: str, why: str, markup: str) -> None:
-    assert judge(pane, build(markup, "footer-" + name)) == [], why
+def test_footer_withstands(batch: Batch, request: pytest.FixtureRequest, name: str, why: str,
+                           markup: str) -> None:
+    assert batch.verdict(request, _named("footer-")) == [], why
 
 
 @pytest.mark.parametrize(("name", "why", "markup"), LAYOUTS, ids=[a[0] for a in LAYOUTS])
-def test_sender_layout_is_kept(pane: Pane, name: str, why: str, markup: str) -> None:
-    assert judge(pane, build(markup, "layout-" + name)) == [], why
+def test_sender_layout_is_kept(batch: Batch, request: pytest.FixtureRequest, name: str,
+                               why: str, markup: str) -> None:
+    assert batch.verdict(request, _named("layout-")) == [], why
 
 
 def test_the_judge_fails_an_unguarded_banner(pane: Pane) -> None:
@@ -59,8 +75,14 @@ def _html_changed(raw: bytes, result: Result) -> bool:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", corpus_cases(_html_changed))
-def test_corpus_banner_visible_and_first(pane: Pane, path: Path) -> None:
-    assert judge(pane, path.read_bytes()) == []
+def test_corpus_banner_visible_and_first(batch: Batch, request: pytest.FixtureRequest,
+                                         path: Path) -> None:
+    assert batch.verdict(request, _corpus) == []
+
+
+def _corpus(params: dict[str, Any]) -> Job:
+    raw = params["path"].read_bytes()
+    return lambda pane: judging(pane, raw)
 
 
 # The parser differential: for random tricky markup, the engine's own tree must have our

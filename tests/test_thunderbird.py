@@ -16,7 +16,9 @@ Thunderbird's own markup around the body is no content the guard must keep.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,17 +27,23 @@ from mimeops.mime import Message
 from tests.banner_attacks import ATTACKS as CSS_ATTACKS
 from tests.banner_attacks import FOOTER_ATTACKS, FOOTER_INSIDE, LAYOUTS
 from tests.invariants import leaves
-from tests.judge import ENVELOPE, FLOW, build, corpus_cases, judge
+from tests.judge import ENVELOPE, FLOW, build, corpus_cases, judge, judging
 from tests.mime_order_attacks import ATTACKS, CONTROLS
 from tests.panes import Pane, html_of
+from tests.panes.batch import Batch, Job
 
 pytestmark = pytest.mark.browser
 
 
+def _order_attack(gecko: Pane) -> Callable[[dict[str, Any]], Job]:
+    return lambda params: lambda pane: judging(pane, params["raw"], baseline=gecko)
+
+
 @pytest.mark.parametrize(("name", "why", "raw"), ATTACKS, ids=[a[0] for a in ATTACKS])
-def test_mime_order_attack(thunderbird: Pane, gecko: Pane, name: str, why: str,
+def test_mime_order_attack(thunderbird_batch: Batch, gecko: Pane,
+                           request: pytest.FixtureRequest, name: str, why: str,
                            raw: bytes) -> None:
-    assert judge(thunderbird, raw, baseline=gecko) == [], why
+    assert thunderbird_batch.verdict(request, _order_attack(gecko)) == [], why
 
 
 @pytest.mark.parametrize(("name", "why", "raw"), CONTROLS, ids=[c[0] for c in CONTROLS])
@@ -56,19 +64,28 @@ def test_the_judge_sees_a_banner_pushed_down(thunderbird: Pane, gecko: Pane,
     assert any("not first" in p or "painted above" in p for p in problems), problems
 
 
+def _css_attack(gecko: Pane) -> Callable[[dict[str, Any]], Job]:
+    def job(params: dict[str, Any]) -> Job:
+        name, markup = params["name"], params["markup"]
+        return lambda pane: judging(pane, build(markup, "tb-" + name),
+                                    footer=name not in FOOTER_INSIDE, baseline=gecko)
+    return job
+
+
 @pytest.mark.parametrize(("name", "why", "markup"), CSS_ATTACKS,
                          ids=[a[0] for a in CSS_ATTACKS])
-def test_banner_withstands_in_thunderbird(thunderbird: Pane, gecko: Pane, name: str,
+def test_banner_withstands_in_thunderbird(thunderbird_batch: Batch, gecko: Pane,
+                                          request: pytest.FixtureRequest, name: str,
                                           why: str, markup: str) -> None:
-    assert judge(thunderbird, build(markup, name), footer=name not in FOOTER_INSIDE,
-                 baseline=gecko) == [], why
+    assert thunderbird_batch.verdict(request, _css_attack(gecko)) == [], why
 
 
 @pytest.mark.parametrize(("name", "why", "markup"), FOOTER_ATTACKS + LAYOUTS,
                          ids=[a[0] for a in FOOTER_ATTACKS + LAYOUTS])
-def test_footer_and_layout_in_thunderbird(thunderbird: Pane, gecko: Pane, name: str,
+def test_footer_and_layout_in_thunderbird(thunderbird_batch: Batch, gecko: Pane,
+                                          request: pytest.FixtureRequest, name: str,
                                           why: str, markup: str) -> None:
-    assert judge(thunderbird, build(markup, "tb-" + name), baseline=gecko) == [], why
+    assert thunderbird_batch.verdict(request, _css_attack(gecko)) == [], why
 
 
 def _warned_html(raw: bytes, result: Result) -> bool:
@@ -77,8 +94,14 @@ def _warned_html(raw: bytes, result: Result) -> bool:
     return html_of(raw) is not None and result.changed and result.skipped is None
 
 
+def _corpus(gecko: Pane) -> Callable[[dict[str, Any]], Job]:
+    return lambda params: lambda pane: judging(pane, params["path"].read_bytes(),
+                                               baseline=gecko)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path", corpus_cases(_warned_html))
-def test_corpus_banner_first_in_thunderbird(thunderbird: Pane, gecko: Pane,
+def test_corpus_banner_first_in_thunderbird(thunderbird_batch: Batch, gecko: Pane,
+                                            request: pytest.FixtureRequest,
                                             path: Path) -> None:
-    assert judge(thunderbird, path.read_bytes(), baseline=gecko) == []
+    assert thunderbird_batch.verdict(request, _corpus(gecko)) == []

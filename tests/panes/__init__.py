@@ -22,13 +22,15 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from PIL import Image
 
 from mimeops.mime import Message, charset, transfer
 
-__all__ = ["HEIGHT", "WIDTH", "Pane", "Unavailable", "eml", "html_of", "image"]
+__all__ = ["HEIGHT", "WIDTH", "Engine", "HtmlPane", "Pane", "Panes", "Showing", "Unavailable",
+           "die_with_parent", "eml", "html_of", "image", "required"]
 
 # The reading pane every engine gets (CSS pixels).
 WIDTH, HEIGHT = 900, 700
@@ -39,15 +41,26 @@ class Unavailable(Exception):
 
 
 class Pane(Protocol):
-    """One engine's reading pane."""
+    """One reading pane of an engine. Showing is split in two, so that several panes of
+    one engine can load at once (`tests/panes/batch.py`): `begin_*` starts a new
+    document and returns, `settle` waits until it is loaded and painted."""
 
     engine: str
 
+    def begin_message(self, raw: bytes) -> None:
+        """Start showing the message `raw` as this engine's client would."""
+
+    def begin_html(self, markup: str) -> None:
+        """Start showing `markup` as the HTML body of a message."""
+
+    def settle(self) -> None:
+        """Wait until the document last begun is loaded and painted."""
+
     def show_message(self, raw: bytes) -> None:
-        """Show the message `raw` as this engine's client would (a new document)."""
+        """`begin_message` and `settle`."""
 
     def show_html(self, markup: str) -> None:
-        """Show `markup` as the HTML body of a message (a new document)."""
+        """`begin_html` and `settle`."""
 
     def run(self, function: str, arg: Any = None) -> Any:
         """Call the JavaScript `function (doc, arg) {...}` on the shown document;
@@ -56,8 +69,54 @@ class Pane(Protocol):
     def shot(self) -> Image.Image:
         """The pane's viewport as painted now, one pixel per CSS pixel."""
 
+
+class Engine(Protocol):
+    """A running engine: one browser (or mail client) process, as many panes as wanted."""
+
+    name: str
+
+    def panes(self, count: int) -> list[Pane]:
+        """`count` panes of this engine (opened on first use, then the same ones)."""
+
     def close(self) -> None:
         """End the engine's processes."""
+
+
+class Showing:
+    """`show_*` as `begin_*` then `settle`."""
+
+    def begin_message(self, raw: bytes) -> None:
+        raise NotImplementedError
+
+    def begin_html(self, markup: str) -> None:
+        raise NotImplementedError
+
+    def settle(self) -> None:
+        raise NotImplementedError
+
+    def show_message(self, raw: bytes) -> None:
+        self.begin_message(raw)
+        self.settle()
+
+    def show_html(self, markup: str) -> None:
+        self.begin_html(markup)
+        self.settle()
+
+
+class Panes:
+    """The panes an engine has opened, opened on demand."""
+
+    def __init__(self, open_one: Callable[[], Pane]) -> None:
+        self._open = open_one
+        self._panes: list[Pane] = []
+
+    def panes(self, count: int) -> list[Pane]:
+        while len(self._panes) < count:
+            self._panes.append(self._open())
+        return self._panes[:count]
+
+    def opened(self) -> list[Pane]:
+        return list(self._panes)
 
 
 def image(png: bytes) -> Image.Image:
@@ -85,19 +144,16 @@ def eml(body: str, subtype: str = "html") -> bytes:
             b"Content-Transfer-Encoding: base64\r\n\r\n" + encoded)
 
 
-class HtmlPane:
+class HtmlPane(Showing):
     """A browser tab: a message is its HTML body, as a webmail shows it."""
 
     engine = "browser"
 
-    def show_message(self, raw: bytes) -> None:
+    def begin_message(self, raw: bytes) -> None:
         markup = html_of(raw)
         if markup is None:
             raise ValueError("the message has no HTML body a browser would show")
-        self.show_html(markup)
-
-    def show_html(self, markup: str) -> None:
-        raise NotImplementedError
+        self.begin_html(markup)
 
 
 def die_with_parent() -> None:

@@ -1,9 +1,11 @@
-"""pytest fixtures: a reading pane per engine.
+"""pytest fixtures: the engines and their reading panes.
 
-`pane` is module-scoped and parametrized over the browser engines, so pytest runs a
-module's tests engine by engine and ends each engine before starting the next;
-`thunderbird` is the mail client. A missing engine skips with a one-line install hint,
-and fails under CI (where .ci/run installs every one).
+`engine` is module-scoped and parametrized over the browser engines, so pytest runs a
+module's tests engine by engine and ends each engine before starting the next; `pane`
+is its first pane and `batch` judges many cases over several of its panes at once
+(tests/panes/batch.py). `thunderbird` is the mail client, `gecko` a Firefox next to it.
+A missing engine skips with a one-line install hint, and fails under CI (where .ci/run
+installs every one).
 """
 
 from __future__ import annotations
@@ -13,56 +15,82 @@ from typing import Any
 
 import pytest
 
-from tests.panes import Pane, Unavailable, required
+from tests.panes import Engine, Pane, Unavailable, required
+from tests.panes.batch import Batch
 
 BROWSERS = ("chromium", "gecko", "webkit")
 
 
-def _opened(make: Callable[[], Pane]) -> Iterator[Pane]:
+def _started(start: Callable[[], Engine]) -> Iterator[Engine]:
     try:
-        pane = make()
+        engine = start()
+        engine.panes(1)  # a client that cannot open a pane is missing too
     except Unavailable as missing:
         if required():
             pytest.fail(str(missing))
         pytest.skip(str(missing))
     try:
-        yield pane
+        yield engine
     finally:
-        pane.close()
+        engine.close()
 
 
-def _browser_pane(engine: str, request: pytest.FixtureRequest) -> Callable[[], Pane]:
-    if engine == "chromium":
-        from tests.panes.chromium import ChromiumPane
+def _browser(name: str, request: pytest.FixtureRequest) -> Callable[[], Engine]:
+    if name == "chromium":
+        from tests.panes.chromium import Chromium
 
         launched: Any = request.getfixturevalue("browser")
-        return lambda: ChromiumPane(launched)
-    if engine == "gecko":
-        from tests.panes.gecko import GeckoPane
+        return lambda: Chromium(launched)
+    if name == "gecko":
+        from tests.panes.gecko import Gecko
 
-        return GeckoPane
-    from tests.panes.webkit import Helper, WebKitPane
+        return Gecko
+    from tests.panes.webkit import WebKit
 
-    return lambda: WebKitPane(Helper())
+    return WebKit
 
 
 @pytest.fixture(scope="module", params=BROWSERS)
-def pane(request: pytest.FixtureRequest) -> Iterator[Pane]:
-    """A browser's reading pane (900x700, scripts and network off), one engine at a time."""
-    yield from _opened(_browser_pane(request.param, request))
+def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """A browser engine (reading panes of 900x700, scripts and network off), one at a time."""
+    yield from _started(_browser(request.param, request))
+
+
+@pytest.fixture(scope="module")
+def pane(engine: Engine) -> Pane:
+    """The engine's first reading pane."""
+    return engine.panes(1)[0]
+
+
+@pytest.fixture(scope="module")
+def batch(engine: Engine) -> Batch:
+    """Verdicts of this engine, judged over several panes at once."""
+    return Batch(engine)
 
 
 @pytest.fixture(scope="module")
 def gecko() -> Iterator[Pane]:
     """Firefox ESR alone (the plain-browser view next to Thunderbird)."""
-    from tests.panes.gecko import GeckoPane
+    from tests.panes.gecko import Gecko
 
-    yield from _opened(GeckoPane)
+    for started in _started(Gecko):
+        yield started.panes(1)[0]
 
 
 @pytest.fixture(scope="module")
-def thunderbird() -> Iterator[Pane]:
-    """Thunderbird's standalone message window, its message pane 900x700."""
-    from tests.panes.thunderbird import ThunderbirdPane
+def thunderbird_engine() -> Iterator[Engine]:
+    from tests.panes.thunderbird import Thunderbird
 
-    yield from _opened(ThunderbirdPane)
+    yield from _started(Thunderbird)
+
+
+@pytest.fixture(scope="module")
+def thunderbird(thunderbird_engine: Engine) -> Pane:
+    """A standalone message window of Thunderbird, its message pane 900x700."""
+    return thunderbird_engine.panes(1)[0]
+
+
+@pytest.fixture(scope="module")
+def thunderbird_batch(thunderbird_engine: Engine) -> Batch:
+    """Verdicts of Thunderbird, judged over several message windows at once."""
+    return Batch(thunderbird_engine)

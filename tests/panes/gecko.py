@@ -1,20 +1,23 @@
 """Firefox ESR (Gecko, Thunderbird's engine), headless, through Marionette.
 
 Page scripts are off (`javascript.enabled` false); Marionette's own scripts still run,
-in their sandbox. Each document is written to a file with a UTF-8 byte order mark
-(which outranks any `<meta charset>`, as the client's decoded text does) and loaded.
+in their sandbox. Each pane is a window of the one Firefox; the session does not wait
+for page loads (`pageLoadStrategy` none), so several windows load at once and `settle`
+waits for its own. A document is written to a file with a UTF-8 byte order mark (which
+outranks any `<meta charset>`, as the client's decoded text does) and loaded.
 """
 
 from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
-from tests.panes import HEIGHT, WIDTH, HtmlPane, Unavailable, image
+from tests.panes import HEIGHT, WIDTH, HtmlPane, Pane, Panes, Unavailable, image
 from tests.panes.marionette import COMMON_PREFS, Application
 
 HINT = "no Firefox ESR here: apt-get install -y firefox-esr"
@@ -26,47 +29,91 @@ PREFS = COMMON_PREFS | {
     "browser.aboutwelcome.enabled": False,
     "accessibility.blockautorefresh": True,  # a sender's <meta refresh> stays put
 }
+# Polled from here: with page scripts off, a page's own timers and animation frames never
+# fire, not even for Marionette's sandbox. A screenshot paints the page afresh.
+_STATE = "return [document.readyState, document.URL];"
+_POLL = 0.005
+_TIMEOUT = 30.0
 
 
-class GeckoPane(HtmlPane):
-    """The one tab of a headless Firefox ESR."""
+class Gecko(Panes):
+    """One headless Firefox ESR; each pane a window of it."""
 
-    engine = "gecko"
+    name = "gecko"
 
     def __init__(self) -> None:
         executable = shutil.which("firefox-esr") or shutil.which("firefox")
         if executable is None:
             raise Unavailable(HINT)
         self.dir = Path(tempfile.mkdtemp(prefix="mimeops-gecko-"))
-        self.app = Application([executable, "--headless"], self.dir / "profile", PREFS)
+        self.app = Application([executable, "--headless"], self.dir / "profile", PREFS,
+                               {"pageLoadStrategy": "none"})
         self.client = self.app.client
-        self.pages = 0
+        self.current = self.client.current_window_handle
+        self.first = True
+        super().__init__(self._open)
+
+    def _open(self) -> Pane:
+        if self.first:  # the window Firefox started with
+            self.first = False
+            handle = self.current
+        else:
+            handle = self.client.open(type="window", focus=False)["handle"]
+        pane = GeckoPane(self, handle, len(self.opened()))
         try:
-            _size_viewport(self.client)
+            pane.size()
         except Exception:
             self.close()  # never leave a Firefox behind
             raise
+        return pane
 
-    def show_html(self, markup: str) -> None:
-        self.pages += 1  # a new query: a new document, even for the same markup
-        path = self.dir / "page.html"
-        path.write_bytes(b"\xef\xbb\xbf" + markup.removeprefix("\ufeff").encode("utf-8"))
-        self.client.navigate(path.as_uri() + f"?{self.pages}")
-
-    def run(self, function: str, arg: Any = None) -> Any:
-        return self.client.execute_script(f"return ({function})(document, arguments[0]);",
-                                          script_args=[arg])
-
-    def shot(self) -> Image.Image:
-        return image(self.client.screenshot(format="binary", full=False))
+    def use(self, handle: str) -> Any:
+        """The Marionette client, switched to the window `handle`."""
+        if handle != self.current:
+            self.client.switch_to_window(handle, focus=False)
+            self.current = handle
+        return self.client
 
     def close(self) -> None:
         self.app.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def _size_viewport(client: Any) -> None:
-    """Resize the window until its viewport is WIDTH x HEIGHT (the toolbars take the rest)."""
-    client.set_window_rect(width=WIDTH, height=HEIGHT)
-    inner = client.execute_script("return [window.innerWidth, window.innerHeight];")
-    client.set_window_rect(width=2 * WIDTH - inner[0], height=2 * HEIGHT - inner[1])
+class GeckoPane(HtmlPane):
+    """One window of a headless Firefox ESR."""
+
+    engine = "gecko"
+
+    def __init__(self, gecko: Gecko, handle: str, number: int) -> None:
+        self.gecko, self.handle = gecko, handle
+        self.path = gecko.dir / f"pane{number}.html"
+        self.pages = 0
+        self.url = ""
+
+    def size(self) -> None:
+        """Resize the window until its viewport is WIDTH x HEIGHT (toolbars take the rest)."""
+        client = self.gecko.use(self.handle)
+        client.set_window_rect(width=WIDTH, height=HEIGHT)
+        inner = client.execute_script("return [window.innerWidth, window.innerHeight];")
+        client.set_window_rect(width=2 * WIDTH - inner[0], height=2 * HEIGHT - inner[1])
+
+    def begin_html(self, markup: str) -> None:
+        self.pages += 1  # a new query: a new document, even for the same markup
+        self.path.write_bytes(b"\xef\xbb\xbf" + markup.removeprefix("\ufeff").encode("utf-8"))
+        self.url = self.path.as_uri() + f"?{self.pages}"
+        self.gecko.use(self.handle).navigate(self.url)
+
+    def settle(self) -> None:
+        client = self.gecko.use(self.handle)
+        deadline = time.monotonic() + _TIMEOUT
+        while client.execute_script(_STATE) != ["complete", self.url]:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Firefox: {self.url} not loaded")
+            time.sleep(_POLL)  # waiting on the browser: no clock to inject
+
+    def run(self, function: str, arg: Any = None) -> Any:
+        return self.gecko.use(self.handle).execute_script(
+            f"return ({function})(document, arguments[0]);", script_args=[arg])
+
+    def shot(self) -> Image.Image:
+        return image(self.gecko.use(self.handle).screenshot(format="binary", full=False))

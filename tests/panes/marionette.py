@@ -43,7 +43,8 @@ _START_TIMEOUT = 90.0
 class Application:
     """One running application and its Marionette session."""
 
-    def __init__(self, command: list[str], profile: Path, prefs: dict[str, Any]) -> None:
+    def __init__(self, command: list[str], profile: Path, prefs: dict[str, Any],
+                 capabilities: dict[str, Any] | None = None) -> None:
         from marionette_driver.marionette import Marionette
 
         profile.mkdir(parents=True, exist_ok=True)
@@ -66,7 +67,7 @@ class Application:
             time.sleep(0.05)  # waiting on another process: no clock to inject
         try:
             self.client = Marionette(host="127.0.0.1", port=int(port_file.read_text()))
-            self.client.start_session()
+            self.client.start_session(capabilities)
         except Exception:
             self.stop()
             raise

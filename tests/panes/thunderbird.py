@@ -3,11 +3,12 @@
 Started headless with `--marionette -remote-allow-system-access` on a throw-away
 profile that already has a Local Folders account (so no account wizard), with
 Thunderbird's own defaults for message display (remote content blocked, scripts off in
-messages, inline attachments shown, `mail.html_sanitize.drop_conditional_css`). One
-message window, sized so that its message pane is WIDTH x HEIGHT CSS pixels, shows one
-message after another (`displayMessage` of its about:message). Marionette works in the
-chrome context: the pane's document is `#messagepane` inside `#messageBrowser`, and a
-shot is the window's pixels cropped to the pane.
+messages, inline attachments shown, `mail.html_sanitize.drop_conditional_css`). Each
+pane is one message window, sized so that its message pane is WIDTH x HEIGHT CSS pixels,
+that shows one message after another (`displayMessage` of its about:message, which
+returns at once: several windows load together). Marionette works in the chrome
+context: the pane's document is `#messagepane` inside `#messageBrowser`, and a shot is
+the window's pixels cropped to the pane.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 from marionette_driver import Wait
 from PIL import Image
 
-from tests.panes import HEIGHT, WIDTH, Unavailable, eml, image
+from tests.panes import HEIGHT, WIDTH, Pane, Panes, Showing, Unavailable, eml, image
 from tests.panes.marionette import COMMON_PREFS, Application
 
 HINT = "no Thunderbird here: apt-get install -y thunderbird"
@@ -45,33 +46,32 @@ PREFS = COMMON_PREFS | {
 # The message pane's document and window, from the message window's chrome.
 _PANE = ('const about = document.getElementById("messageBrowser");'
          'const pane = about.contentDocument.getElementById("messagepane");')
-_LOAD = _PANE + """
+_SETTLE = _PANE + """
 const [url, timeout] = arguments;
 return (async () => {
-about.contentWindow.displayMessage(url);
-const until = Date.now() + timeout;
-const ready = () => {
-  const doc = pane.contentDocument;
-  return about.contentWindow.msgLoaded && doc && doc.readyState === "complete"
-      && doc.URL.startsWith(url.replace("file://", "mailbox://").split("?")[0])
-      && Array.from(doc.images).every(i => i.complete);
-};
-while (!ready()) {
-  if (Date.now() > until) return "not loaded: " + pane.contentDocument.URL;
-  await new Promise(r => setTimeout(r, 10));
-}
-const win = pane.contentWindow;
-await new Promise(r => win.requestAnimationFrame(() => win.requestAnimationFrame(r)));
-return null;
+  const until = Date.now() + timeout;
+  const ready = () => {
+    const doc = pane.contentDocument;
+    return about.contentWindow.msgLoaded && doc && doc.readyState === "complete"
+        && doc.URL.startsWith(url.replace("file://", "mailbox://").split("?")[0])
+        && Array.from(doc.images).every(i => i.complete);
+  };
+  while (!ready()) {
+    if (Date.now() > until) return "not loaded: " + pane.contentDocument.URL;
+    await new Promise(r => setTimeout(r, 10));
+  }
+  const win = pane.contentWindow;
+  await new Promise(r => win.requestAnimationFrame(() => win.requestAnimationFrame(r)));
+  return null;
 })();
 """
-_LOAD_TIMEOUT_MS = 30_000
+_TIMEOUT_MS = 30_000
 
 
-class ThunderbirdPane:
-    """One standalone message window of a headless Thunderbird."""
+class Thunderbird(Panes):
+    """One headless Thunderbird; each pane a standalone message window of it."""
 
-    engine = "thunderbird"
+    name = "thunderbird"
 
     def __init__(self) -> None:
         executable = shutil.which("thunderbird")
@@ -81,67 +81,102 @@ class ThunderbirdPane:
         self.app = Application([executable, "--headless", "-remote-allow-system-access"],
                                self.dir / "profile", PREFS)
         self.client = self.app.client
+        self.current = ""
         self.messages = 0
         try:
             self.client.set_context("chrome")
-            self._open_window()
         except Exception:
-            self.close()  # never leave a Thunderbird behind
+            self.close()
             raise
+        super().__init__(self._open)
 
-    def _open_window(self) -> None:
-        first = self._write(eml("<p>ready</p>"))
-        known = set(self.client.chrome_window_handles)
-        self.client.execute_script(
-            'const w = Services.wm.getMostRecentWindow("mail:3pane");'
-            'w.openDialog("chrome://messenger/content/messageWindow.xhtml", "_blank",'
-            '"all,chrome,dialog=no,status,toolbar", Services.io.newURI(arguments[0]));',
-            script_args=[first])
-        Wait(self.client, timeout=60).until(lambda c: set(c.chrome_window_handles) - known)
-        (handle,) = set(self.client.chrome_window_handles) - known
-        self.client.switch_to_window(handle)
-        Wait(self.client, timeout=60).until(lambda c: c.execute_script(
-            _PANE + "return !!(about.contentWindow && about.contentWindow.msgLoaded);"))
-        self.client.set_window_rect(width=WIDTH + 200, height=HEIGHT + 300)
-        self._load(first)
-        inner = self.client.execute_script(
-            _PANE + "return [pane.contentWindow.innerWidth, pane.contentWindow.innerHeight];")
-        self.client.set_window_rect(width=2 * WIDTH + 200 - inner[0],
-                                    height=2 * HEIGHT + 300 - inner[1])
-
-    def _write(self, raw: bytes) -> str:
+    def write(self, raw: bytes) -> str:
+        """`raw` as an .eml file; the URL Thunderbird displays it from."""
         self.messages += 1
         path = self.dir / f"message{self.messages}.eml"
         path.write_bytes(raw)
         return path.as_uri() + "?type=application/x-message-display"
 
-    def _load(self, url: str) -> None:
-        problem = self.client.execute_script(_LOAD, script_args=[url, _LOAD_TIMEOUT_MS],
-                                             script_timeout=_LOAD_TIMEOUT_MS + 5000)
-        if problem:
-            raise RuntimeError(f"Thunderbird: {problem}")
+    def use(self, handle: str) -> Any:
+        """The Marionette client, switched to the window `handle`."""
+        if handle != self.current:
+            self.client.switch_to_window(handle, focus=False)
+            self.current = handle
+        return self.client
 
-    def show_message(self, raw: bytes) -> None:
-        previous = self.dir / f"message{self.messages}.eml"
-        self._load(self._write(raw))
-        previous.unlink(missing_ok=True)
+    def _open(self) -> Pane:
+        try:
+            return self._window()
+        except Exception:
+            self.close()  # never leave a Thunderbird behind
+            raise
 
-    def show_html(self, markup: str) -> None:
-        self.show_message(eml(markup))
-
-    def run(self, function: str, arg: Any = None) -> Any:
-        return self.client.execute_script(
-            _PANE + f"return ({function})(pane.contentDocument, arguments[0]);",
-            script_args=[arg])
-
-    def shot(self) -> Image.Image:
-        x, y, width, height = self.client.execute_script(
-            _PANE + "const a = about.getBoundingClientRect(), b = pane.getBoundingClientRect();"
-            "return [a.left + b.left, a.top + b.top, pane.contentWindow.innerWidth,"
-            " pane.contentWindow.innerHeight];")
-        window = image(self.client.screenshot(format="binary"))
-        return window.crop((round(x), round(y), round(x) + width, round(y) + height))
+    def _window(self) -> ThunderbirdPane:
+        client = self.client
+        first = self.write(eml("<p>ready</p>"))
+        main = client.chrome_window_handles[0]
+        self.use(main)
+        known = set(client.chrome_window_handles)
+        client.execute_script(
+            'const w = Services.wm.getMostRecentWindow("mail:3pane");'
+            'w.openDialog("chrome://messenger/content/messageWindow.xhtml", "_blank",'
+            '"all,chrome,dialog=no,status,toolbar", Services.io.newURI(arguments[0]));',
+            script_args=[first])
+        Wait(client, timeout=60).until(lambda c: set(c.chrome_window_handles) - known)
+        (handle,) = set(client.chrome_window_handles) - known
+        pane = ThunderbirdPane(self, handle)
+        Wait(client, timeout=60).until(lambda c: self.use(handle).execute_script(
+            _PANE + "return !!(about.contentWindow && about.contentWindow.msgLoaded);"))
+        pane.url = first
+        pane.settle()
+        client.set_window_rect(width=WIDTH + 200, height=HEIGHT + 300)
+        inner = client.execute_script(
+            _PANE + "return [pane.contentWindow.innerWidth, pane.contentWindow.innerHeight];")
+        client.set_window_rect(width=2 * WIDTH + 200 - inner[0],
+                               height=2 * HEIGHT + 300 - inner[1])
+        return pane
 
     def close(self) -> None:
         self.app.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class ThunderbirdPane(Showing):
+    """One standalone message window."""
+
+    engine = "thunderbird"
+
+    def __init__(self, thunderbird: Thunderbird, handle: str) -> None:
+        self.thunderbird, self.handle = thunderbird, handle
+        self.url = ""
+
+    def begin_message(self, raw: bytes) -> None:
+        previous = self.url
+        self.url = self.thunderbird.write(raw)
+        self.thunderbird.use(self.handle).execute_script(
+            _PANE + "about.contentWindow.displayMessage(arguments[0]);", script_args=[self.url])
+        if previous:
+            Path(previous.removeprefix("file://").split("?")[0]).unlink(missing_ok=True)
+
+    def begin_html(self, markup: str) -> None:
+        self.begin_message(eml(markup))
+
+    def settle(self) -> None:
+        problem = self.thunderbird.use(self.handle).execute_script(
+            _SETTLE, script_args=[self.url, _TIMEOUT_MS], script_timeout=_TIMEOUT_MS + 5000)
+        if problem:
+            raise RuntimeError(f"Thunderbird: {problem}")
+
+    def run(self, function: str, arg: Any = None) -> Any:
+        return self.thunderbird.use(self.handle).execute_script(
+            _PANE + f"return ({function})(pane.contentDocument, arguments[0]);",
+            script_args=[arg])
+
+    def shot(self) -> Image.Image:
+        client = self.thunderbird.use(self.handle)
+        x, y, width, height = client.execute_script(
+            _PANE + "const a = about.getBoundingClientRect(), b = pane.getBoundingClientRect();"
+            "return [a.left + b.left, a.top + b.top, pane.contentWindow.innerWidth,"
+            " pane.contentWindow.innerHeight];")
+        window = image(client.screenshot(format="binary"))
+        return window.crop((round(x), round(y), round(x) + width, round(y) + height))

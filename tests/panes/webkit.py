@@ -21,11 +21,12 @@ from typing import Any
 
 from PIL import Image
 
-from tests.panes import HEIGHT, WIDTH, HtmlPane, Unavailable, die_with_parent, image
+from tests.panes import HEIGHT, WIDTH, HtmlPane, Panes, Unavailable, die_with_parent, image
 
 HINT = ("no WebKitGTK here: apt-get install -y gir1.2-webkit2-4.1 python3-gi xvfb "
         "(or set MIMEOPS_GI_PYTHON to a Python that can import gi)")
 HELPER = Path(__file__).with_name("webkit_helper.py")
+MAX_PAGES = 8  # pages side by side on the X screen (see the helper)
 _PROBE = ("import gi; gi.require_version('WebKit2', '4.1'); "
           "gi.require_version('Gtk', '3.0'); from gi.repository import WebKit2")
 
@@ -48,7 +49,7 @@ class Helper:
             raise Unavailable(HINT)
         # Its own session: close() ends xvfb-run, Xvfb and the helper, nothing else.
         self.process = subprocess.Popen(
-            [xvfb, "-a", "-s", f"-screen 0 {WIDTH + 100}x{HEIGHT + 100}x24", python,
+            [xvfb, "-a", "-s", f"-screen 0 {MAX_PAGES * (WIDTH + 10)}x{HEIGHT + 100}x24", python,
              str(HELPER)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             text=True, start_new_session=True, preexec_fn=die_with_parent)
@@ -84,9 +85,13 @@ class WebKitPane(HtmlPane):
     def __init__(self, helper: Helper) -> None:
         self.helper = helper
         self.page = helper.ask(op="open", width=WIDTH, height=HEIGHT)["page"]
+        assert self.page < MAX_PAGES, "more WebKit pages than fit side by side on the screen"
 
-    def show_html(self, markup: str) -> None:
-        self.helper.ask(op="show", page=self.page, html=markup.removeprefix("\ufeff"))
+    def begin_html(self, markup: str) -> None:
+        self.helper.ask(op="begin", page=self.page, html=markup.removeprefix("\ufeff"))
+
+    def settle(self) -> None:
+        self.helper.ask(op="settle", page=self.page)
 
     def run(self, function: str, arg: Any = None) -> Any:
         script = f"return ({function})(document, {json.dumps(arg)});"
@@ -94,6 +99,17 @@ class WebKitPane(HtmlPane):
 
     def shot(self) -> Image.Image:
         return image(base64.b64decode(self.helper.ask(op="shot", page=self.page)["png"]))
+
+
+
+class WebKit(Panes):
+    """The helper process; each pane a WebKitWebView in a window of its own."""
+
+    name = "webkit"
+
+    def __init__(self) -> None:
+        self.helper = Helper()
+        super().__init__(lambda: WebKitPane(self.helper))
 
     def close(self) -> None:
         self.helper.close()

@@ -7,7 +7,9 @@ system Python under `xvfb-run` and talks JSON to it, one request and one answer 
 line. It imports nothing but the standard library and gi.
 
 Requests: {"op": "open", "width": w, "height": h} -> {"page": n};
-{"op": "show", "page": n, "html": markup}; {"op": "run", "page": n, "script": source}
+{"op": "begin", "page": n, "html": markup} (starts loading, answers at once: the pages
+load together); {"op": "settle", "page": n} (loaded and painted);
+{"op": "run", "page": n, "script": source}
 -> {"value": <JSON the script returned>}; {"op": "shot", "page": n} -> {"png": base64};
 {"op": "quit"}. A failure answers {"error": "..."}.
 
@@ -35,6 +37,7 @@ _STABLE = 3          # identical grabs in a row before a shot counts as painted
 _GRAB_EVERY = 0.015  # seconds between grabs
 _PAINT_TIMEOUT = 5.0
 _LOAD_TIMEOUT = 30.0
+_GAP = 10  # pixels between the windows of two pages
 
 
 def _context():
@@ -47,7 +50,7 @@ def _context():
 
 
 class Page:
-    def __init__(self, context, width, height):
+    def __init__(self, context, width, height, slot):
         self.view = WebKit2.WebView.new_with_context(context)
         settings = self.view.get_settings()
         settings.set_enable_javascript_markup(False)
@@ -56,6 +59,9 @@ class Page:
         self.window.set_default_size(width, height)
         self.window.set_resizable(False)
         self.window.add(self.view)
+        # Side by side on the X screen: a grab of a window another one overlaps would
+        # take that one's pixels (no compositing window manager under Xvfb).
+        self.window.move(slot * (width + _GAP), 0)
         self.window.show_all()
         self.loaded = False
         self.view.connect("load-changed", self._changed)
@@ -72,12 +78,14 @@ class Page:
             return True
         return False
 
-    def show(self, html):
+    def begin(self, html):
         self.loaded = False
         # As bytes: load_html takes a C string, which a NUL in the markup would cut short.
         # Empty bytes never finish loading: one space is the same (empty) document.
         data = html.encode("utf-8") or b" "
         self.view.load_bytes(GLib.Bytes.new(data), "text/html", "UTF-8", "about:blank")
+
+    def settle(self):
         _spin(lambda: self.loaded, _LOAD_TIMEOUT, "load")
         self.script("await new Promise(r => requestAnimationFrame(() => "
                     "requestAnimationFrame(r))); return null;")
@@ -142,10 +150,13 @@ def main():
             if op == "quit":
                 break
             if op == "open":
-                pages.append(Page(context, request["width"], request["height"]))
+                pages.append(Page(context, request["width"], request["height"], len(pages)))
                 answer = {"page": len(pages) - 1}
-            elif op == "show":
-                pages[request["page"]].show(request["html"])
+            elif op == "begin":  # returns at once: other pages load meanwhile
+                pages[request["page"]].begin(request["html"])
+                answer = {}
+            elif op == "settle":
+                pages[request["page"]].settle()
                 answer = {}
             elif op == "run":
                 answer = {"value": pages[request["page"]].script(request["script"])}
