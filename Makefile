@@ -82,7 +82,7 @@ test: lint sam-build
 	MIMEOPS_CORPUS=$(CORPUS) $(BIN)/pytest
 
 # The rendering suites alone (docs/rendering.md): the warning as Chromium, Firefox ESR,
-# WebKitGTK and Thunderbird show it (part of `make test`; ~N min).
+# WebKitGTK and Thunderbird show it (part of `make test`; ~6 min on a shared 2-core machine).
 .PHONY: render
 render: venv
 	MIMEOPS_CORPUS=$(CORPUS) $(BIN)/pytest -m browser
