@@ -3,6 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+DEMO_STAMP := $(VENV)/.demo-stamp
 CORPUS ?= ../shared/corpus
 OUT := out
 
@@ -12,24 +13,36 @@ SAM := $(TOOLS)/sam/bin/sam
 CHECKOV := $(TOOLS)/checkov/bin/checkov
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: venv test lint demo fuzz bench clean sam-build build-MimeopsFunction sam-local
+.PHONY: venv test check lint docs demo fuzz bench clean sam-build build-MimeopsFunction sam-local
 
-$(STAMP): pyproject.toml
+# pip's own notices (e.g. a machine's pip.conf naming index folders that do not exist) are
+# not the user's business here: -qq keeps errors, and the build backend prints no warning.
+PIP_INSTALL := $(BIN)/python -m pip install -qq
+
+$(VENV)/bin/python:
 	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "mimeops needs Python 3.11+ (set PY=python3.11)")'
 	$(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(PIP_INSTALL) --upgrade pip
+
+# The whole toolchain (tests, lint, browsers' driver, stubs): `make test`, `make check`.
+$(STAMP): pyproject.toml | $(VENV)/bin/python
+	$(PIP_INSTALL) -e '.[dev]'
 	@touch $(STAMP)
+
+# What `make demo` needs and no more: the handler and the local emulator (`.[local]`).
+$(DEMO_STAMP): pyproject.toml | $(VENV)/bin/python
+	$(PIP_INSTALL) -e '.[local]'
+	@touch $(DEMO_STAMP)
 
 venv: $(STAMP)
 
 $(SAM):
 	$(PY) -m venv $(TOOLS)/sam
-	$(TOOLS)/sam/bin/python -m pip install -q 'aws-sam-cli>=1.120,<2'
+	$(TOOLS)/sam/bin/python -m pip install -qq 'aws-sam-cli>=1.120,<2'
 
 $(CHECKOV):
 	$(PY) -m venv $(TOOLS)/checkov
-	$(TOOLS)/checkov/bin/python -m pip install -q 'checkov>=3.2,<4'
+	$(TOOLS)/checkov/bin/python -m pip install -qq 'checkov>=3.2,<4'
 
 lint: venv $(SAM) $(CHECKOV)
 	$(BIN)/ruff check .
@@ -38,13 +51,20 @@ lint: venv $(SAM) $(CHECKOV)
 	$(BIN)/cfn-lint template.yaml
 	$(SAM) validate --lint
 	BC_SKIP_MAPPING=TRUE $(CHECKOV) -f template.yaml --framework cloudformation --skip-download --quiet --compact
+	@$(MAKE) --no-print-directory docs
 
+# The documentation site (docs/, mkdocs.yml): strict, so a broken link or anchor fails.
+docs: venv
+	$(BIN)/mkdocs build --strict --site-dir $(OUT)/site
+
+# FLOW=path/to/flow.yaml packages your flow (see build-MimeopsFunction below).
 sam-build: venv $(SAM)
-	$(SAM) build
+	MIMEOPS_FLOW="$(if $(FLOW),$(abspath $(FLOW)))" $(SAM) build
 
 # `sam build` runs this (template.yaml: Metadata BuildMethod makefile) with ARTIFACTS_DIR set:
-# the two packages, the example flows and the runtime wheels for python3.13 on LAMBDA_ARCH
-# (arm64, the template's default Architecture; `make sam-local` sets this machine's).
+# the two packages, the example flows, the flow named by FLOW and the runtime wheels for
+# python3.13 on LAMBDA_ARCH (arm64, the template's default Architecture; `make sam-local`
+# sets this machine's).
 LAMBDA_PIP := $(if $(wildcard $(BIN)/python),$(BIN)/python,$(PY)) -m pip
 LAMBDA_ARCH ?= arm64
 LAMBDA_MACHINE := $(if $(filter arm64,$(LAMBDA_ARCH)),aarch64,$(if $(filter x86_64,$(LAMBDA_ARCH)),x86_64,$(error LAMBDA_ARCH must be arm64 or x86_64, not '$(LAMBDA_ARCH)')))
@@ -53,8 +73,12 @@ LAMBDA_PLATFORMS := $(addsuffix _$(LAMBDA_MACHINE),manylinux2014 manylinux_2_28 
 # every cold start compiles the package again (~120 ms measured in bench/).
 PY313 := $(shell for p in python3.13 $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13); \
 	do $$p -c pass >/dev/null 2>&1 && echo $$p && break; done)
+# Your flow file, from wherever it lives (`make sam-build FLOW=../acme/flow.yaml`, or
+# MIMEOPS_FLOW in the environment of a plain `sam build`): checked, then packaged as
+# flow.yaml (deploy with FlowConfig=flow.yaml). A missing or invalid file stops the build.
+FLOW ?= $(MIMEOPS_FLOW)
 
-build-MimeopsFunction:
+build-MimeopsFunction: package-flow
 	$(LAMBDA_PIP) install --quiet --disable-pip-version-check --no-compile \
 		--target "$(ARTIFACTS_DIR)" --implementation cp --python-version 3.13 \
 		$(addprefix --platform ,$(LAMBDA_PLATFORMS)) --only-binary=:all: \
@@ -67,6 +91,21 @@ build-MimeopsFunction:
 	$(if $(PY313),$(PY313) -m compileall -q --invalidation-mode unchecked-hash "$(ARTIFACTS_DIR)",\
 		@echo "no python3.13 here: the artifact ships without bytecode")
 
+.PHONY: package-flow
+package-flow:
+	@test -n "$(ARTIFACTS_DIR)" || { echo "package-flow: ARTIFACTS_DIR is not set (sam build sets it)" >&2; exit 2; }
+	@mkdir -p "$(ARTIFACTS_DIR)"
+	@rm -f "$(ARTIFACTS_DIR)/flow.yaml"
+ifeq ($(strip $(FLOW)),)
+	@echo "no FLOW given: no flow.yaml packaged (FlowConfig must then be ssm:/..., inline, or examples/flows/NAME.yaml)"
+else
+	@test -f "$(FLOW)" || { echo "FLOW=$(FLOW): no such file (give the path of your flow file)" >&2; exit 2; }
+	@test -x "$(BIN)/mimeops" || { echo "FLOW=$(FLOW): checking it needs .venv: run make venv first" >&2; exit 2; }
+	$(BIN)/mimeops validate "$(FLOW)"
+	cp "$(FLOW)" "$(ARTIFACTS_DIR)/flow.yaml"
+	@echo "packaged $(FLOW) as flow.yaml: deploy with FlowConfig=flow.yaml"
+endif
+
 # sam build + sam local invoke (Docker) against `mimeops serve`, for this machine's
 # architecture (SAM_LOCAL_ARCH=arm64 needs qemu); exit 2 at once without a Docker engine.
 # (make's own $(error): the one line, exit 2, and no second "Error 2" line.)
@@ -78,8 +117,17 @@ sam-local: venv
 	$(BIN)/python -m mimeops_emulator.sam_local --sam $(SAM) --arch $(SAM_LOCAL_ARCH) \
 		--event events/inbound-external.json --message events/messages/external.eml
 
+# Everything: what CI (.ci/run) runs.
 test: lint sam-build
 	MIMEOPS_CORPUS=$(CORPUS) $(BIN)/pytest
+
+# The edit-test loop: lint and the tests that need no browser, Postfix, Dovecot or Docker
+# and are not slow (pytest markers, pyproject.toml), in CHECK_WORKERS processes (pytest-xdist);
+# under 3 minutes on 2 cores.
+FAST_TESTS := not browser and not postfix and not dovecot and not docker and not slow
+CHECK_WORKERS ?= 2
+check: lint
+	MIMEOPS_CORPUS=$(CORPUS) $(BIN)/pytest -n $(CHECK_WORKERS) -m "$(FAST_TESTS)"
 
 # The rendering suites alone (docs/rendering.md): the warning as Chromium, Firefox ESR,
 # WebKitGTK and Thunderbird show it (part of `make test`; ~6 min on a shared 2-core machine).
@@ -101,8 +149,9 @@ bench: venv
 bench-smtp: venv
 	$(BIN)/python -m bench.smtp
 
-# The real Lambda handler on each sample event, against the embedded emulator.
-demo: venv
+# The real Lambda handler on each sample event, against the embedded emulator. It installs
+# only the `local` extra, unless the full toolchain is there already.
+demo: $(if $(wildcard $(STAMP)),$(STAMP),$(DEMO_STAMP))
 	@mkdir -p $(OUT)
 	$(BIN)/mimeops invoke events/inbound-external.json --message events/messages/external.eml \
 		--config examples/flows/demo.yaml -o $(OUT)/inbound-external.eml

@@ -195,11 +195,13 @@ def targets(results: Results) -> list[str]:
                  _yes(median < 0.001)])
     cold = results.cold
     if cold is not None:
-        extra = cold.handler_import.minus(cold.boto3_import).median
-        rows.append(["handler import ≤ `import boto3` + 60 ms",
-                     f"+{extra * 1000:.0f} ms (median of {cold.runs} paired differences; "
-                     f"medians {_ms(cold.handler_import.median)} vs "
-                     f"{_ms(cold.boto3_import.median)} ms)", _yes(extra <= 0.060)])
+        # CPU time: on a shared machine wall time counts other processes' turns too.
+        extra = cold.handler_import_cpu.minus(cold.boto3_import_cpu).median
+        wall = cold.handler_import.minus(cold.boto3_import).median
+        rows.append(["handler import ≤ `import boto3` + 60 ms CPU",
+                     f"+{extra * 1000:.0f} ms CPU (median of {cold.runs} paired differences; "
+                     f"wall +{wall * 1000:.0f} ms; medians {_ms(cold.handler_import_cpu.median)}"
+                     f" vs {_ms(cold.boto3_import_cpu.median)} ms CPU)", _yes(extra <= 0.060)])
     for curve in results.curves:
         rows.append([f"linear: {curve.curve.title.lower()}",
                      f"growth exponent {curve.slope:.2f} (last step), "

@@ -2,7 +2,7 @@
 
 Messages per second, end to end (submitted to Postfix over SMTP until the next
 hop has them all), through two throw-away Postfix instances in the same run: one
-plain, one with `mimeops smtp-filter` wired in as the README says (the example
+plain, one with `mimeops smtp-filter` wired in as docs/smtp.md says (the example
 flow: banner, footer, subject tag). Loopback only; each level is bounded by a
 message count and a time budget. Needs root and Debian's postfix (as the tests).
 """

@@ -25,6 +25,7 @@ def run(args: argparse.Namespace) -> int:
     check_listen(host, args.port)
     try:
         import boto3  # noqa: F401  (checked here for a clear hint; used by the emulator)
+        import flask_cors  # noqa: F401  (moto's server runs on Flask)
         import moto  # noqa: F401
     except ModuleNotFoundError as error:
         missing_extra("serve", "local", error)

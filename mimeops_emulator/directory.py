@@ -5,7 +5,7 @@ answer as WorkMail does: the same members, ids for users and groups, an
 EntityNotFoundException for an unknown address or id, OrganizationNotFoundException
 for an unknown organization, MaxResults (1-100) / NextToken paging, and AWS's
 ValidationException text for missing members. Users and groups come from the
-directory file format of INTERFACES §6 (`mimeops.directory.load_directory`), so the
+directory file format of docs/directory.md (`mimeops.directory.load_directory`), so the
 handler reads through the API exactly what `mimeops apply --directory` reads from
 the file.
 """

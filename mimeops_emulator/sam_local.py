@@ -34,6 +34,10 @@ __all__ = ["machine_architecture", "main"]
 LAMBDA_IMAGE = "public.ecr.aws/lambda/python:3.13-{arch}"
 """The base image SAM derives from the template's Runtime (python3.13) and Architectures."""
 
+DEMO_FLOW = "examples/flows/demo.yaml"
+"""The flow `make sam-local` runs: a recipe every build packages (template FlowConfig has
+no default, so the local run names one)."""
+
 SERVE_START_S = 60.0
 BUILD_S = 900.0
 INVOKE_S = 300.0
@@ -162,7 +166,8 @@ def run(args: argparse.Namespace) -> None:
         raise SamLocalFailed(f"event {args.event} has no messageId")
     original = Path(args.message).read_bytes()
     build_dir = Path(args.build_dir)
-    override = ["--parameter-overrides", f"Architecture={args.arch}"]
+    # FlowConfig has no default (a deploy must choose its flow): the packaged demo flow here.
+    override = ["--parameter-overrides", f"Architecture={args.arch} FlowConfig={DEMO_FLOW}"]
     _say(f"sam build for {args.arch} into {build_dir}")
     _run([args.sam, "build", "--template", args.template, "--build-dir", str(build_dir),
           *override], "sam build", BUILD_S, env={**os.environ, "LAMBDA_ARCH": args.arch})

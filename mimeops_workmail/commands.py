@@ -27,6 +27,7 @@ def run(args: argparse.Namespace) -> int:
     try:  # the 'local' extra: imported here for the hint, before any work
         import aws_lambda_powertools  # noqa: F401
         import boto3  # noqa: F401
+        import flask_cors  # noqa: F401  (moto's server runs on Flask)
         import moto  # noqa: F401
 
         from mimeops_workmail.local import invoke

@@ -38,6 +38,7 @@ ENV_ON_ERROR = "MIMEOPS_ON_ERROR"
 ENV_MARKER_SECRET = "MIMEOPS_MARKER_KEY_SECRET"
 DEFAULT_TTL = 300.0
 SSM_PREFIX = "ssm:"
+FLOW_FILE_SUFFIXES = (".yaml", ".yml", ".json")
 
 
 class ConfigUnavailable(RuntimeError):
@@ -77,6 +78,10 @@ def flow_source() -> str:
                 return str(packaged)
         except OSError:  # a long one-line flow is no file name
             pass
+        if source.endswith(FLOW_FILE_SUFFIXES) and not Path(source).is_file():
+            raise FlowError(f"{ENV_CONFIG}={source}: no such file in the deployment package "
+                            "(package your flow with `make sam-build FLOW=path/to/flow.yaml` "
+                            "and deploy FlowConfig=flow.yaml, or use ssm:/parameter/name)")
     return source  # a path or the flow itself: load_flow tells them apart
 
 

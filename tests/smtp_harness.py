@@ -1,5 +1,5 @@
 """Real SMTP parts for the content-filter tests and the bench: a sink next hop, the
-filter as a process, and a throw-away Postfix instance configured from the README.
+filter as a process, and a throw-away Postfix instance configured from docs/smtp.md.
 
 Every wait polls with a deadline: nothing sleeps a fixed time and hopes.
 """
@@ -168,11 +168,11 @@ def submit(port: int, mail_from: str, rcpts: list[str], data: bytes) -> dict[str
         return client.sendmail(mail_from, rcpts, data)
 
 
-def readme_block(name: str) -> str:
-    """The README's code block that starts with the comment line `# <name>`."""
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+def guide_block(name: str) -> str:
+    """The code block of docs/smtp.md that starts with the comment line `# <name>`."""
+    text = (ROOT / "docs" / "smtp.md").read_text(encoding="utf-8")
     found = re.search(rf"```\w*\n(# {re.escape(name)}\n.*?)```", text, re.S)
-    assert found, f"README has no code block starting with '# {name}'"
+    assert found, f"docs/smtp.md has no code block starting with '# {name}'"
     return found.group(1)
 
 
@@ -242,8 +242,8 @@ def postfix_problem() -> str | None:
 class Postfix:
     """A Postfix instance of our own: `postfix -c DIR`, loopback ports, its own queue.
 
-    main.cf/master.cf are a minimal base plus the README's two blocks (ports
-    10025/10026 replaced by free ones), so what the README says is what runs.
+    main.cf/master.cf are a minimal base plus the two blocks of docs/smtp.md (ports
+    10025/10026 replaced by free ones), so what the guide says is what runs.
     The system's own Postfix, if any, is neither used nor touched.
     """
 
@@ -258,21 +258,21 @@ class Postfix:
         self.submission_port, self.outbound_filter_port = free_port(), free_port()
         main = BASE_MAIN.format(dir=self.dir, sink=sink_port)
         master = BASE_MASTER.format(smtp=self.smtp_port)
-        if before_queue:  # the README's port-25 smtpd with its proxy filter, on our port
+        if before_queue:  # docs/smtp.md's port-25 smtpd with its proxy filter, on our port
             smtpd = master.splitlines(keepends=True)[0]
             master = master.replace(smtpd, "") + self._ports(
-                readme_block("master.cf (before the queue)")).replace(
+                guide_block("master.cf (before the queue)")).replace(
                 "\nsmtp      inet", f"\n127.0.0.1:{self.smtp_port} inet")
-        if per_direction:  # the README's smtp/submission services, on our ports
+        if per_direction:  # docs/smtp.md's smtp/submission services, on our ports
             smtpd = master.splitlines(keepends=True)[0]
             master = master.replace(smtpd, "") + self._ports(
-                readme_block("master.cf (one listener per direction)")).replace(
+                guide_block("master.cf (one listener per direction)")).replace(
                 "\nsmtp       inet", f"\n127.0.0.1:{self.smtp_port} inet").replace(
                 "\nsubmission inet", f"\n127.0.0.1:{self.submission_port} inet")
         if with_filter:
             if not (before_queue or per_direction):
-                main += self._ports(readme_block("main.cf"))
-            master += self._ports(readme_block("master.cf"))
+                main += self._ports(guide_block("main.cf"))
+            master += self._ports(guide_block("master.cf"))
         self.conf.mkdir()
         (self.conf / "main.cf").write_text(main + extra_main, encoding="utf-8")
         (self.conf / "master.cf").write_text(master, encoding="utf-8")

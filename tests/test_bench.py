@@ -13,6 +13,8 @@ import pytest
 from bench import approaches, messages, report
 from bench.run import Results, main, run
 
+pytestmark = pytest.mark.slow
+
 KB = messages.KB
 
 

@@ -119,15 +119,19 @@ sys.exit(main(sys.argv[1:]))
      {"boto3", "botocore", "aws_lambda_powertools"}),
     (["serve", "--port", "0"], {"moto"}),
     (["serve", "--port", "0"], {"boto3"}),
+    (["serve", "--port", "0"], {"flask"}),
+    (["smtp-filter", "--config", "examples/flows/demo.yaml", "--listen", "127.0.0.1:0",
+      "--next-hop", "127.0.0.1:25"], {"aiosmtpd"}),
 ])
-def test_missing_extra_is_a_one_line_hint(command: list[str], hidden: set[str]) -> None:
+def test_missing_extra_is_a_one_line_usage_error(command: list[str], hidden: set[str]) -> None:
     code = HIDE.format(hidden=sorted(hidden))
     done = subprocess.run([sys.executable, "-c", code, *command], capture_output=True,
                           cwd=ROOT, timeout=60, check=False)
-    assert done.returncode == 1
+    assert done.returncode == 2  # like every usage error: the command cannot run as installed
+    extra = "smtp" if command[0] == "smtp-filter" else "local"
     err = one_line(done)
-    assert f"'mimeops {command[0]}' needs the 'local' extra" in err
-    assert "pip install 'mimeops[local]'" in err
+    assert f"'mimeops {command[0]}' needs the '{extra}' extra" in err
+    assert f"pip install 'mimeops[{extra}]'" in err
 
 
 @pytest.mark.parametrize("command", [

@@ -1,4 +1,4 @@
-"""Directory-aware flows (INTERFACES §6) on real messages: signatures, groups, impersonation.
+"""Directory-aware flows (docs/directory.md) on real messages: signatures, groups, impersonation.
 
 The static directory file drives `Flow.apply` and `mimeops apply --directory`; the
 WorkMail API side is in test_directory_workmail.py.
@@ -279,6 +279,23 @@ def test_cli_without_a_directory_says_what_is_missing() -> None:
     assert done.returncode == 2
     assert done.stderr.decode().count("\n") == 1
     assert "--directory DIR.yaml" in done.stderr.decode()
+
+
+@pytest.mark.parametrize("command", [
+    ["apply", "--direction", "OUTBOUND", "missing.eml"],
+    ["explain", "--direction", "OUTBOUND", "missing.eml"],
+    ["preview", "missing-folder"],
+])
+def test_cli_fails_at_load_for_a_workmail_directory_flow_without_a_file(
+        command: list[str]) -> None:
+    """The flow says `directory: workmail` already: the CLI, which cannot reach WorkMail,
+    says so before reading any message, and tells about --directory (not the flow key)."""
+    done = mimeops(command[0], "--config", str(FLOWS / "directory-signature.yaml"),
+                   *command[1:])
+    err = done.stderr.decode()
+    assert done.returncode == 2 and err.count("\n") == 1, err
+    assert "the flow says 'directory: workmail'" in err and "pass --directory DIR.yaml" in err
+    assert "set 'directory: workmail'" not in err and "missing" not in err
 
 
 @pytest.mark.parametrize(("content", "message"), [

@@ -131,7 +131,10 @@ def test_impersonation_through_the_workmail_api(
         assert env.emulator.puts(message_id) == []
 
 
-@pytest.mark.parametrize("kind", ["error5xx", "throttle", "latency"])
+@pytest.mark.parametrize("kind", [
+    "error5xx", "throttle",
+    pytest.param("latency", marks=pytest.mark.slow),  # waits the deadline out
+])
 def test_a_failing_directory_delivers_unchanged_within_the_deadline(
         env: LocalAWS, monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
     env.emulator.inject(kind, op="directory", times=-1, seconds=30 if kind == "latency" else 0)

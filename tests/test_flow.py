@@ -228,6 +228,41 @@ def test_flow_errors_name_rule_and_field(text: str, expected: str) -> None:
     assert "\n" not in str(info.value)
 
 
+DROP_RULE = "rules: [{name: r, action: DROP}]\n"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("internal_domains: [example.com, example..com]\n" + DROP_RULE,
+     "internal_domains (line 1)[1]: 'example..com' is not a valid domain name: "
+     "a domain name cannot have two periods in a row"),
+    ("internal_domains: [exa_mple.com]\n" + DROP_RULE, "invalid characters: '_'"),
+    ("internal_domains: [-example.com]\n" + DROP_RULE, "cannot have a hyphen at its start"),
+    ("internal_domains: [examplecom]\n" + DROP_RULE, "'examplecom' is not a valid domain name: "
+                                                       "it has no period"),
+    ("internal_domains: [localhost.]\n" + DROP_RULE, "is not a valid domain name"),
+    ("rules: [{name: r, when: {sender: '*.example..com'}, action: DROP}]\n",
+     "rule 'r': when (line 1).sender: 'example..com' is not a valid domain name"),
+    ("rules: [{name: r, when: {recipient: [example.com, 'ex ample.com']}, action: DROP}]\n",
+     "rule 'r': when (line 1).recipient[1]: invalid domain pattern 'ex ample.com'"),
+    ("rules: [{name: r, when: {recipient: [partner..example]}, action: DROP}]\n",
+     "recipient[0]: 'partner..example' is not a valid domain name"),
+    ("rules: [{name: r, when: {sender: jane@example..com}, action: DROP}]\n",
+     "invalid address pattern 'jane@example..com'"),
+])
+def test_domains_are_checked_at_load_with_email_validators_rules(text: str,
+                                                                 expected: str) -> None:
+    """One typo in internal_domains would make every colleague external: a load error."""
+    with pytest.raises(FlowError) as info:
+        load_flow(text)
+    assert expected in str(info.value) and "\n" not in str(info.value)
+
+
+def test_valid_domains_load_in_their_ascii_form() -> None:
+    flow = load_flow("internal_domains: [Example.COM, bücher.example, example.org.]\n"
+                     + DROP_RULE)
+    assert flow.internal_domains == {"example.com", "xn--bcher-kva.example", "example.org"}
+
+
 def test_flow_error_names_the_file(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text("rules:\n  - name: r\n    apply: [{footer: 3}]\n")

@@ -111,6 +111,7 @@ def test_invalid_flow_delivers_unchanged(env: LocalAWS, monkeypatch: pytest.Monk
     assert env.emulator.puts(str(event["messageId"])) == []
 
 
+@pytest.mark.slow  # waits the 2.5 s deadline out
 def test_slow_get_still_answers_before_the_deadline(env: LocalAWS) -> None:
     event = event_for(env)
     env.emulator.inject("latency", op="get", message_id=str(event["messageId"]), seconds=6)
@@ -159,6 +160,7 @@ def test_throttling_is_retried_within_the_budget(env: LocalAWS) -> None:
     assert len(env.emulator.puts(str(event["messageId"]))) == 1
 
 
+@pytest.mark.slow  # runs the whole 13.5 s budget out
 def test_twenty_second_get_answers_within_workmail_limit(env: LocalAWS) -> None:
     event = event_for(env)
     env.emulator.inject("latency", op="get", message_id=str(event["messageId"]),
@@ -276,3 +278,24 @@ def test_config_as_package_path_or_inline_text(
     event = event_for(env)
     assert app.lambda_handler(event, LocalContext()) == DEFAULT
     assert len(env.emulator.puts(str(event["messageId"]))) == 1
+
+
+def test_a_flow_file_missing_from_the_package_says_how_to_package_it(
+    env: LocalAWS, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    """FlowConfig=flow.yaml with no FLOW given to the build: mail flows unchanged, and the
+    log line says how to package the flow (the flow-read alarm fires on its metric)."""
+    monkeypatch.setenv("MIMEOPS_CONFIG", "flow.yaml")
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    monkeypatch.chdir("/")
+    event = event_for(env)
+    assert app.lambda_handler(event, LocalContext()) == DEFAULT
+    assert env.emulator.puts(str(event["messageId"])) == []
+    (said,) = [r for r in caplog.records if "invalid flow" in r.getMessage()]
+    error = said.__dict__["error"]
+    assert error.startswith("MIMEOPS_CONFIG=flow.yaml: no such file in the deployment package")
+    assert "make sam-build FLOW=path/to/flow.yaml" in error
+    out = capsys.readouterr().out
+    reads = [json.loads(line) for line in out.splitlines() if '"ConfigReadFailed"' in line]
+    assert [blob["what"] for blob in reads] == ["flow-invalid"]

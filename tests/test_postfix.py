@@ -1,7 +1,7 @@
-"""A real Postfix in front of `mimeops smtp-filter`, wired exactly as the README says.
+"""A real Postfix in front of `mimeops smtp-filter`, wired exactly as docs/smtp.md says.
 
 Each run builds its own Postfix instance (`postfix -c DIR`, queue and loopback
-ports of its own, configuration = a minimal base + the README's main.cf and
+ports of its own, configuration = a minimal base + the main.cf and
 master.cf blocks), relaying to a Python sink on the next hop, and stops it at
 the end. The machine's own Postfix, if any, is not used or touched.
 """
@@ -27,6 +27,8 @@ from tests.smtp_harness import (
     wait_until,
 )
 from tests.test_smtp_filter import FLOW, SECRET, message
+
+pytestmark = pytest.mark.postfix
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -135,7 +137,7 @@ def test_a_killed_filter_leaves_the_message_queued_until_it_is_back(
 
 
 def test_one_recipient_per_transaction_lets_postfix_bounce_per_recipient(flow: Path) -> None:
-    """The README's `mimeops_destination_recipient_limit = 1`: Postfix's own DSN, per recipient."""
+    """docs/smtp.md's `mimeops_destination_recipient_limit = 1`: Postfix's own DSN per recipient."""
     with sink() as (handler, port), Postfix(
             port, extra_main="mimeops_destination_recipient_limit = 1\n") as postfix, Filter(
             flow, postfix.filter_port, postfix.reinject_port) as proc:
@@ -166,7 +168,7 @@ def test_the_smtp_bench_delivers_every_message_bannered(capsys: pytest.CaptureFi
 
 def test_a_stopped_filter_leaves_mail_queued_until_it_is_back(
         mta: tuple[Postfix, SinkHandler], flow: Path) -> None:
-    """The README's claim for an operator: filter down, mail waits; filter up, it flows."""
+    """docs/smtp.md's claim for an operator: filter down, mail waits; filter up, it flows."""
     postfix, handler = mta
     handler.messages.clear()
     submit(postfix.smtp_port, "mallory@evil.example", ["alice@example.com"],
@@ -183,7 +185,7 @@ def test_a_stopped_filter_leaves_mail_queued_until_it_is_back(
 
 
 def test_before_the_queue_the_client_sees_the_filter_reply(flow: Path) -> None:
-    """The README's `smtpd_proxy_filter` block: 250 or the bounce's 550 at submission."""
+    """docs/smtp.md's `smtpd_proxy_filter` block: 250 or the bounce's 550 at submission."""
     with sink() as (handler, port), Postfix(port, before_queue=True) as postfix, Filter(
             flow, postfix.filter_port, postfix.reinject_port) as proc:
         submit(postfix.smtp_port, "mallory@evil.example", ["alice@example.com"], message())
@@ -199,7 +201,7 @@ def test_before_the_queue_the_client_sees_the_filter_reply(flow: Path) -> None:
 
 
 def test_one_listener_per_direction_ignores_a_forged_internal_sender(flow: Path) -> None:
-    """The README's per-direction block: the port decides the direction, not MAIL FROM."""
+    """docs/smtp.md's per-direction block: the port decides the direction, not MAIL FROM."""
     forged = message(sender="jane@example.com")
     with sink() as (handler, port), Postfix(port, per_direction=True) as postfix, Filter(
             flow, postfix.filter_port, postfix.reinject_port, "--direction", "INBOUND"), Filter(

@@ -1,4 +1,4 @@
-"""`mimeops preview` over files, folders, mbox files and Maildirs: the tally (INTERFACES §7)."""
+"""`mimeops preview` over files, folders, mbox files and Maildirs: the tally (docs/preview.md)."""
 
 from __future__ import annotations
 

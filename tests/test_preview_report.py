@@ -13,6 +13,8 @@ import pytest
 from mimeops.cli import main
 from mimeops.preview.report import EAGER_PAIRS
 
+pytestmark = pytest.mark.browser
+
 ROOT = Path(__file__).resolve().parent.parent
 WARNING = ROOT / "examples" / "flows" / "external-warning.yaml"
 EVENTS = ROOT / "events" / "messages"

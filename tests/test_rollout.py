@@ -1,8 +1,9 @@
-"""Safe rollout: audit mode, activation windows, `explain` and `validate` (INTERFACES §7)."""
+"""Safe rollout: audit mode, activation windows, `explain` and `validate` (docs/rollout.md)."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta, timezone
@@ -266,6 +267,22 @@ def test_validate_command(tmp_path: Path) -> None:
     assert "mode (line 2): expected enforce or audit" in done.stderr
     missing = mimeops("validate", str(tmp_path / "nope"))
     assert missing.returncode == 2 and "cannot read flow file" in missing.stderr
+
+
+def test_validate_takes_an_inline_flow_as_apply_does(tmp_path: Path) -> None:
+    inline = '{"rules": [{"name": "r", "when": {"direction": "INBOUND"}, "action": "DROP"}]}'
+    done = mimeops("validate", inline)
+    assert (done.returncode, done.stdout) == (0, "inline flow: valid flow, 1 rule(s)\n")
+    applied = mimeops("apply", "--config", inline, str(EXTERNAL), "-o", os.devnull)
+    assert applied.returncode == 0, applied.stderr  # the same text, the same verdict
+    yaml_text = "rules:\n  - {name: r, mode: audit, action: DROP}\n"
+    assert mimeops("validate", yaml_text).stdout == "inline flow: valid flow, 1 rule(s), " \
+                                                    "1 in audit mode\n"
+    bad = mimeops("validate", '{"rules": [{"name": "r", "action": "DRP"}]}')
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "DRP" in bad.stderr
+    typo = mimeops("validate", "internal_domains: [example..com]\n" + yaml_text)
+    assert typo.returncode == 2 and typo.stderr.count("\n") == 1
+    assert "'example..com' is not a valid domain name" in typo.stderr
 
 
 # -- the JSON Schema says what the loader says ---------------------------------------------------

@@ -310,6 +310,7 @@ def make_sam_local(docker: None, tmp_path_factory: pytest.TempPathFactory
     return done, build
 
 
+@pytest.mark.docker
 def test_make_sam_local_invokes_twice_and_updates_the_message_once(
         make_sam_local: tuple[subprocess.CompletedProcess[str], Path]) -> None:
     done, _ = make_sam_local
@@ -333,6 +334,7 @@ def _apply(message: Path, key: str) -> dict[str, Any]:
     return summary
 
 
+@pytest.mark.docker
 def test_a_users_plain_sam_local_invoke_reaches_mimeops_serve(
         make_sam_local: tuple[subprocess.CompletedProcess[str], Path], tmp_path: Path) -> None:
     """The README's steps by hand: serve --docker --env-vars-file, then sam local invoke."""
@@ -345,7 +347,8 @@ def test_a_users_plain_sam_local_invoke_reaches_mimeops_serve(
         assert not server.url.startswith("http://127.")  # reachable from a container
         invoke = [str(SAM), "local", "invoke", "-t", str(build / "template.yaml"),
                   "-e", str(EVENT), "--env-vars", str(env_vars), "--skip-pull-image",
-                  "--parameter-overrides", f"Architecture={ARCH}"]
+                  "--parameter-overrides",
+                  f"Architecture={ARCH} FlowConfig=examples/flows/demo.yaml"]
         env = {**os.environ, "SAM_CLI_TELEMETRY": "0", "AWS_ACCESS_KEY_ID": "testing",
                "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1"}
         done = subprocess.run(invoke, capture_output=True, text=True, cwd=ROOT, env=env,

@@ -284,6 +284,7 @@ def _join_workers() -> None:
             assert not thread.is_alive()
 
 
+@pytest.mark.slow  # waits a deadline out
 def test_timed_out_worker_cannot_put_log_or_count(
     warm: tuple[LocalAWS, Clock], caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -325,6 +326,7 @@ def test_put_and_deadline_check_are_one_step() -> None:
         fresh.check()
 
 
+@pytest.mark.slow  # waits a deadline out
 def test_put_under_way_at_the_deadline_is_waited_for_and_answered(
     warm: tuple[LocalAWS, Clock], caplog: pytest.LogCaptureFixture
 ) -> None:

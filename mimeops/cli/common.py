@@ -82,8 +82,16 @@ def flow_options(command: Parser) -> None:
 
 def flow_with_directory(config: str, directory: str | None) -> Flow:
     """The flow of `config` with the static directory file attached (its addresses' domains
-    are the organization's when the flow names none); FlowError / DirectoryError."""
+    are the organization's when the flow names none); FlowError / DirectoryError.
+
+    A `directory: workmail` flow needs --directory here: only the Lambda handler reaches
+    the WorkMail API, so without the file every lookup would fail message by message."""
     flow = load_flow(config)
+    if not directory and flow.directory_source == "workmail":
+        raise FlowError(
+            "the flow says 'directory: workmail', which only the Lambda handler can read: "
+            "pass --directory DIR.yaml, a static directory file (users and groups), "
+            "e.g. examples/directory/example-org.yaml")
     if directory:
         found = load_directory(directory)
         flow.directory = found
@@ -101,8 +109,9 @@ def load(args: argparse.Namespace) -> Flow:
 
 
 def missing_extra(command: str, extra: str, error: ModuleNotFoundError) -> NoReturn:
-    """A command whose optional dependencies are not installed: say which extra brings them."""
+    """A command whose optional dependencies are not installed: say which extra brings them
+    (exit 2, a usage error: the command cannot run as installed, and retrying will not help)."""
     fail(f"'mimeops {command}' needs the '{extra}' extra (no module named {error.name!r}): "
-         f"pip install 'mimeops[{extra}]'", 1)
+         f"pip install 'mimeops[{extra}]'")
 
 

@@ -1,4 +1,4 @@
-"""The static directory file (INTERFACES §6): users and groups in YAML, for the CLI and tests.
+"""The static directory file (docs/directory.md): users and groups in YAML, for the CLI and tests.
 
     users:
       - email: jane.doe@example.com      # primary address

@@ -19,7 +19,7 @@ from mimeops.flow.facts import Facts, Predicate
 from mimeops.flow.observed import observe
 from mimeops.flow.regex import LinearRegex
 from mimeops.mail import DIRECTIONS
-from mimeops.mime.addresses import Pattern, domain_of, normalize_domain, patterns
+from mimeops.mime.addresses import Pattern, checked_domain, domain_of, patterns
 
 
 @dataclass(frozen=True)
@@ -265,4 +265,4 @@ def internal_domains(value: Any, where: str) -> frozenset[str]:
         if "*" in domain or "@" in domain or " " in domain:
             raise FlowError(f"{where}: {domain!r} is not a domain name (list each domain; "
                             "subdomains are not included automatically)")
-    return frozenset(normalize_domain(d) for d in items)
+    return frozenset(checked_domain(d, f"{where}[{i}]") for i, d in enumerate(items))

@@ -1,4 +1,4 @@
-"""Directory-aware conditions and `{sender.*}` fields (INTERFACES §6).
+"""Directory-aware conditions and `{sender.*}` fields (docs/directory.md).
 
 Conditions: `sender_group`, `recipient_group` (group names, any case; nested groups
 count), `impersonates_user`, `lookalike_domain`. Each message asks the directory at

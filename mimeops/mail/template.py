@@ -28,7 +28,7 @@ FIELDS = {
     "date": "the Date header",
     "direction": "INBOUND or OUTBOUND",
     "message_id": "the Message-ID header",
-    # INTERFACES §6: the envelope sender's directory record (empty when not a user)
+    # docs/directory.md: the envelope sender's directory record (empty when not a user)
     "sender.display_name": "the sender's display name from the directory",
     "sender.first_name": "the sender's first name",
     "sender.last_name": "the sender's last name",

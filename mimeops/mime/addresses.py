@@ -36,6 +36,35 @@ def normalize_domain(domain: str) -> str:
         return domain
 
 
+# email-validator's messages speak of the part after an address's @-sign: said of a domain.
+_DOMAIN_WORDING = (("is not valid. It should have a period", "has no period"),
+                   (" immediately after the @-sign", " at its start"),
+                   ("The part after the @-sign", "It"), ("An email address", "A domain name"),
+                   ("After the @-sign, p", "P"), ("after the @-sign", "in it"))
+
+
+def checked_domain(text: str, where: str) -> str:
+    """The ASCII (IDNA) form of a domain name a flow lists, or FlowError naming it.
+
+    email-validator's rules for the part after the @-sign (labels, characters and
+    lengths, IDNA, a period, special-use names such as `localhost`): one typo in
+    `internal_domains` (`example..com`) would otherwise make every colleague external.
+    One trailing period (the absolute DNS form) is allowed.
+    """
+    from email_validator import EmailNotValidError, validate_email
+
+    name = text.strip()
+    bare = name[:-1] if name.endswith(".") and not name.endswith("..") else name
+    try:
+        return validate_email("x@" + bare, check_deliverability=False).ascii_domain
+    except EmailNotValidError as error:
+        reason = str(error)
+        for said, meant in _DOMAIN_WORDING:
+            reason = reason.replace(said, meant)
+        raise FlowError(f"{where}: {name!r} is not a valid domain name: "
+                        f"{reason[:1].lower()}{reason[1:].rstrip('.')}") from None
+
+
 def normalize_address(address: str) -> str:
     local, at, _ = address.strip().strip("<>").rpartition("@")
     return f"{local.lower()}@{domain_of(address)}" if at else address.strip().lower()
@@ -118,7 +147,7 @@ class Pattern:
     def _domain(text: str, where: str) -> str:
         if "*" in text or " " in text or not text.strip("."):
             raise FlowError(f"{where}: invalid domain pattern {text!r}")
-        return normalize_domain(text)
+        return checked_domain(text, where)
 
     def matches(self, address: str) -> bool:
         if self.kind == "address":

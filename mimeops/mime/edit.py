@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 
 from mimeops.errors import UndecodableBody
-from mimeops.mime import charset, guard, html, text, transfer
+from mimeops.mime import charset, html, text, transfer
 from mimeops.mime.headers import Field
 from mimeops.mime.model import Part
 
@@ -44,6 +44,10 @@ def insert(
     def splice(body: str, top: str | None, bottom: str | None) -> str:
         if part.subtype == "html":
             if guard_token:
+                # Imported on the first guarded HTML body (the HTML5 reader and CSS
+                # scoping): an outbound footer or plain text never pays for it.
+                from mimeops.mime import guard
+
                 return guard.insert(body, guard_token, top, bottom, above_reply)
             return html.insert(body, top, bottom, above_reply)
         return text.insert(body, top, bottom, eol, flowed, above_reply)

@@ -57,7 +57,7 @@ def _say(error: BaseException) -> str:
 
 @dataclass
 class Tally:
-    """The one-line JSON summary of `mimeops preview` (INTERFACES §7).
+    """The one-line JSON summary of `mimeops preview` (docs/preview.md).
 
     `rules` counts, per enforced rule, the messages whose conditions it matched;
     `audited`, per audit rule, the messages it would have acted on. Every rule
