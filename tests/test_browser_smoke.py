@@ -19,10 +19,6 @@ FACTS = """function (doc) {
           doc.documentElement.clientWidth, doc.defaultView.innerHeight];
 }"""
 
-import pytest
-
-pytestmark = pytest.mark.browser
-
 
 @pytest.fixture(scope="module")
 def listener() -> Iterator[list[str]]:
