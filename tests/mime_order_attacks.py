@@ -141,6 +141,18 @@ CONTROLS: list[tuple[str, str, bytes]] = [
      message("c4", multipart("mixed", _html(), _attached(b"attachment")))),
 ]
 
+ATTACKS += [
+    ("named-text-first", "a padded text part with a name and no disposition",
+     message("named-text", multipart("mixed", _padded(
+         b'text/plain; charset=utf-8; name="verified.txt"'), _html()))),
+    ("alternative-image-richest", "an alternative whose richest version is an image",
+     message("alt-image", multipart("mixed", multipart("alternative", _PLAIN, _image(),
+                                                       boundary="b2"), _html()))),
+    ("deep-image-first", "the image three multiparts down",
+     message("deep", multipart("mixed", multipart("mixed", multipart(
+         "related", _image(), boundary="b3"), boundary="b2"), _html()))),
+]
+
 # A second HTML part is shown in the same document as the first (Thunderbird puts every
 # part in one page): its stylesheet and its fixed boxes reach the banner unless guarded.
 _LEAK_CSS = ("<style>.moz-text-html:first-of-type,.moz-text-plain,pre,"

@@ -34,10 +34,12 @@ from gi.repository import Gdk, GLib, Gtk, WebKit2  # noqa: E402
 
 WORLD = "mimeops"
 _STABLE = 3          # identical grabs in a row before a shot counts as painted
-_GRAB_EVERY = 0.015  # seconds between grabs
+_GRAB_EVERY = 0.02   # seconds between grabs
 _PAINT_TIMEOUT = 5.0
 _LOAD_TIMEOUT = 30.0
 _GAP = 10  # pixels between the windows of two pages
+_FRAMES = ("await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));"
+           " return null;")
 
 
 def _context():
@@ -87,8 +89,7 @@ class Page:
 
     def settle(self):
         _spin(lambda: self.loaded, _LOAD_TIMEOUT, "load")
-        self.script("await new Promise(r => requestAnimationFrame(() => "
-                    "requestAnimationFrame(r))); return null;")
+        self.script(_FRAMES)
 
     def script(self, body):
         """Run an async function body in our isolated world; its JSON result."""
@@ -110,6 +111,9 @@ class Page:
         return None if text in (None, "undefined") else json.loads(text)
 
     def shot(self):
+        # A frame after whatever changed last (a scroll), then the window once it holds
+        # still: under load the compositor can lag behind the page.
+        self.script(_FRAMES)
         last, same, deadline = None, 0, time.monotonic() + _PAINT_TIMEOUT
         while same < _STABLE and time.monotonic() < deadline:
             _drain()
