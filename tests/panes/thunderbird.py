@@ -43,21 +43,25 @@ PREFS = COMMON_PREFS | {
     "mail.biff.play_sound": False,
     "mail.biff.show_alert": False,
 }
-# The message pane's document and window, from the message window's chrome.
+# The message pane's document and window, from the message window's chrome (null while
+# about:message itself is still loading).
 _PANE = ('const about = document.getElementById("messageBrowser");'
-         'const pane = about.contentDocument.getElementById("messagepane");')
+         'const pane = about.contentDocument && about.contentDocument'
+         '.getElementById("messagepane");')
 _SETTLE = _PANE + """
 const [url, timeout] = arguments;
 return (async () => {
   const until = Date.now() + timeout;
   const ready = () => {
-    const doc = pane.contentDocument;
+    const doc = pane && pane.contentDocument;
     return about.contentWindow.msgLoaded && doc && doc.readyState === "complete"
         && doc.URL.startsWith(url.replace("file://", "mailbox://").split("?")[0])
         && Array.from(doc.images).every(i => i.complete);
   };
   while (!ready()) {
-    if (Date.now() > until) return "not loaded: " + pane.contentDocument.URL;
+    if (Date.now() > until) {
+      return "not loaded: " + (pane.contentDocument ? pane.contentDocument.URL : "no document");
+    }
     await new Promise(r => setTimeout(r, 10));
   }
   const win = pane.contentWindow;
@@ -153,7 +157,11 @@ class ThunderbirdPane(Showing):
     def begin_message(self, raw: bytes) -> None:
         previous = self.url
         self.url = self.thunderbird.write(raw)
-        self.thunderbird.use(self.handle).execute_script(
+        client = self.thunderbird.use(self.handle)
+        # about:message may still be setting up its window: wait until it can display.
+        Wait(client, timeout=30).until(lambda c: c.execute_script(
+            _PANE + "return !!(pane && about.contentWindow.displayMessage);"))
+        client.execute_script(
             _PANE + "about.contentWindow.displayMessage(arguments[0]);", script_args=[self.url])
         if previous:
             Path(previous.removeprefix("file://").split("?")[0]).unlink(missing_ok=True)
