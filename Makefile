@@ -78,11 +78,22 @@ PY313 := $(shell for p in python3.13 $(wildcard $(HOME)/.pyenv/versions/3.13*/bi
 # flow.yaml (deploy with FlowConfig=flow.yaml). A missing or invalid file stops the build.
 FLOW ?= $(MIMEOPS_FLOW)
 
+# Plugins (docs/extending.md): requirement lines in requirements-plugins.txt (or the file
+# PLUGINS names): a PyPI name, a path inside the project, a git URL. Each is built into a
+# wheel here, with mimeops' own wheel (which the plugins' "mimeops" dependency is then),
+# and installed with the runtime wheels, so their dependencies come as CPython 3.13 wheels
+# for LAMBDA_ARCH too. The installed metadata (entry points) is how the handler finds them.
+PLUGINS ?= $(wildcard requirements-plugins.txt)
+
 build-MimeopsFunction: package-flow
+	set -e; wheels="$$(mktemp -d)"; trap 'rm -rf "$$wheels"' EXIT; \
+	$(if $(PLUGINS),$(LAMBDA_PIP) wheel --quiet --disable-pip-version-check --no-deps \
+		--wheel-dir "$$wheels" . -r "$(PLUGINS)";) \
 	$(LAMBDA_PIP) install --quiet --disable-pip-version-check --no-compile \
 		--target "$(ARTIFACTS_DIR)" --implementation cp --python-version 3.13 \
 		$(addprefix --platform ,$(LAMBDA_PLATFORMS)) --only-binary=:all: \
-		-r requirements.txt
+		-r requirements.txt $(if $(PLUGINS),--find-links "$$wheels" "$$wheels"/*.whl)
+	rm -rf "$(ARTIFACTS_DIR)/mimeops_emulator" "$(ARTIFACTS_DIR)/mimeops_smtp"
 	cp -R mimeops mimeops_workmail handlers "$(ARTIFACTS_DIR)/"
 	mkdir -p "$(ARTIFACTS_DIR)/examples"
 	cp -R examples/flows "$(ARTIFACTS_DIR)/examples/"
@@ -101,7 +112,7 @@ ifeq ($(strip $(FLOW)),)
 else
 	@test -f "$(FLOW)" || { echo "FLOW=$(FLOW): no such file (give the path of your flow file)" >&2; exit 2; }
 	@test -x "$(BIN)/mimeops" || { echo "FLOW=$(FLOW): checking it needs .venv: run make venv first" >&2; exit 2; }
-	$(BIN)/mimeops validate "$(FLOW)"
+	$(BIN)/mimeops validate "$(FLOW)" || { $(if $(PLUGINS),echo "FLOW=$(FLOW): the flow is checked with .venv: install the plugins it names there too (.venv/bin/pip install -r $(PLUGINS))" >&2;) exit 2; }
 	cp "$(FLOW)" "$(ARTIFACTS_DIR)/flow.yaml"
 	@echo "packaged $(FLOW) as flow.yaml: deploy with FlowConfig=flow.yaml"
 endif

@@ -4,6 +4,7 @@
     ├── PermanentError        retrying cannot help: fix the flow, configuration or input
     │   ├── FlowError         an invalid flow (names the rule, field and line)
     │   ├── DirectoryError    an invalid static directory file
+    │   ├── DirectoryMissing  the flow asks the directory, and none is configured
     │   ├── UndecodableBody   a body that does not decode as its labels say
     │   └── SourceError       a preview source that cannot be read
     └── TransientError        may succeed when retried: a service down, a timeout
@@ -37,6 +38,13 @@ class FlowError(PermanentError, ValueError):
 
 class DirectoryError(PermanentError, ValueError):
     """An invalid static directory file (`--directory DIR.yaml`); one line naming the entry."""
+
+
+class DirectoryMissing(PermanentError, LookupError):
+    """The flow asks the directory (sender_group, {sender.*}, a plugin condition asking
+    `context.sender_groups`, ...) and none is configured: a deployment mistake that no
+    retry fixes. Transports check `Flow.needs_directory` at load, so the built-ins never
+    get here; a plugin that asks without declaring `needs_directory` does."""
 
 
 class UndecodableBody(PermanentError, ValueError):

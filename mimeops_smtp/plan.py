@@ -1,18 +1,18 @@
-"""From the flow's WorkMail-style actions to what happens to each SMTP recipient.
+"""From the flow's typed decision to what happens to each SMTP recipient.
 
-The flow answers as it would to WorkMail: a list of actions, some for named
-recipients and one for everybody else. SMTP has no such response, so each
-recipient of the transaction gets one fate: delivered as rewritten, delivered
-with the junk header (MOVE_TO_JUNK), discarded (DROP) or refused (BOUNCE, with
-the rule's message). BYPASS_SPAM_CHECK means nothing past the filter: delivered.
+The flow decides per recipient (`RecipientAction`s: some for named recipients, one for
+everybody else). SMTP has no such response, so each recipient of the transaction gets
+one fate: delivered as rewritten, delivered with the junk header (MOVE_TO_JUNK),
+discarded (DROP) or refused (BOUNCE, with the rule's message). BYPASS_SPAM_CHECK means
+nothing past the filter: delivered.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
+from mimeops.flow import ActionType, RecipientAction
 from mimeops.mime.addresses import normalize_address
 
 
@@ -26,24 +26,23 @@ class Plan:
     bounce: dict[str, str] = field(default_factory=dict)   # recipient -> bounce message
 
 
-def plan(actions: Sequence[Mapping[str, Any]], recipients: Sequence[str]) -> Plan:
+def plan(decided: Sequence[RecipientAction], recipients: Sequence[str]) -> Plan:
     """Split `recipients` by the action the flow chose for each (first entry naming one wins)."""
-    named: dict[str, Mapping[str, Any]] = {}
-    everybody: Mapping[str, Any] = {"type": "DEFAULT"}
-    for entry in actions:
-        if entry.get("allRecipients") is True:
-            everybody = entry["action"]
-        for recipient in entry.get("recipients") or ():
-            named.setdefault(normalize_address(recipient), entry["action"])
+    named: dict[str, RecipientAction] = {}
+    everybody = RecipientAction.everyone()
+    for action in decided:
+        if action.recipients is None:
+            everybody = action
+        for recipient in action.recipients or ():
+            named.setdefault(normalize_address(recipient), action)
     fates = Plan()
     for recipient in recipients:
         action = named.get(normalize_address(recipient), everybody)
-        kind = action.get("type")
-        if kind == "BOUNCE":
-            fates.bounce[recipient] = str(action.get("parameters", {}).get("bounceMessage", ""))
-        elif kind == "DROP":
+        if action.type is ActionType.BOUNCE:
+            fates.bounce[recipient] = action.bounce_message or ""
+        elif action.type is ActionType.DROP:
             fates.drop.append(recipient)
-        elif kind == "MOVE_TO_JUNK":
+        elif action.type is ActionType.MOVE_TO_JUNK:
             fates.junk.append(recipient)
         else:
             fates.deliver.append(recipient)

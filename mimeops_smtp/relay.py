@@ -10,6 +10,7 @@ import smtplib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from mimeops.errors import MimeopsError, PermanentError, TransientError
 from mimeops_smtp.settings import Settings
 
 # MAIL FROM parameters that still hold after a rewrite (SIZE is recomputed by smtplib).
@@ -29,12 +30,26 @@ class Reply:
         return 500 <= self.code < 600
 
 
-class NextHopError(Exception):
-    """The whole transaction failed at the next hop: `reply` says how."""
+class NextHopError(MimeopsError):
+    """The whole transaction failed at the next hop: `reply` says how. Raised as
+    `NextHopRefused` (5xx: permanent) or `NextHopDeferred` (4xx: transient), by `failed`."""
 
     def __init__(self, reply: Reply) -> None:
         super().__init__(f"{reply.code} {reply.text}")
         self.reply = reply
+
+
+class NextHopRefused(NextHopError, PermanentError):
+    """The next hop refused the transaction for good (5xx)."""
+
+
+class NextHopDeferred(NextHopError, TransientError):
+    """The next hop could not take the transaction now (4xx, or unreachable)."""
+
+
+def failed(reply: Reply) -> NextHopError:
+    """The error for a failed transaction, by the kind of `reply`."""
+    return NextHopRefused(reply) if reply.permanent else NextHopDeferred(reply)
 
 
 def options(mail_options: Sequence[str]) -> list[str]:
@@ -83,13 +98,13 @@ def send(settings: Settings, mail_from: str, recipients: Sequence[str], data: by
         replies = {r: Reply(code, _text(text)) for r, (code, text) in error.recipients.items()}
         first = next(iter(replies.values()), Reply(451, "4.4.0 all recipients refused"))
         temporary = [r for r in replies.values() if not r.permanent]
-        raise NextHopError(temporary[0] if temporary else first) from error
+        raise failed(temporary[0] if temporary else first) from error
     except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as error:
-        raise NextHopError(Reply(error.smtp_code, _text(error.smtp_error))) from error
+        raise failed(Reply(error.smtp_code, _text(error.smtp_error))) from error
     except smtplib.SMTPResponseException as error:
         code = error.smtp_code if 400 <= error.smtp_code < 600 else 451
-        raise NextHopError(Reply(code, _text(error.smtp_error))) from error
+        raise failed(Reply(code, _text(error.smtp_error))) from error
     except (OSError, smtplib.SMTPException) as error:  # refused, reset, timed out, garbled
-        raise NextHopError(Reply(451, f"4.4.1 next hop {host}:{port} unavailable: "
+        raise failed(Reply(451, f"4.4.1 next hop {host}:{port} unavailable: "
                                       f"{type(error).__name__}")) from error
     return {r: Reply(code, _text(text)) for r, (code, text) in refused.items()}

@@ -32,6 +32,7 @@ from typing import Any
 from aiosmtpd.smtp import SMTP, syntax
 from aiosmtpd.smtp import Envelope as SMTPEnvelope
 
+from mimeops.errors import PermanentError
 from mimeops.flow import Envelope, Flow
 from mimeops.mime.addresses import domain_of
 from mimeops_smtp import dsn, relay
@@ -149,12 +150,13 @@ class FilterHandler:
         except Exception as error:  # the flow failed or took too long: on_error decides
             record.fields["error"] = ("flow timeout" if isinstance(error, TimeoutError)
                                       else f"flow: {type(error).__name__}")
-            if flow.on_error == "retry":
+            # A permanent error fails the same way when the MTA retries: deliver.
+            if flow.on_error == "retry" and not isinstance(error, PermanentError):
                 return TEMPFAIL
             fates, message = Plan(deliver=recipients), raw
             record.fields["changed"] = False
         else:
-            fates, message = plan(result.actions, recipients), result.message
+            fates, message = plan(result.recipient_actions, recipients), result.message
             record.fields.update(changed=result.changed, applied=result.applied)
             if result.skipped:
                 record.fields["skipped"] = result.skipped

@@ -19,12 +19,12 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from mimeops import Envelope, Flow, FlowError
-from mimeops.flow import actions
+from mimeops import Envelope, Flow
+from mimeops.errors import PermanentError, TransientError
 from mimeops.mime import Message
 from mimeops.mime.addresses import header_addresses
 from mimeops.mime.validate import rejection_reason
-from mimeops_workmail import clients, event, messageflow, storage
+from mimeops_workmail import clients, event, messageflow, response, storage
 from mimeops_workmail.config import Config
 from mimeops_workmail.invocation import Invocation, count_by
 
@@ -38,12 +38,8 @@ UPDATE_GRACE_S = 1.0  # at the deadline, how long to wait for a Put already unde
 _config: Config | None = None
 
 
-class RetryRequested(RuntimeError):
+class RetryRequested(TransientError, RuntimeError):
     """Raised under `on_error: retry` so that WorkMail retries the invocation."""
-
-
-def _default() -> dict[str, Any]:
-    return {"actions": actions.default_response()}
 
 
 def config() -> Config:
@@ -54,11 +50,14 @@ def config() -> Config:
     return _config
 
 
-def reset(clock: Callable[[], float] | None = None) -> None:
+def reset(clock: Callable[[], float] | None = None,
+          flow: str | dict[str, object] | None = None) -> None:
     """Forget the flow and keys (tests, or a new MIMEOPS_CONFIG in the same process);
-    `clock` (a monotonic seconds function) replaces time.monotonic for the TTL."""
+    `clock` (a monotonic seconds function) replaces time.monotonic for the TTL; `flow`
+    (a path, YAML text, or a dict that may hold transform objects) replaces
+    MIMEOPS_CONFIG (the `workmail` test fixture)."""
     global _config
-    _config = Config(clock) if clock is not None else None
+    _config = Config(clock, flow) if clock is not None or flow is not None else None
 
 
 @dataclass
@@ -87,7 +86,7 @@ def lambda_handler(raw_event: Any, context: Any) -> dict[str, Any]:
     except event.EventError as error:
         logger.error("malformed event; answering DEFAULT", extra={"error": str(error)})
         count_by(metrics, "Failed", "error", "MalformedEvent")
-        return _default()
+        return response.default()
     settings = config()
     remaining = min(context.get_remaining_time_in_millis(), WORKMAIL_LIMIT_MS)
     budget = max(0.0, (remaining - MARGIN_MS) / 1000)
@@ -112,15 +111,12 @@ def lambda_handler(raw_event: Any, context: Any) -> dict[str, Any]:
     if outcome.response is not None:
         return outcome.response
     fault = outcome.error or RuntimeError("no outcome")
-    if isinstance(fault, FlowError):  # reported when read; a retry cannot fix a typo
-        count_by(metrics, "Failed", "error", "InvalidFlow")
-        return _default()
     code = clients.error_code(fault) or type(fault).__name__
     count_by(metrics, "Failed", "error", code)
     logger.error("processing failed", extra={"error_code": code, "error": str(fault)[:500]})
-    if settings.on_error() == "retry":
+    if settings.on_error() == "retry" and not isinstance(fault, PermanentError):
         raise RetryRequested(f"{code}: WorkMail will retry this message") from fault
-    return _default()
+    return response.default()  # a permanent error: a retry would fail the same way
 
 
 def _run(settings: Config, ev: event.WorkMailEvent, outcome: _Outcome,
@@ -128,6 +124,13 @@ def _run(settings: Config, ev: event.WorkMailEvent, outcome: _Outcome,
     try:
         flow = settings.current(
             lambda what, error, kept: _read_failed(scope, what, error, kept))
+    except PermanentError:  # an invalid flow or configuration: logged and counted when
+        outcome.response = response.default()  # read, not again for every message
+        return
+    except BaseException as error:  # reported by the handler thread
+        outcome.error = error
+        return
+    try:
         if flow.directory is not None:  # no directory call may outlive the answer
             from mimeops_workmail import directory
 
@@ -139,7 +142,7 @@ def _run(settings: Config, ev: event.WorkMailEvent, outcome: _Outcome,
 
 def _read_failed(scope: Invocation, what: str, error: Exception, kept: bool) -> None:
     """A failed read of the flow or the marker key: logged and counted, never fatal."""
-    invalid = isinstance(error, FlowError)
+    invalid = isinstance(error, PermanentError)
     then = ("keeping the last good one until a read succeeds" if kept
             else "delivering messages unchanged until a read succeeds")
     scope.log("error", f"{'invalid' if invalid else 'cannot read'} {what}; {then}",
@@ -154,7 +157,7 @@ def _process(flow: Flow, ev: event.WorkMailEvent, scope: Invocation) -> dict[str
     except Exception as error:
         if clients.error_code(error) == "ResourceNotFoundException":
             scope.log("warning", "message not found (expired or unknown); answering DEFAULT")
-            return _default()
+            return response.default()
         raise
     recipients = ev.recipients
     if ev.truncated:
@@ -165,9 +168,9 @@ def _process(flow: Flow, ev: event.WorkMailEvent, scope: Invocation) -> dict[str
     result = flow.apply(raw, Envelope(ev.direction, ev.mail_from, recipients))
     scope.metric("Processed", MetricUnit.Count, 1)
     scope.metric("MessageBytes", MetricUnit.Bytes, len(raw))
-    if result.skipped:
+    if result.skip is not None:
         # "invalid-output: <detail>" is counted by its kind; the detail goes to the log.
-        scope.count_by("Skipped", "reason", result.skipped.partition(":")[0])
+        scope.count_by("Skipped", "reason", result.skip.label)
     for bare in result.bare:
         # By kind ("unknown transfer encoding", "nesting limit"), never by a sender's label.
         scope.count_by("Bare", "reason", " ".join(bare.partition(": ")[2].split()[:3]).rstrip(":"))
@@ -181,16 +184,16 @@ def _process(flow: Flow, ev: event.WorkMailEvent, scope: Invocation) -> dict[str
                   audited=result.audited)
     scope.log("info", "flow applied", changed=result.changed, skipped=result.skipped,
               applied=result.applied, bare=result.bare, bytes=len(raw))
-    response = {"actions": result.actions}
+    answer = response.respond(result)
     if not result.changed:
-        return response
+        return answer
     invalid = rejection_reason(raw, result.message)
     if invalid:
         # The same rules WorkMail applies: a Put that would be refused is not made.
         scope.log("error", "updated message would be rejected; delivered unchanged",
                   reason=invalid[:500])
         scope.count_by("Invalid", "reason", invalid.split(" ")[0])
-        return response
+        return answer
     bucket = os.environ.get("MIMEOPS_BUCKET", "")
     if not bucket:
         raise RuntimeError("MIMEOPS_BUCKET is not set: cannot store the updated message")
@@ -201,18 +204,18 @@ def _process(flow: Flow, ev: event.WorkMailEvent, scope: Invocation) -> dict[str
     try:
         with scope.step():  # the deadline check, the Put and its answer: one step
             messageflow.put(ev.message_id, reference)
-            scope.answer = response
+            scope.answer = answer
     except Exception as error:
         code = clients.error_code(error)
         if code == "MessageFrozen":
             scope.log("info", "message is frozen (e.g. redirected); delivered unchanged")
             scope.metric("Frozen", MetricUnit.Count, 1)
-            return response
+            return answer
         if code == "MessageRejected":
             scope.log("error", "WorkMail rejected the updated message; delivered unchanged",
                       reason=str(error)[:500])
             scope.metric("Rejected", MetricUnit.Count, 1)
-            return response
+            return answer
         if code == "InvalidContentLocation":
             scope.log("error", "WorkMail cannot read the S3 object: check the bucket policy "
                       "allows workmail.<region>.amazonaws.com and the bucket is in the "
@@ -220,4 +223,4 @@ def _process(flow: Flow, ev: event.WorkMailEvent, scope: Invocation) -> dict[str
         raise
     scope.metric("Modified", MetricUnit.Count, 1)
     scope.log("info", "message updated", s3_key=key)
-    return response
+    return answer

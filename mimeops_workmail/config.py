@@ -18,12 +18,15 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 
 from aws_lambda_powertools import Logger
 
 from mimeops import Flow, FlowError, load_flow
+from mimeops.cli.marker_key import ENV_KEY, from_environment
+from mimeops.errors import PermanentError, TransientError
 from mimeops.flow import marker
 from mimeops.flow.core import ON_ERROR
 from mimeops_workmail import clients
@@ -41,7 +44,12 @@ SSM_PREFIX = "ssm:"
 FLOW_FILE_SUFFIXES = (".yaml", ".yml", ".json")
 
 
-class ConfigUnavailable(RuntimeError):
+# Without a configured key: one random key for this container's life (markers written
+# here verify here; a retry in another container applies the rule again; said at start).
+_CONTAINER_KEY = secrets.token_bytes(32)
+
+
+class ConfigUnavailable(TransientError, RuntimeError):
     """The flow or the marker key could not be fetched (SSM, Secrets Manager): transient."""
 
 
@@ -85,10 +93,12 @@ def flow_source() -> str:
     return source  # a path or the flow itself: load_flow tells them apart
 
 
-def read_flow(report: Report) -> Flow:
-    """The flow; with `organization_id`, the internal domains come from WorkMail (the flow
-    file's list is the fallback when the lookup fails, until the next read)."""
-    flow = load_flow(flow_source())
+def read_flow(report: Report, source: str | dict[str, object] | None = None) -> Flow:
+    """The flow (`source`, else MIMEOPS_CONFIG); with `organization_id`, the internal
+    domains come from WorkMail (the flow file's list is the fallback when the lookup
+    fails, until the next read). A flow that needs a directory and has none is a
+    FlowError here, once, rather than a failure on every message."""
+    flow = load_flow(flow_source() if source is None else source)
     if flow.organization_id:
         from mimeops_workmail.domains import organization_domains
 
@@ -103,16 +113,24 @@ def read_flow(report: Report) -> Flow:
         from mimeops_workmail import directory
 
         directory.attach(flow)
+    problem = flow.missing_directory()
+    if problem:
+        raise FlowError(f"{problem}: set 'directory: workmail' (with organization_id) "
+                        "in the flow")
     return flow
 
 
 def read_marker_keys(report: Report) -> marker.Keys:
     """$MIMEOPS_MARKER_KEY, else $MIMEOPS_MARKER_KEY_SECRET: a Secrets Manager secret
     (name or ARN), or `ssm:/name` for an SSM SecureString parameter. Either may hold
-    several keys, newest first, separated by whitespace (rotation)."""
+    several keys, newest first, separated by whitespace (rotation). Neither: a random
+    key for this container."""
     source = os.environ.get(ENV_MARKER_SECRET, "").strip()
-    if os.environ.get(marker.ENV_KEY, "").strip() or not source:
-        return marker.default_keys()
+    keys = from_environment()
+    if keys is not None:
+        return keys
+    if not source:
+        return (_CONTAINER_KEY,)
     if source.startswith(SSM_PREFIX):
         text = _fetch("ssm", source[len(SSM_PREFIX):])
     else:
@@ -141,19 +159,22 @@ def _ttl() -> float:
 class Config:
     """The flow and marker keys of one container; `current()` once per invocation."""
 
-    def __init__(self, clock: Callable[[], float] | None = None) -> None:
+    def __init__(self, clock: Callable[[], float] | None = None,
+                 flow: str | dict[str, object] | None = None) -> None:
+        """`flow`: the flow itself (a path, YAML text or a dict), instead of
+        MIMEOPS_CONFIG (the test kit)."""
         ttl = _ttl()
-        self.flow = Refreshing("flow", read_flow, ttl, permanent=(FlowError,),
-                               clock=clock)
+        self.flow = Refreshing("flow", lambda report: read_flow(report, flow), ttl,
+                               permanent=(PermanentError,), clock=clock)
         self.keys = Refreshing("marker key", read_marker_keys, ttl,
-                               permanent=(FlowError,), clock=clock)
+                               permanent=(PermanentError,), clock=clock)
         fallback = os.environ.get(ENV_ON_ERROR, "deliver").strip().lower() or "deliver"
         if fallback not in ON_ERROR:
             logger.warning(f"{ENV_ON_ERROR}={fallback!r} is not deliver or retry; using deliver")
             fallback = "deliver"
         self._fallback_on_error = fallback
         if (os.environ.get("AWS_LAMBDA_FUNCTION_NAME") and not os.environ.get(ENV_MARKER_SECRET)
-                and not os.environ.get(marker.ENV_KEY)):  # locally the key file is meant
+                and not os.environ.get(ENV_KEY)):  # locally the key file is meant
             logger.warning(f"no marker key configured ({ENV_MARKER_SECRET}): retries "
                            "in another container may apply a rule twice")
 

@@ -6,11 +6,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from mimeops.errors import PermanentError
+
 SUMMARY_VERSIONS = ("2018-10-10", "2019-07-28")
 _MESSAGE_ID = re.compile(r"^[a-z0-9\-]{1,120}$")
 
 
-class EventError(ValueError):
+class EventError(PermanentError, ValueError):
     """The event is not a WorkMail message-flow event we can act on."""
 
 

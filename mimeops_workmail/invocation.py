@@ -19,8 +19,10 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, single_metric
 from aws_lambda_powertools.metrics import MetricUnit
 
+from mimeops.errors import TransientError
 
-class Expired(TimeoutError):
+
+class Expired(TransientError, TimeoutError):
     """The invocation has answered already: this work must not touch the message."""
 
 

@@ -14,7 +14,7 @@ import re
 
 import pytest
 
-from mimeops import load_flow
+from mimeops import Envelope, load_flow
 from mimeops.mime import Message, charset, transfer
 from mimeops.mime.model import Part
 from tests.engine_checks import (
@@ -349,6 +349,38 @@ def test_html_body_inside_downlevel_revealed_block(marked, web_body: str) -> Non
     assert out.index(BANNER_HTML) < out.index("<p>Hello</p>")
     assert out.index(BANNER_HTML) >= out.index("</head>") + len("</head>")
     assert "<p>Hello</p>\n" + FOOTER_HTML + "</body></html>" in out
+
+
+@pytest.mark.parametrize("guard", [True, False], ids=["guarded", "unguarded"])
+@pytest.mark.parametrize(("space", "is_body"), [
+    ("\t", True), ("\n", True), ("\f", True), (" ", True),
+    ("\x0b", False), ("\xa0", False), ("\u3000", False),
+])
+def test_tag_name_white_space_is_html5s_for_every_insertion(
+        guard: bool, space: str, is_body: bool) -> None:
+    """The guarded and the unguarded insertion read a tag name with one tokenizer:
+    only HTML's white space (tab, LF, FF, CR, space) ends it, so `<body\v>` is no
+    body tag for either (it was for the old unguarded scanner, not for browsers)."""
+    tag = f'<body{space}class="x">'
+    markup = f"<html><head></head>{tag}<p>Hi</p></body></html>"
+    result = load_flow(
+        "rules:\n  - name: b\n    apply:\n      - banner: {html: '<b>B</b>', "
+        f"guard: {str(guard).lower()}}}\n", marker_key=b"k").apply(
+        _html_message(markup), Envelope("INBOUND", "a@x.example", ["b@y.example"]))
+    (part,) = Message(result.message).bodies().values()
+    out = part.decoded().decode("utf-8")
+    at = out.index("<b>B</b>")
+    assert out.index("</head>") < at < out.index("<p>Hi</p>")
+    if is_body:  # after the sender's body tag (the guard adds attributes to it)
+        assert out.rfind("<body", 0, at) > out.index("</head>")
+    else:  # not a body at all: an unknown element the banner goes before
+        assert at < out.index(f"<body{space}")
+
+
+def _html_message(markup: str) -> bytes:
+    return ("From: a@x.example\r\nTo: b@y.example\r\nSubject: s\r\n"
+            "Content-Type: text/html; charset=utf-8\r\n"
+            "Content-Transfer-Encoding: 8bit\r\n\r\n" + markup + "\r\n").encode("utf-8")
 
 
 def test_html_attribute_value_holding_greater_than(marked) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from mimeops import Envelope, FlowError, load_flow
+from mimeops.cli import marker_key
 from mimeops.flow import marker
 from mimeops.mime import Message
 
@@ -351,7 +352,23 @@ def test_key_rotation_keeps_retries_idempotent() -> None:
 
 
 def test_marker_keys_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command line reads $MIMEOPS_MARKER_KEY; the engine alone reads nothing."""
     monkeypatch.setenv("MIMEOPS_MARKER_KEY", "new-key  old-key")
-    assert marker.default_keys() == (b"new-key", b"old-key")
+    assert marker_key.resolve() == (b"new-key", b"old-key")
     once = load_flow(DEMO, marker_key=b"old-key").apply(message(), inbound())
-    assert not load_flow(DEMO).apply(once.message, inbound()).changed
+    assert not load_flow(DEMO, marker_key=marker_key.resolve()).apply(
+        once.message, inbound()).changed
+    assert load_flow(DEMO).apply(once.message, inbound()).changed
+
+
+def test_flow_without_a_key_signs_with_its_own(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """No key given: a random key of the Flow's own (idempotent for that Flow, no file
+    written, no environment read)."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    flow = load_flow(DEMO)
+    once = flow.apply(message(), inbound())
+    assert once.changed and not flow.apply(once.message, inbound()).changed
+    assert load_flow(DEMO).apply(once.message, inbound()).changed
+    assert list(tmp_path.iterdir()) == []

@@ -138,6 +138,32 @@ def test_on_error_retry_raises_so_workmail_retries(
         app.lambda_handler(event, LocalContext())
 
 
+def test_a_flow_needing_a_directory_without_one_fails_once_at_load_never_retried(
+    env: LocalAWS, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A permanent configuration error: reported (one log line, one count) when the flow
+    is read, not for every message; each message is delivered unchanged, and even under
+    `on_error: retry` WorkMail is never asked to retry (it would fail the same way)."""
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    monkeypatch.setenv("MIMEOPS_CONFIG", "on_error: retry\ninternal_domains: [example.com]\n"
+                       "rules:\n  - name: legal\n    when: {sender_group: legal}\n"
+                       "    apply: [{footer: Confidential.}]\n")
+    events = [event_for(env) for _ in range(3)]
+    for event in events:
+        assert app.lambda_handler(event, LocalContext()) == DEFAULT
+        assert env.emulator.puts(str(event["messageId"])) == []
+    errors = [r for r in caplog.records if r.levelname in ("WARNING", "ERROR")]
+    assert len(errors) == 1, [r.getMessage() for r in errors]
+    assert errors[0].getMessage().startswith("invalid flow")
+    said = str(errors[0].__dict__.get("error"))
+    assert "rule 'legal' uses the directory" in said and "directory: workmail" in said
+    counted = [json.loads(line) for line in capsys.readouterr().out.splitlines()
+               if '"_aws"' in line]
+    assert [m.get("what") for m in counted if "ConfigReadFailed" in m] == ["flow-invalid"]
+    assert not any("Failed" in m for m in counted)
+
+
 def test_truncated_event_takes_recipients_from_headers(
     env: LocalAWS, monkeypatch: pytest.MonkeyPatch
 ) -> None:

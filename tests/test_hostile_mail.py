@@ -762,3 +762,22 @@ def test_a_replay_that_changes_only_attachment_bytes_keeps_its_marker() -> None:
     again = recipe.apply(replay, ENVELOPE)
     assert not again.changed
     assert b"CAUTION" in Message(replay).bodies()["plain"].decoded()
+
+
+def test_a_lone_cr_in_a_body_is_no_line_style_for_the_footer() -> None:
+    """Found by test_damaged_generated_mail_never_crashes: a part whose header lost its
+    blank line to a stray CR starts its body with that CR. The footer's line break was
+    then a lone CR, which the LF of the next delimiter turned into CRLF: the delimiter
+    took the footer's line break, the marked content no longer matched, and a second
+    run applied banner and footer again."""
+    raw = (b"From: Sender <s@outside.example.net>\nTo: b@example.com\n"
+           b"Date: Mon, 03 Mar 2025 10:00:00 +0000\nMessage-ID: <m@outside.example.net>\n"
+           b"Subject: Hello world\nMIME-Version: 1.0\n"
+           b"Content-Type: multipart/alternative; boundary==_mo0001\n\n--=_mo0001\n"
+           b"Content-Type: multipart/mixed; boundary==_mo0002\n\n--=_mo0002\n"
+           b"content-type: text/plain; charset=hex\n"
+           b"\rontent-Transfer-Encoding: 7bit\n\n--=_mo0001--\n")
+    result = MARKED.apply(raw, ENVELOPE)
+    assert result.changed and rejection_reason(raw, result.message) is None
+    assert b"\r" not in result.message.replace(b"\rontent", b"")
+    assert not MARKED.apply(result.message, ENVELOPE).changed

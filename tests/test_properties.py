@@ -71,6 +71,10 @@ def _assert_applied_once(flow, raw: bytes) -> bytes:
     return result.message
 
 
+WEB_ONLY_BODIES = ('<![if !mso]><body class="web"><![endif]>',
+                   '<!--[if !mso]><!--><body class="web2"><!--<![endif]-->')
+
+
 def _assert_placement(raw: bytes, result: bytes, inserted: dict[str, list[str]]) -> None:
     """Banner at the top / footer at the bottom of each text, in the right HTML spot."""
     for old, new, needles in target_pairs(raw, result, inserted):
@@ -84,7 +88,12 @@ def _assert_placement(raw: bytes, result: bytes, inserted: dict[str, list[str]])
                 assert after.endswith("\n" + footer + "\n"), after[-80:]
             continue
         real = [tag for tag in REAL_BODY_TAGS if tag in before]
-        if real:
+        # A <body> hidden from Outlook only is where browsers start the body: the banner
+        # goes before that block, where every client reads it.
+        web = [after.index(tag) for tag in WEB_ONLY_BODIES if tag in before]
+        if web:
+            assert after[:min(web)].endswith(banner), "banner not before the web-only body"
+        elif real:
             assert real[0] + banner in after, "banner not right after the real <body>"
         elif "</head>" in before:
             assert "</head>" + banner in after

@@ -226,7 +226,11 @@ def test_a_condition_type_without_an_observer_still_explains_itself(
         monkeypatch: pytest.MonkeyPatch) -> None:
     from mimeops.flow import conditions
 
-    monkeypatch.setitem(conditions._BUILDERS, "never", lambda value, where: lambda facts: False)
+    class Never:
+        def matches(self, mail: object, context: object) -> bool:
+            return False
+
+    monkeypatch.setitem(conditions.BUILTINS, "never", lambda value, where: Never())
     (line,) = explained("  - {name: r, when: {never: [a, b]}, action: DROP}\n")
     assert line == 'r: not matched: never: ["a", "b"]'
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mimeops import Envelope, load_flow
+from mimeops import ActionType, Envelope, RecipientAction, load_flow
 from mimeops_smtp.dsn import ascii_line, header_block, status
 from mimeops_smtp.plan import plan
 from mimeops_smtp.relay import Reply, options
@@ -32,7 +32,7 @@ def test_each_recipient_gets_the_fate_its_rule_chose_as_spelled_in_rcpt_to() -> 
     rcpts = ["JUNK@example.com", "a@sub.drop.example", "blocked@EXAMPLE.COM",
              "vip@example.com", "plain@example.com"]
     result = load_flow(FLOW).apply(RAW, Envelope("INBOUND", "a@evil.example", rcpts))
-    fates = plan(result.actions, rcpts)
+    fates = plan(result.recipient_actions, rcpts)
     assert fates.junk == ["JUNK@example.com"]
     assert fates.drop == ["a@sub.drop.example"]
     assert fates.bounce == {"blocked@EXAMPLE.COM": "No."}
@@ -40,9 +40,8 @@ def test_each_recipient_gets_the_fate_its_rule_chose_as_spelled_in_rcpt_to() -> 
 
 
 def test_a_blanket_action_covers_everybody_not_named() -> None:
-    actions = [{"action": {"type": "DROP"}, "recipients": ["a@example.com"]},
-               {"action": {"type": "BOUNCE", "parameters": {"bounceMessage": "Go."}},
-                "allRecipients": True}]
+    actions = [RecipientAction(ActionType.DROP, ("a@example.com",)),
+               RecipientAction.everyone(ActionType.BOUNCE, "Go.")]
     fates = plan(actions, ["a@example.com", "b@example.com"])
     assert (fates.drop, fates.bounce, fates.deliver) == (
         ["a@example.com"], {"b@example.com": "Go."}, [])

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
+from mimeops.cli import marker_key
 from mimeops.directory import load_directory
 from mimeops.errors import DirectoryError, FlowError
 from mimeops.flow import Flow, load_flow
@@ -81,12 +82,13 @@ def flow_options(command: Parser) -> None:
 
 
 def flow_with_directory(config: str, directory: str | None) -> Flow:
-    """The flow of `config` with the static directory file attached (its addresses' domains
-    are the organization's when the flow names none); FlowError / DirectoryError.
+    """The flow of `config` with the marker key of `marker_key.resolve()` and the static
+    directory file attached (its addresses' domains are the organization's when the flow
+    names none); FlowError / DirectoryError.
 
     A `directory: workmail` flow needs --directory here: only the Lambda handler reaches
     the WorkMail API, so without the file every lookup would fail message by message."""
-    flow = load_flow(config)
+    flow = load_flow(config, marker_key=marker_key.resolve())
     if not directory and flow.directory_source == "workmail":
         raise FlowError(
             "the flow says 'directory: workmail', which only the Lambda handler can read: "
@@ -97,6 +99,9 @@ def flow_with_directory(config: str, directory: str | None) -> Flow:
         flow.directory = found
         if not flow.internal_domains:  # the organization's domains are the file's
             flow.internal_domains = found.domains()
+    problem = flow.missing_directory()
+    if problem:  # at load, not as a failure on every message
+        raise FlowError(f"{problem}: pass --directory DIR.yaml (a static directory file)")
     return flow
 
 

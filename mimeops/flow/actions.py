@@ -1,51 +1,96 @@
-"""Rule actions and the WorkMail synchronous response they add up to.
+"""Rule actions, and the typed decision they add up to for each recipient.
 
-Per recipient, the first matching rule's action wins; the rest get DEFAULT.
-The response is merged to at most 10 actions and checked against the
-WorkMail schema before it leaves: an invalid response would make WorkMail
-retry and finally apply the rule's fallback action to everybody.
+Per recipient, the first matching rule's action wins; the rest get DEFAULT. The
+decision is a short list of `RecipientAction`s (typed values, not wire JSON): one per
+distinct action for named recipients, then the action for everybody else. Transports
+turn it into their own wire format at the edge: the WorkMail synchronous response
+(`RecipientAction.workmail`, shown as `Result.actions` and in the CLI summary; checked
+against WorkMail's schema in `mimeops_workmail.response`), SMTP replies and DSNs
+(`mimeops_smtp.plan`). The list never holds more than the 10 entries WorkMail takes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from mimeops.errors import FlowError
 from mimeops.mail.template import Template
 from mimeops.mime.addresses import Pattern, patterns
 
-TYPES = ("DEFAULT", "BOUNCE", "DROP", "BYPASS_SPAM_CHECK", "MOVE_TO_JUNK")
-INBOUND_ONLY = frozenset({"BYPASS_SPAM_CHECK", "MOVE_TO_JUNK"})
-STOPPING = frozenset({"BOUNCE", "DROP"})
+
+class ActionType(StrEnum):
+    """What happens to a recipient's copy (WorkMail's synchronous action types)."""
+
+    DEFAULT = "DEFAULT"
+    BOUNCE = "BOUNCE"
+    DROP = "DROP"
+    BYPASS_SPAM_CHECK = "BYPASS_SPAM_CHECK"
+    MOVE_TO_JUNK = "MOVE_TO_JUNK"
+
+
+TYPES = tuple(ActionType)
+INBOUND_ONLY = frozenset({ActionType.BYPASS_SPAM_CHECK, ActionType.MOVE_TO_JUNK})
+STOPPING = frozenset({ActionType.BOUNCE, ActionType.DROP})
 MAX_ACTIONS = 10
 DEFAULT_BOUNCE = "Message rejected by policy."
 
 
 @dataclass(frozen=True)
+class RecipientAction:
+    """One entry of the decision: what happens to `recipients` (None: to every
+    recipient no earlier entry names)."""
+
+    type: ActionType
+    recipients: tuple[str, ...] | None = None
+    #: The bounce text (BOUNCE only), rendered for this message.
+    bounce_message: str | None = None
+
+    @classmethod
+    def everyone(cls, kind: ActionType = ActionType.DEFAULT,
+                 bounce_message: str | None = None) -> RecipientAction:
+        """`kind` for every recipient (DEFAULT: deliver as usual)."""
+        return cls(kind, None, bounce_message)
+
+    def workmail(self) -> dict[str, Any]:
+        """This entry in the WorkMail synchronous response's wire form."""
+        action: dict[str, Any] = {"type": self.type.value}
+        if self.type is ActionType.BOUNCE:
+            action["parameters"] = {"bounceMessage": self.bounce_message or DEFAULT_BOUNCE}
+        if self.recipients is None:
+            return {"action": action, "allRecipients": True}
+        return {"action": action, "recipients": list(self.recipients)}
+
+
+@dataclass(frozen=True)
 class Action:
-    type: str
+    """A rule's `action`, as the flow file gives it."""
+
+    type: ActionType
     message: Template | None = None
     recipients: tuple[Pattern, ...] | None = None
 
     def applies_to(self, recipient: str) -> bool:
         return self.recipients is None or any(p.matches(recipient) for p in self.recipients)
 
-    def render(self, values: Mapping[str, str]) -> dict[str, Any]:
-        body: dict[str, Any] = {"type": self.type}
-        if self.type == "BOUNCE":
-            text = self.message.render(values).strip() if self.message else ""
-            body["parameters"] = {"bounceMessage": text or DEFAULT_BOUNCE}
-        return body
+    @property
+    def needs_directory(self) -> bool:
+        """A bounce text with {sender.*} fields reads the directory."""
+        return self.message is not None and self.message.directory
+
+    def decide(self, values: Mapping[str, str],
+               recipients: tuple[str, ...] | None = None) -> RecipientAction:
+        """This action for `recipients` (None: everybody else), its text rendered."""
+        text = None
+        if self.type is ActionType.BOUNCE:
+            text = (self.message.render(values).strip() if self.message else "") \
+                or DEFAULT_BOUNCE
+        return RecipientAction(self.type, recipients, text)
 
 
-DEFAULT_ACTION = Action("DEFAULT")
-
-
-def default_response() -> list[dict[str, Any]]:
-    """DEFAULT for every recipient: what WorkMail gets when nothing else applies."""
-    return [{"action": DEFAULT_ACTION.render({}), "allRecipients": True}]
+DEFAULT_ACTION = Action(ActionType.DEFAULT)
 
 
 def parse(spec: Any, where: str) -> Action:
@@ -61,54 +106,35 @@ def parse(spec: Any, where: str) -> Action:
     if kind not in TYPES:
         raise FlowError(f"{where}.type: expected one of {', '.join(TYPES)}, got {kind!r}")
     message = spec.get("message")
-    if message is not None and kind != "BOUNCE":
+    if message is not None and kind != ActionType.BOUNCE:
         raise FlowError(f"{where}.message: only a BOUNCE carries a message")
     recipients = spec.get("recipients")
     return Action(
-        kind,
+        ActionType(kind),
         Template(message, f"{where}.message") if message is not None else None,
         tuple(patterns(recipients, f"{where}.recipients")) if recipients is not None else None,
     )
 
 
-def respond(
-    assigned: dict[str, Action], blanket: Action | None, values: Mapping[str, str]
-) -> list[dict[str, Any]]:
-    """The response: one entry per distinct targeted action, then the action for
-    everybody else (`blanket`, the first rule's action without a recipients
-    filter, or DEFAULT) with `allRecipients: true`."""
+def decide(assigned: dict[str, Action], blanket: Action | None,
+           values: Mapping[str, str]) -> tuple[RecipientAction, ...]:
+    """One entry per distinct targeted action (recipients in order), then the action for
+    everybody else (`blanket`, the first rule's action without a recipients filter, or
+    DEFAULT). Past 10 entries, entries of one type merge: the first bounce message
+    speaks for all bounces."""
     fallback = blanket or DEFAULT_ACTION
-    groups: dict[str, tuple[dict[str, Any], list[str]]] = {}
+    groups: dict[tuple[ActionType, str | None], list[str]] = {}
     for recipient, action in assigned.items():
-        if action is fallback or action.type == fallback.type == "DEFAULT":
+        if action is fallback or action.type == fallback.type == ActionType.DEFAULT:
             continue
-        rendered = action.render(values)
-        key = repr(sorted(rendered.items()))
-        groups.setdefault(key, (rendered, []))[1].append(recipient)
+        entry = action.decide(values)
+        groups.setdefault((entry.type, entry.bounce_message), []).append(recipient)
     if len(groups) > MAX_ACTIONS - 1:
-        # Merge by type: the first bounce message speaks for all bounces.
-        merged: dict[str, tuple[dict[str, Any], list[str]]] = {}
-        for rendered, names in groups.values():
-            merged.setdefault(rendered["type"], (rendered, []))[1].extend(names)
+        merged: dict[tuple[ActionType, str | None], list[str]] = {}
+        first: dict[ActionType, str | None] = {}
+        for (kind, text), names in groups.items():
+            merged.setdefault((kind, first.setdefault(kind, text)), []).extend(names)
         groups = merged
-    response: list[dict[str, Any]] = [
-        {"action": rendered, "recipients": names} for rendered, names in groups.values()]
-    response.append({"action": fallback.render(values), "allRecipients": True})
-    validate(response)
-    return response
-
-
-def validate(response: list[dict[str, Any]]) -> None:
-    """Raise ValueError unless `response` is a valid WorkMail synchronous response."""
-    if not 1 <= len(response) <= MAX_ACTIONS:
-        raise ValueError(f"response has {len(response)} actions (1 to {MAX_ACTIONS} allowed)")
-    for entry in response:
-        action = entry.get("action", {})
-        if action.get("type") not in TYPES:
-            raise ValueError(f"invalid action type {action.get('type')!r}")
-        if action["type"] == "BOUNCE" and not action.get("parameters", {}).get("bounceMessage"):
-            raise ValueError("a BOUNCE needs parameters.bounceMessage")
-        has_all = entry.get("allRecipients") is True
-        has_list = isinstance(entry.get("recipients"), list) and entry["recipients"]
-        if has_all == bool(has_list):
-            raise ValueError("each action needs allRecipients: true or a recipients list")
+    return (*(RecipientAction(kind, tuple(names), text)
+              for (kind, text), names in groups.items()),
+            fallback.decide(values))

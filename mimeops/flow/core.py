@@ -2,7 +2,7 @@
 
 `Flow.apply` is a pipeline of named stages over one `Job` (a message on its way):
 
-    read      the bytes into the MIME model; the facts conditions read; template values
+    read      the bytes into the MIME model; the Mail and Context conditions read
     decide    which rules match, and the action for each recipient
     policy    why the body is left alone (hands-off mail), and what still runs
     rewrite   markers verified, structure (wrap / front part), the rules' transforms,
@@ -15,6 +15,7 @@ Each stage is one method; what they share travels in the Job, the `Decision` and
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,14 +23,21 @@ from typing import Any, NamedTuple
 
 from mimeops.directory.base import Directory
 from mimeops.flow import actions, marker
-from mimeops.flow.actions import Action
+from mimeops.flow.actions import Action, RecipientAction
 from mimeops.flow.conditions import Verdict, When
-from mimeops.flow.facts import Facts
-from mimeops.flow.who import SenderValues
+from mimeops.flow.reasons import Reason, Skip, unreadable
 from mimeops.flow.window import Window
-from mimeops.mail import Context, Envelope, Mail, Transform, touches_body, transform_name
+from mimeops.mail import (
+    Context,
+    Envelope,
+    Mail,
+    Transform,
+    needs_directory,
+    touches_body,
+    transform_name,
+)
 from mimeops.mime import Message, words
-from mimeops.mime.addresses import domain_of, header_addresses, normalize_address
+from mimeops.mime.addresses import domain_of, header_addresses
 from mimeops.mime.conform import conform, merge_repeated
 from mimeops.mime.line_breaks import crlf
 from mimeops.mime.validate import long_line, structure_reason
@@ -45,19 +53,32 @@ Observer = Callable[["Rule", str, str], None]
 
 @dataclass
 class Result:
-    """What a flow did to one message."""
+    """What a flow did to one message: typed decisions; `skipped` and `actions` are
+    their documented text and WorkMail views (docs/api.md)."""
 
     message: bytes
     changed: bool
-    skipped: str | None
+    #: Why the body was left alone (None: it was not).
+    skip: Reason | None
     applied: list[str]
-    actions: list[dict[str, Any]]
+    #: What happens to each recipient's copy: named recipients first, then everybody else.
+    recipient_actions: tuple[RecipientAction, ...]
     # "<rule>:<op or action>" that audit rules would have applied (nothing was).
     audited: list[str] = field(default_factory=list)
     # The enforced rules whose conditions held (whatever their ops then found to do).
     matched: list[str] = field(default_factory=list)
     #: "<content-type>: <reason>" for each shown body a banner/footer could not enter.
     bare: list[str] = field(default_factory=list)
+
+    @property
+    def skipped(self) -> str | None:
+        """`skip` in words ("signed message (multipart/signed)", "invalid-output: ...")."""
+        return None if self.skip is None else str(self.skip)
+
+    @property
+    def actions(self) -> list[dict[str, Any]]:
+        """The WorkMail synchronous response actions (wire form of `recipient_actions`)."""
+        return [action.workmail() for action in self.recipient_actions]
 
     def summary(self) -> dict[str, Any]:
         """The one-line JSON summary of `mimeops apply` (without the message); `audited`
@@ -81,16 +102,32 @@ class Rule:
     stop: bool = False
     mode: str = "enforce"
     active: Window | None = None
+    #: How `applied` names each op: the name the flow file used (`banner`, a plugin's
+    #: `defang_links`); for an object in a dict flow, its `name` attribute or class name.
+    labels: list[str] = field(default_factory=list)
+
+    def label(self, index: int) -> str:
+        """The name `applied` reports for `ops[index]`."""
+        if index < len(self.labels):
+            return self.labels[index]
+        return transform_name(self.ops[index])
 
     @property
     def audit(self) -> bool:
         """An audit rule is evaluated and reported, but changes nothing."""
         return self.mode == "audit"
 
+    @property
+    def needs_directory(self) -> bool:
+        """Whether a condition, a transform or the bounce text asks the directory."""
+        return (self.when is not None and self.when.needs_directory) \
+            or any(needs_directory(op) for op in self.ops) \
+            or (self.action is not None and self.action.needs_directory)
+
     def effects(self) -> list[str]:
         """What the rule does, as reported: each op as "<rule>:<op>", the action as
         "<rule>:<ACTION>" (the `audited` list of an audit rule)."""
-        names = [transform_name(op) for op in self.ops] + (
+        names = [self.label(i) for i in range(len(self.ops))] + (
             [self.action.type] if self.action else [])
         return [f"{self.name}:{name}" for name in names]
 
@@ -104,8 +141,9 @@ class Job(NamedTuple):
     raw: bytes
     envelope: Envelope
     message: Message
-    facts: Facts
-    values: SenderValues
+    #: The message as conditions read it (as it arrived).
+    mail: Mail
+    context: Context
 
 
 @dataclass
@@ -118,8 +156,8 @@ class Decision:
     assigned: dict[str, Action]
     #: The first matching action for everybody (no `recipients` filter), if any.
     blanket: Action | None
-    #: The WorkMail synchronous response these actions add up to.
-    response: list[dict[str, Any]]
+    #: What these actions add up to, per recipient.
+    response: tuple[RecipientAction, ...]
 
     def report(self) -> dict[str, list[str]]:
         """The Result fields every outcome carries: audited effects and matched rules."""
@@ -131,7 +169,7 @@ class Policy(NamedTuple):
     """Why the body is left alone (None: it is not), and what still runs: "all",
     "skip" (nothing), "headers" (header transforms only) or "wrap"."""
 
-    reason: str | None
+    reason: Reason | None
     mode: str
 
 
@@ -140,13 +178,21 @@ class Rewrite(NamedTuple):
     (if it was), and the "<rule>:<op>" that changed something."""
 
     message: Message
-    reason: str | None
+    reason: Reason | None
     applied: list[str]
 
 
 @dataclass
 class Flow:
-    """Loaded with `load_flow`; apply it to raw message bytes with `apply`."""
+    """Loaded with `load_flow`; apply it to raw message bytes with `apply`.
+
+    `marker_key` signs the processed markers (and seeds the HTML guard's token): one key,
+    or several (newest first: sign with the first, accept any). Transports resolve it
+    (`mimeops apply` from $MIMEOPS_MARKER_KEY or a key file, the Lambda handler from its
+    secret); the engine reads no environment and writes no file. Without one, a Flow
+    signs with a random key of its own: markers then verify only for this Flow object,
+    so a message retried in another process gets the rules again.
+    """
 
     rules: list[Rule]
     internal_domains: frozenset[str] = frozenset()
@@ -160,22 +206,37 @@ class Flow:
     directory_source: str | None = None
     #: Where sender_group, impersonates_user, {sender.*}, ... look (docs: Directory).
     directory: Directory | None = None
+    _own_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), init=False,
+                            repr=False, compare=False)
 
-    def facts(self, message: Message, envelope: Envelope) -> Facts:
-        """What the conditions look at, for this message and envelope."""
-        senders = header_addresses(message.root.header.get_all("from"))
-        return self._facts(message, envelope, senders)
+    @property
+    def needs_directory(self) -> bool:
+        """Whether some rule asks the directory (sender_group, recipient_group,
+        impersonates_user, {sender.*} fields, a plugin's `needs_directory`): then a
+        transport must attach one (`directory`), or refuse the flow at load."""
+        return any(rule.needs_directory for rule in self.rules)
 
-    def _facts(self, message: Message, envelope: Envelope,
-               senders: list[tuple[str, str]]) -> Facts:
-        sender = senders[0][1] if senders else ""
-        recipients = [normalize_address(r) for r in envelope.recipients]
-        return Facts(message, envelope.direction, envelope.mail_from, sender, recipients,
-                     self.internal_domains, directory=self.directory,
-                     sender_name=words.decode(senders[0][0]) if senders else "")
+    def missing_directory(self) -> str | None:
+        """Why this flow cannot run as configured: it needs a directory and has none
+        (naming the rules; the transport adds how to give one). None when it can.
+        Transports ask once, at load, so the flow fails there and not on every message."""
+        if self.directory is not None:
+            return None
+        rules = [rule.name for rule in self.rules if rule.needs_directory]
+        if not rules:
+            return None
+        return (f"rule{'s' if len(rules) > 1 else ''} {', '.join(map(repr, rules))} "
+                f"{'use' if len(rules) > 1 else 'uses'} the directory (sender_group, "
+                "recipient_group, impersonates_user, {sender.*} fields or a plugin that "
+                "needs it) but none is configured")
+
+    def read(self, raw: bytes, envelope: Envelope) -> Job:
+        """The `read` stage alone: the message as the MIME model, as conditions see it
+        (`Mail`), and its `Context` (for `evaluate`, e.g. `mimeops explain`)."""
+        return self._read(_message_bytes(raw), _checked(envelope))
 
     def evaluate(
-        self, facts: Facts, observe: Observer | None = None
+        self, mail: Mail, context: Context, observe: Observer | None = None
     ) -> tuple[list[Rule], list[Rule]]:
         """(enforced rules that match, audit rules that match), in flow order.
 
@@ -199,10 +260,10 @@ class Flow:
                 continue
             verdict: Verdict | None = None
             if observe and rule.when is not None:
-                verdict = rule.when.explain(facts)
+                verdict = rule.when.explain(mail, context)
                 held = verdict.held
             else:
-                held = rule.when is None or rule.when(facts)
+                held = rule.when is None or rule.when.matches(mail, context)
             if observe:
                 why = verdict.why if verdict else "no conditions: every message"
                 observe(rule, MATCHED if held else FAILED, why)
@@ -222,12 +283,12 @@ class Flow:
 
         `observe` hears each rule's match verdict (`mimeops explain`): the same run.
         """
-        job = self._read(_message_bytes(raw), _checked(envelope))
+        job = self.read(raw, envelope)
         decision = self._decide(job, observe)
-        unreadable = job.message.unreadable()
-        if unreadable:
+        why = job.message.unreadable()
+        if why:
             # Never guess where a header block ends: a field moved into the body is lost.
-            return _unchanged(job, decision, unreadable)
+            return _unchanged(job, decision, unreadable(why))
         policy = self._policy(job, decision)
         if policy.mode == "skip":
             return _unchanged(job, decision, policy.reason)
@@ -237,38 +298,41 @@ class Flow:
             return _unchanged(job, decision, done.reason, done.applied, bare)
         out, problem = _accept(done.message, job.raw)
         if problem:
-            return _unchanged(job, decision, f"invalid-output: {problem}", [], bare)
+            return _unchanged(job, decision, Reason(Skip.INVALID_OUTPUT, problem), [], bare)
         return Result(out, True, done.reason, done.applied, decision.response, bare=bare,
                       **decision.report())
 
     # -- stages -------------------------------------------------------------------
 
     def _read(self, received: bytes, envelope: Envelope) -> Job:
-        """The message as the MIME model, the facts conditions read, the template values."""
+        """The message as the MIME model, and the context transforms and conditions read."""
         raw = crlf(received)
         message = Message(raw)
-        senders = header_addresses(message.root.header.get_all("from"))
-        facts = self._facts(message, envelope, senders)
-        values = SenderValues(
-            _values(message, envelope, senders[0][0] if senders else "", facts.sender),
-            facts.who)
-        return Job(received, raw, envelope, message, facts, values)
+        header = message.root.header
+        senders = header_addresses(header.get_all("from"))
+        name, sender = senders[0] if senders else ("", "")
+        context = Context(envelope, _values(message, envelope, name, sender),
+                          guard_token=marker.token(self._marker_keys()[0], message,
+                                                   envelope.direction),
+                          sender=sender, sender_name=words.decode(name),
+                          internal_domains=self.internal_domains, directory=self.directory)
+        return Job(received, raw, envelope, message, Mail(message), context)
 
     def _decide(self, job: Job, observe: Observer | None) -> Decision:
         """The rules that match and each recipient's action: per recipient, the first
         matching rule whose action names them; for the rest, the first action for all."""
-        matched, audited = self.evaluate(job.facts, observe)
+        matched, audited = self.evaluate(job.mail, job.context, observe)
         assigned: dict[str, Action] = {}
         blanket: Action | None = None
         for rule in matched:
             if rule.action is None or blanket is not None:
                 continue
-            for recipient in job.facts.recipients:
+            for recipient in job.context.recipients:
                 if recipient not in assigned and rule.action.applies_to(recipient):
                     assigned[recipient] = rule.action
             if rule.action.recipients is None:
                 blanket = rule.action
-        response = actions.respond(assigned, blanket, job.values)
+        response = actions.decide(assigned, blanket, job.context.values)
         return Decision(matched, audited, assigned, blanket, response)
 
     def _policy(self, job: Job, decision: Decision) -> Policy:
@@ -282,14 +346,16 @@ class Flow:
         """
         if not any(rule.ops for rule in decision.matched):
             return Policy(None, "all")
-        recipients = job.facts.recipients
+        recipients = job.context.recipients
         fates = [decision.assigned.get(r, decision.blanket) for r in recipients] \
             or [decision.blanket]
         if all(a is not None and a.type in actions.STOPPING for a in fates):
-            return Policy("every recipient is bounced or dropped", "skip")
-        reports = self.protected == "skip" or job.facts.sender_internal
+            return Policy(Reason(Skip.NOBODY), "skip")
+        reports = self.protected == "skip" or job.context.sender_internal
         reason = job.message.hands_off(reports=reports)
-        return Policy(reason, "all" if reason is None else self.protected)
+        if reason is None:
+            return Policy(None, "all")
+        return Policy(Reason(Skip.PROTECTED, reason), self.protected)
 
     def _rewrite(self, job: Job, decision: Decision, policy: Policy) -> Rewrite:
         """Markers checked (forged ones removed), the structure the transforms need,
@@ -297,14 +363,13 @@ class Flow:
         keys = self._marker_keys()
         direction = job.envelope.direction
         message = job.message
-        context = Context(job.envelope, job.values,
-                          guard_token=marker.token(keys[0], message, direction))
         done = marker.verified(keys, message, direction)
         ran = [rule for rule in decision.matched if rule.ops and rule.name not in done]
         message, reason, headers_only = _structure(job, message, ran, policy)
         mail = Mail(message)
-        applied = [f"{rule.name}:{transform_name(op)}" for rule in ran for op in rule.ops
-                   if not (headers_only and touches_body(op)) and op.apply(mail, context)]
+        applied = [f"{rule.name}:{rule.label(i)}" for rule in ran
+                   for i, op in enumerate(rule.ops)
+                   if not (headers_only and touches_body(op)) and op.apply(mail, job.context)]
         if message.changed:
             # Every rule that ran is marked, also one that found nothing to do this
             # time: on a retry it must not act on what later rules wrote.
@@ -315,10 +380,11 @@ class Flow:
         return Rewrite(message, reason, applied)
 
     def _marker_keys(self) -> marker.Keys:
-        """Sign with the first key, accept any (rotation); the default when none given."""
+        """Sign with the first key, accept any (rotation); this Flow's own random key
+        when none was given."""
         if isinstance(self.marker_key, bytes):
             return (self.marker_key,)
-        return tuple(self.marker_key) if self.marker_key else marker.default_keys()
+        return tuple(self.marker_key) if self.marker_key else (self._own_key,)
 
 
 def _message_bytes(raw: object) -> bytes:
@@ -339,7 +405,7 @@ def _checked(envelope: object) -> Envelope:
 
 
 def _structure(job: Job, message: Message, ran: list[Rule],
-               policy: Policy) -> tuple[Message, str | None, bool]:
+               policy: Policy) -> tuple[Message, Reason | None, bool]:
     """The message the transforms edit, why its body is left alone, whether only header
     transforms run. A protected message under `protected: wrap` is attached whole to a
     new one. A message where a client that shows every inline part shows something
@@ -373,7 +439,7 @@ def _accept(message: Message, raw: bytes) -> tuple[bytes, str | None]:
     return out, problem or structure_reason(raw, out, known)
 
 
-def _unchanged(job: Job, decision: Decision, reason: str | None,
+def _unchanged(job: Job, decision: Decision, reason: Reason | None,
                applied: list[str] | None = None, bare: list[str] | None = None) -> Result:
     """The message goes out as received (the input object itself)."""
     return Result(job.received, False, reason, applied or [], decision.response,

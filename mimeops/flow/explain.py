@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from mimeops.flow.core import FAILED, INACTIVE, MATCHED, Flow, Rule
 from mimeops.mail import Envelope
-from mimeops.mime import Message
 
 _STATES = {FAILED: "not matched", INACTIVE: "not active", MATCHED: "matched"}
 
@@ -27,5 +26,6 @@ def explain(flow: Flow, raw: bytes, envelope: Envelope) -> list[str]:
             line += f" -> {verb} {effects}"
         lines.append(line)
 
-    flow.evaluate(flow.facts(Message(raw), envelope), observe)
+    job = flow.read(raw, envelope)
+    flow.evaluate(job.mail, job.context, observe)
     return lines

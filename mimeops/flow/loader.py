@@ -1,42 +1,47 @@
-"""Load and check a flow file (YAML or JSON) into a Flow, or fail with one clear line.
+"""Load and check a flow (a YAML/JSON file or text, or a dict from Python) into a Flow,
+or fail with one clear line.
 
 Every mistake is found at load time, never while mail is waiting, and the
 error names the rule, the field and the YAML line: `flow.yaml: rule
-'external-warning' (line 4): apply[0].banner: unknown field 'txt'`.
+'external-warning': apply (line 4)[0].banner: unknown field 'txt'`. Op and condition
+names come from one registry of built-ins and installed plugins (`registry`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from mimeops import ops
 from mimeops.errors import FlowError
-from mimeops.flow import actions, window
+from mimeops.flow import actions, conditions, window
 from mimeops.flow.conditions import compile_when, internal_domains
 from mimeops.flow.core import MODES, ON_ERROR, PROTECTED, Flow, Rule
-from mimeops.flow.marker import HEADER as MARKER_HEADER
-from mimeops.mail import Transform
-from mimeops.mail.template import Template
-from mimeops.mime.headers import UNIQUE
-from mimeops.ops.base import Op
-from mimeops.ops.body import Insert
-from mimeops.ops.header import AddHeader, RemoveHeader, SetHeader
-from mimeops.ops.subject import SubjectPrefix
+from mimeops.flow.registry import CONDITION, TRANSFORM, Registry, installed
+from mimeops.mail import Transform, transform_name
+from mimeops.ops.spec import line as _line
+from mimeops.ops.spec import no_unknown as _no_unknown
 
 _RULE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-_FIELD_NAME = re.compile(r"^[!-9;-~]{1,76}$")
 _ORG_ID = re.compile(r"^m-[0-9a-f]{32}$")
-# WorkMail refuses changes to these; the marker header is ours alone.
-IMMUTABLE = frozenset({"from", "date", "message-id"})
 _TOP_KEYS = ("internal_domains", "rules", "on_error", "protected", "organization_id",
              "directory")
 DIRECTORIES = ("workmail",)
 _RULE_KEYS = ("name", "when", "apply", "action", "stop", "mode", "active")
-PLACEMENTS = ("end", "above_reply")
+
+
+class Names:
+    """The two registries one load reads (built-ins plus the plugins installed now)."""
+
+    def __init__(self) -> None:
+        plugins = installed()
+        self.transforms = Registry(TRANSFORM, ops.BUILTINS, plugins[TRANSFORM])
+        self.conditions = Registry(CONDITION, conditions.BUILTINS, plugins[CONDITION],
+                                   conditions.RESERVED)
 
 
 class _Map(dict[str, Any]):
@@ -67,24 +72,34 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _map
 
 
 def load_flow(
-    source: str | Path, *, marker_key: bytes | tuple[bytes, ...] | None = None
+    source: str | Path | Mapping[str, Any], *,
+    marker_key: bytes | tuple[bytes, ...] | None = None
 ) -> Flow:
-    """A Flow from a file path, or from YAML/JSON text.
+    """A Flow from a file path, from YAML/JSON text, or from a dict of that shape.
 
     A string is read as a path when it names an existing file, or when it does
     not look like a flow: no line break, no leading `{` or `---`, no `key: value`
     (so a mistyped path is reported as a missing file); otherwise it is the flow.
+    In a dict, an `apply` item may be a transform object (anything with
+    `apply(mail, context)`) and a `when` may hold condition objects under `custom`
+    (one, or a list). Names come from the built-ins and the installed plugins
+    (`mimeops.flow.registry`).
+
     `marker_key`: the HMAC key for processed markers, or several (newest first:
-    sign with the first, accept any); default $MIMEOPS_MARKER_KEY or a per-user
-    key file. Raises FlowError (a ValueError) naming the problem.
+    sign with the first, accept any); without one the Flow signs with a random key of
+    its own (see `Flow`). Raises FlowError (a ValueError) naming the problem.
     """
-    label, text = _read(source)
+    if isinstance(source, Mapping):
+        label, data = "", source
+    else:
+        label, text = _read(source)
     try:
-        try:
-            data = yaml.load(text, Loader=_LineLoader)
-        except yaml.YAMLError as error:
-            raise FlowError(f"not valid YAML or JSON: {_one_line(error)}") from None
-        flow = _flow(data)
+        if not isinstance(source, Mapping):
+            try:
+                data = yaml.load(text, Loader=_LineLoader)
+            except yaml.YAMLError as error:
+                raise FlowError(f"not valid YAML or JSON: {_one_line(error)}") from None
+        flow = _flow(data, Names())
     except FlowError as error:
         raise FlowError(f"{label}: {error}" if label else str(error)) from None
     flow.marker_key = marker_key
@@ -133,13 +148,8 @@ def _one_line(error: yaml.YAMLError) -> str:
     return f"{problem} (line {mark.line + 1})" if mark else problem
 
 
-def _line(mapping: Any, key: str) -> str:
-    lines = getattr(mapping, "lines", {})
-    return f" (line {lines[key]})" if key in lines else ""
-
-
-def _flow(data: Any) -> Flow:
-    if not isinstance(data, dict):
+def _flow(data: Any, names: Names) -> Flow:
+    if not isinstance(data, Mapping):
         raise FlowError("a flow must be a mapping with a 'rules' list")
     _no_unknown(data, _TOP_KEYS, "flow")
     rules_spec = data.get("rules")
@@ -159,7 +169,7 @@ def _flow(data: Any) -> Flow:
                         f"m- and 32 hex digits, got {org!r}")
     rules: list[Rule] = []
     for index, spec in enumerate(rules_spec):
-        rule = _rule(spec, index)
+        rule = _rule(spec, index, names)
         if any(r.name == rule.name for r in rules):
             raise FlowError(f"rule {rule.name!r}{_line(spec, 'name')}: duplicate rule name")
         rules.append(rule)
@@ -172,14 +182,7 @@ def _flow(data: Any) -> Flow:
     return Flow(rules, domains, on_error, protected, org, directory_source=directory)
 
 
-def _no_unknown(spec: dict[str, Any], known: tuple[str, ...], where: str) -> None:
-    for key in spec:
-        if key not in known:
-            raise FlowError(f"{where}{_line(spec, key)}: unknown field {key!r} "
-                            f"(expected: {', '.join(known)})")
-
-
-def _rule(spec: Any, index: int) -> Rule:
+def _rule(spec: Any, index: int, names: Names) -> Rule:
     if not isinstance(spec, dict):
         raise FlowError(f"rules[{index}]: expected a mapping with name, when, apply/action")
     name = spec.get("name")
@@ -191,9 +194,11 @@ def _rule(spec: Any, index: int) -> Rule:
         _no_unknown(spec, _RULE_KEYS, "")
         rule = Rule(name)
         if "when" in spec:
-            rule.when = compile_when(spec["when"], f"when{_line(spec, 'when')}")
+            rule.when = compile_when(spec["when"], f"when{_line(spec, 'when')}",
+                                     names.conditions)
         if "apply" in spec:
-            rule.ops = _ops(spec["apply"], f"apply{_line(spec, 'apply')}")
+            rule.ops, rule.labels = _ops(spec["apply"], f"apply{_line(spec, 'apply')}",
+                                         names.transforms)
         if "action" in spec:
             rule.action = actions.parse(spec["action"], f"action{_line(spec, 'action')}")
             _check_direction(spec, rule.action)
@@ -225,99 +230,28 @@ def _check_direction(spec: dict[str, Any], action: actions.Action) -> None:
                         "inbound mail; add 'direction: INBOUND' to the rule's 'when'")
 
 
-def _ops(spec: Any, where: str) -> list[Transform]:
+def _ops(spec: Any, where: str, registry: Registry) -> tuple[list[Transform], list[str]]:
+    """The transforms of an `apply` list, and the name each is reported under."""
     if not isinstance(spec, list) or not spec:
         raise FlowError(f"{where}: expected a non-empty list of ops")
     ops: list[Transform] = []
+    labels: list[str] = []
     for i, item in enumerate(spec):
         here = f"{where}[{i}]"
+        if _transform_object(item):
+            ops.append(item)  # a dict flow from Python: the object itself
+            labels.append(transform_name(item))
+            continue
         if not isinstance(item, dict) or len(item) != 1:
             raise FlowError(f"{here}: expected one op, like '- banner: {{text: ...}}'")
         (op_name, arg), = item.items()
-        factory = _OPS.get(op_name)
-        if factory is None:
-            raise FlowError(f"{here}: unknown op {op_name!r} (known: {', '.join(_OPS)})")
-        ops.append(factory(arg, f"{here}.{op_name}"))
-    return ops
+        build = registry.builder(str(op_name), here)
+        assert build is not None  # transforms reserve no names
+        ops.append(build(arg, f"{here}.{op_name}"))  # type: ignore[arg-type]
+        labels.append(str(op_name))
+    return ops, labels
 
 
-def _insert(kind: str) -> Callable[[Any, str], Op]:
-    def build(arg: Any, where: str) -> Op:
-        if isinstance(arg, str):
-            arg = {"text": arg}
-        if not isinstance(arg, dict) or not arg:
-            raise FlowError(f"{where}: expected text and/or html")
-        allowed = (("text", "html", "placement", "once_per_thread", "guard") if kind == "footer"
-                   else ("text", "html", "guard"))
-        _no_unknown(arg, allowed, where)
-        if "text" not in arg and "html" not in arg:
-            raise FlowError(f"{where}: expected text and/or html")
-        text = Template(arg["text"], f"{where}.text") if "text" in arg else None
-        markup = Template(arg["html"], f"{where}.html") if "html" in arg else None
-        placement = arg.get("placement", "end")
-        if placement not in PLACEMENTS:
-            raise FlowError(f"{where}.placement: expected end or above_reply, got {placement!r}")
-        # A footer with the sender's directory fields is a signature: once per thread
-        # unless the flow says otherwise.
-        signature = any(t is not None and t.directory for t in (text, markup))
-        once = arg.get("once_per_thread", signature)
-        if not isinstance(once, bool):
-            raise FlowError(f"{where}.once_per_thread: expected true or false, got {once!r}")
-        guard = arg.get("guard", "auto")
-        if not isinstance(guard, bool) and guard != "auto":
-            raise FlowError(f"{where}.guard: expected auto, true or false, got {guard!r}")
-        return Insert(kind, text, markup, placement == "above_reply", once,
-                      None if guard == "auto" else guard)
-
-    return build
-
-
-def _subject_prefix(arg: Any, where: str) -> Op:
-    return SubjectPrefix(Template(arg, where))
-
-
-def _header_name(arg: dict[str, Any], where: str, verb: str) -> str:
-    name = arg.get("name")
-    if not isinstance(name, str) or not _FIELD_NAME.fullmatch(name):
-        raise FlowError(f"{where}.name: expected a header field name, got {name!r}")
-    key = name.lower()
-    if key in IMMUTABLE or key == MARKER_HEADER.lower():
-        raise FlowError(f"{where}.name: {name} cannot be changed (WorkMail rejects the message)"
-                        if key in IMMUTABLE else f"{where}.name: {name} is mimeops' own marker")
-    if verb == "add_header" and key in UNIQUE:
-        raise FlowError(f"{where}.name: {name} may appear only once; use set_header")
-    if key.startswith("content-") or key == "mime-version":
-        raise FlowError(f"{where}.name: {name} describes the MIME structure; it is not editable")
-    return name
-
-
-def _header_op(verb: str) -> Callable[[Any, str], Op]:
-    def build(arg: Any, where: str) -> Op:
-        if verb == "remove_header" and isinstance(arg, str):
-            arg = {"name": arg}
-        if not isinstance(arg, dict):
-            raise FlowError(f"{where}: expected a mapping with name" +
-                            ("" if verb == "remove_header" else " and value"))
-        allowed = ("name",) if verb == "remove_header" else ("name", "value")
-        _no_unknown(arg, allowed, where)
-        name = _header_name(arg, where, verb)
-        if verb == "remove_header":
-            return RemoveHeader(name)
-        if "value" not in arg:
-            raise FlowError(f"{where}.value: missing")
-        raw = arg["value"]
-        numeric = isinstance(raw, int | float) and not isinstance(raw, bool)
-        value = Template(str(raw) if numeric else raw, f"{where}.value")
-        return AddHeader(name, value) if verb == "add_header" else SetHeader(name, value)
-
-    return build
-
-
-_OPS: dict[str, Callable[[Any, str], Op]] = {
-    "banner": _insert("banner"),
-    "footer": _insert("footer"),
-    "subject_prefix": _subject_prefix,
-    "add_header": _header_op("add_header"),
-    "set_header": _header_op("set_header"),
-    "remove_header": _header_op("remove_header"),
-}
+def _transform_object(item: Any) -> bool:
+    """A transform object in a dict flow (not a mapping naming one)."""
+    return not isinstance(item, Mapping | str) and callable(getattr(item, "apply", None))

@@ -13,7 +13,8 @@ it were absent.
 Keys rotate without double banners: markers are written with the first key
 and verified with any key given ("NEW OLD", whitespace-separated, in
 MIMEOPS_MARKER_KEY or its secret), for as long as WorkMail may still retry
-(about 24 h).
+(about 24 h). The transports find the keys (`mimeops.cli.marker_key`,
+`mimeops_workmail.config`); this module only signs and verifies.
 """
 
 from __future__ import annotations
@@ -21,23 +22,19 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
-import secrets
-from pathlib import Path
 
 from mimeops.errors import UndecodableBody
 from mimeops.mime import Message
-from mimeops.mime.headers import UNIQUE, HeaderBlock
+from mimeops.mime.header_rules import IDENTITY, MARKER, MERGED, UNIQUE
+from mimeops.mime.headers import HeaderBlock
 
-HEADER = "X-Mimeops-Processed"
-# Where a flow hands ops the per-message guard token (not a template field).
-ENV_KEY = "MIMEOPS_MARKER_KEY"
-_BOUND = ("message-id", "date", "from")
+HEADER = MARKER
 _HEADER_KEY = HEADER.lower()
 # Fields `content` leaves out: the markers themselves; what the output check may merge
-# (repeated To, Cc, ...); what re-encoding a part rewrites; what MTAs add in transit.
-_UNBOUND = frozenset({_HEADER_KEY, "to", "cc", "bcc", "reply-to", "in-reply-to",
-                      "references", "content-transfer-encoding", "received", "return-path"})
+# (repeated To, Cc, ...; of Subjects the first stays); what re-encoding a part rewrites;
+# what MTAs add in transit.
+_UNBOUND = frozenset({_HEADER_KEY, *(key for key, sep in MERGED.items() if sep is not None),
+                      "content-transfer-encoding", "received", "return-path"})
 
 
 Keys = tuple[bytes, ...]
@@ -46,46 +43,6 @@ Keys = tuple[bytes, ...]
 def keys_from_text(text: str) -> Keys:
     """Keys from a setting: one key, or several separated by whitespace (newest first)."""
     return tuple(k.encode("utf-8") for k in text.split())
-
-
-def default_keys() -> Keys:
-    """The marker keys: $MIMEOPS_MARKER_KEY, else a private per-user key file."""
-    env = os.environ.get(ENV_KEY, "")
-    return keys_from_text(env) if env.strip() else (default_key(),)
-
-
-def default_key() -> bytes:
-    """The marker key: $MIMEOPS_MARKER_KEY, else a private per-user key file.
-
-    The key file (created once, mode 0600) keeps `mimeops apply` idempotent on
-    one machine. Where no file can be written, a random per-process key is used:
-    markers then verify only within this process.
-    """
-    env = os.environ.get(ENV_KEY)
-    if env:
-        return env.encode("utf-8")
-    try:
-        base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    except RuntimeError:  # no home directory (some containers)
-        return secrets.token_bytes(32)
-    path = base / "mimeops" / "marker.key"
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        pass
-    except OSError:
-        return secrets.token_bytes(32)
-    key = secrets.token_bytes(32)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(key)
-    except FileExistsError:
-        return path.read_bytes()
-    except OSError:
-        pass
-    return key
 
 
 def content(message: Message) -> bytes:
@@ -121,7 +78,7 @@ def _mac(key: bytes, block: HeaderBlock, direction: str, rule: str,
     parts = [b"v2" if bound else b"v1", direction.encode(), rule.encode()]
     if bound:
         parts.append(bound)
-    for name in _BOUND:
+    for name in IDENTITY:
         field = block.field(name)
         parts.append(field.raw_value().strip() if field else b"")
     digest = hmac.new(key, b"\0".join(parts), hashlib.sha256).digest()

@@ -1,166 +1,59 @@
-"""Directory-aware conditions and `{sender.*}` fields (docs/directory.md).
+"""The directory-aware conditions (docs/directory.md), on the public Context API.
 
-Conditions: `sender_group`, `recipient_group` (group names, any case; nested groups
-count), `impersonates_user`, `lookalike_domain`. Each message asks the directory at
-most once per question (`Who` memoizes), and only when a condition or template needs
-it: a flow without these keys never touches the directory.
-
-The sender looked up is the envelope MAIL FROM, and only when the sender is internal
-(envelope and From in internal_domains): an outsider who puts our address in MAIL FROM
-gets no colleague's signature fields or group memberships.
+`sender_group`, `recipient_group` (group names, any case; nested groups count),
+`impersonates_user` and `lookalike_domain`. Each asks the context
+(`mimeops.mail.Context`), which asks the directory at most once per question per
+message (`mimeops.mail.who`). All but `lookalike_domain` need a directory: they say so
+(`needs_directory`), and transports refuse at load a flow that uses them without one.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from mimeops.directory.base import Directory
-from mimeops.directory.lookalike import mimics, name_key
-from mimeops.directory.records import EMPTY_VALUES, User
-from mimeops.errors import DirectoryUnavailable, FlowError
-from mimeops.mime.addresses import domain_of
-
-if TYPE_CHECKING:
-    from mimeops.flow.facts import Facts, Predicate
-
-NO_DIRECTORY = ("the flow uses the directory (sender_group, recipient_group, "
-                "impersonates_user or {sender.*} fields) but none is configured: set "
-                "'directory: workmail' or pass --directory DIR.yaml")
-_ADDRESS = re.compile(r"[^\s<>\"'(),;:@]+@[^\s<>\"'(),;:@]+\.[^\s<>\"'(),;:@]+")
+from mimeops.errors import FlowError
+from mimeops.mail import Context, Mail
+from mimeops.ops.base import Builder
 
 
-class Who:
-    """The directory's answers about one message's sender and recipients."""
+class SenderGroup:
+    """`sender_group: NAME | [NAMES]`: the internal sender is a member."""
 
-    def __init__(self, facts: Facts, directory: Directory | None) -> None:
-        self.facts = facts
-        self._directory = directory
+    needs_directory = True
 
-    @property
-    def directory(self) -> Directory:
-        """The directory; DirectoryUnavailable (a fault for on_error) when none is set."""
-        if self._directory is None:
-            raise DirectoryUnavailable(NO_DIRECTORY)
-        return self._directory
+    def __init__(self, names: frozenset[str]) -> None:
+        self.names = names
 
-    @cached_property
-    def sender_user(self) -> User | None:
-        """The organization user who sent this, when the sender is internal."""
-        if not self.facts.sender_internal:
-            return None
-        return self.directory.user(self.facts.mail_from or self.facts.sender)
-
-    @cached_property
-    def sender_groups(self) -> frozenset[str]:
-        """The internal sender's groups, nested ones included (none for outsiders)."""
-        if not self.facts.sender_internal:
-            return frozenset()
-        return self.directory.groups(self.facts.mail_from or self.facts.sender)
-
-    def recipient_in(self, names: frozenset[str]) -> bool:
-        """Some internal recipient is in one of the groups (or is the group's address)."""
-        internal = self.facts.internal_domains
-        return any(self.directory.groups(r) & names
-                   for r in self.facts.recipients if domain_of(r) in internal)
-
-    @cached_property
-    def impersonated(self) -> str | None:
-        """The address of the user an external sender's From display name copies."""
-        if self.facts.sender_internal:
-            return None
-        name = self.facts.sender_name
-        for address in _ADDRESS.findall(name):  # "jane.doe@example.com" <x@evil.example>
-            user = self.directory.user(address) if domain_of(address) in (
-                self.facts.internal_domains) else None
-            if user is not None:
-                return user.email
-        keys = _keys(name)
-        if not keys:
-            return None
-        index = _index(self.directory.people())
-        for key in keys:
-            if key in index:
-                return index[key]
-        return None
-
-    @cached_property
-    def lookalike(self) -> str | None:
-        """The internal domain the From or envelope sender's domain imitates."""
-        for address in (self.facts.sender, self.facts.mail_from):
-            found = mimics(domain_of(address), self.facts.internal_domains)
-            if found:
-                return found
-        return None
+    def matches(self, mail: Mail, context: Context) -> bool:
+        return bool(context.sender_groups & self.names)
 
 
-_DECORATION = re.compile(r"\([^)]*\)|\[[^\]]*\]|<[^>]*>")
-_SEPARATORS = re.compile(r"\s[-|/\u2013\u2014\u2022:]\s|\s(?:via|on behalf of)\s", re.IGNORECASE)
+class RecipientGroup(SenderGroup):
+    """`recipient_group: NAME | [NAMES]`: some internal recipient is a member."""
+
+    def matches(self, mail: Mail, context: Context) -> bool:
+        return context.recipient_in(self.names)
 
 
-def _keys(name: str) -> list[str]:
-    """Comparison keys of a display name: the words in any order, or run together;
-    also without decorations an impersonator adds ("Jane Doe (CEO)", "Jane Doe - Legal").
-    One word alone (a first name) is no impersonation signal."""
-    candidates = [name, _DECORATION.sub(" ", name)]
-    for segment in _SEPARATORS.split(candidates[1]):
-        candidates += [segment, *segment.split(",")]  # "Jane Doe, CEO"
-    keys: list[str] = []
-    for candidate in candidates:
-        key = name_key(candidate)
-        words = key.split()
-        if len(words) < 2 and len(key) < 8:
-            continue
-        keys += [key, "".join(words)] if len(words) > 1 else [key]
-    return list(dict.fromkeys(keys))
+class ImpersonatesUser:
+    """`impersonates_user: true`: an external sender's display name copies a user's."""
+
+    needs_directory = True
+
+    def __init__(self, want: bool) -> None:
+        self.want = want
+
+    def matches(self, mail: Mail, context: Context) -> bool:
+        return (context.impersonated is not None) == self.want
 
 
-_memo: tuple[Sequence[User], dict[str, str]] | None = None
+class LookalikeDomain(ImpersonatesUser):
+    """`lookalike_domain: true`: the From or envelope domain imitates an internal one."""
 
+    needs_directory = False
 
-def _index(people: Sequence[User]) -> dict[str, str]:
-    """display-name key -> address; rebuilt only when the directory's list changes."""
-    global _memo
-    if _memo is not None and _memo[0] is people:
-        return _memo[1]
-    index: dict[str, str] = {}
-    for user in people:
-        names = [user.display_name, f"{user.first_name} {user.last_name}"]
-        for name in names:
-            words = name_key(name).split()
-            if len(words) < 2:
-                continue
-            for key in (" ".join(sorted(words)), "".join(words), "".join(reversed(words))):
-                index.setdefault(key, user.email)
-    _memo = (people, index)
-    return index
-
-
-class SenderValues(Mapping[str, str]):
-    """Template values; `sender.*` are looked up only when a template reads one."""
-
-    def __init__(self, base: dict[str, str], who: Who) -> None:
-        self.base = base
-        self.who = who
-
-    @cached_property
-    def _sender(self) -> dict[str, str]:
-        user = self.who.sender_user
-        return user.template_values() if user is not None else EMPTY_VALUES
-
-    def __getitem__(self, key: str) -> str:
-        if key.startswith("sender."):
-            return self._sender[key]
-        return self.base[key]
-
-    def __iter__(self) -> Iterator[str]:
-        yield from self.base
-        yield from EMPTY_VALUES
-
-    def __len__(self) -> int:
-        return len(self.base) + len(EMPTY_VALUES)
+    def matches(self, mail: Mail, context: Context) -> bool:
+        return (context.lookalike is not None) == self.want
 
 
 def _names(value: Any, where: str) -> frozenset[str]:
@@ -176,30 +69,9 @@ def _flag(value: Any, where: str) -> bool:
     return value
 
 
-def _sender_group(value: Any, where: str) -> Predicate:
-    names = _names(value, where)
-    return lambda facts: bool(facts.who.sender_groups & names)
-
-
-def _recipient_group(value: Any, where: str) -> Predicate:
-    names = _names(value, where)
-    return lambda facts: facts.who.recipient_in(names)
-
-
-def _impersonates_user(value: Any, where: str) -> Predicate:
-    want = _flag(value, where)
-    return lambda facts: (facts.who.impersonated is not None) == want
-
-
-def _lookalike_domain(value: Any, where: str) -> Predicate:
-    want = _flag(value, where)
-    return lambda facts: (facts.who.lookalike is not None) == want
-
-
-BUILDERS: dict[str, Callable[[Any, str], Predicate]] = {
-    "sender_group": _sender_group,
-    "recipient_group": _recipient_group,
-    "impersonates_user": _impersonates_user,
-    "lookalike_domain": _lookalike_domain,
+BUILDERS: dict[str, Builder] = {
+    "sender_group": lambda value, where: SenderGroup(_names(value, where)),
+    "recipient_group": lambda value, where: RecipientGroup(_names(value, where)),
+    "impersonates_user": lambda value, where: ImpersonatesUser(_flag(value, where)),
+    "lookalike_domain": lambda value, where: LookalikeDomain(_flag(value, where)),
 }
-

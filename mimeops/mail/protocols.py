@@ -19,6 +19,7 @@ class Transform(Protocol):
     `apply` returns True when it changed the mail. A class attribute `touches_body =
     True` marks a transform that edits bodies: the flow's `protected` setting then
     applies to it as to `banner` (signed, encrypted, ... messages keep their bodies).
+    `needs_directory = True` marks one that reads the directory (`{sender.*}` fields).
     """
 
     def apply(self, mail: Mail, context: Context) -> bool: ...
@@ -26,7 +27,12 @@ class Transform(Protocol):
 
 @runtime_checkable
 class Condition(Protocol):
-    """One test of a rule's `when`: whether it holds for this mail."""
+    """One test of a rule's `when`: whether it holds for this mail.
+
+    `matches` reads the message as it arrived (before any rule's transforms) and must
+    not edit it. A class attribute `needs_directory = True` says it asks the directory
+    (`context.sender_groups`, ...): a flow using it then needs one, checked at load.
+    """
 
     def matches(self, mail: Mail, context: Context) -> bool: ...
 
@@ -34,6 +40,11 @@ class Condition(Protocol):
 def touches_body(transform: object) -> bool:
     """A transform's `touches_body` attribute (False when it has none)."""
     return bool(getattr(transform, "touches_body", False))
+
+
+def needs_directory(item: object) -> bool:
+    """A transform's or condition's `needs_directory` attribute (False when it has none)."""
+    return bool(getattr(item, "needs_directory", False))
 
 
 def transform_name(transform: object) -> str:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from mimeops.errors import UndecodableBody
 from mimeops.mime import transfer
+from mimeops.mime.header_rules import MERGED
 from mimeops.mime.headers import MAX_LINE, Field, HeaderBlock
 from mimeops.mime.model import Part
 from mimeops.mime.validate import has_long_line
@@ -51,8 +52,8 @@ def merge_repeated(block: HeaderBlock) -> None:
     """A unique field the sender repeated (WorkMail refuses it): address lists and
     message-id lists are merged into the first copy, every address kept; of several
     Subjects the first (the one that got the prefix) stays. The immutable fields
-    (From, Date, Message-ID, Sender) cannot change: those stay, and are reported."""
-    for key, separator in _MERGED.items():
+    (`header_rules.IMMUTABLE`) cannot change: those stay, and are reported."""
+    for key, separator in MERGED.items():
         copies = [f for f in block.fields if f.key == key]
         if len(copies) < 2:
             continue
@@ -68,12 +69,6 @@ def merge_repeated(block: HeaderBlock) -> None:
         block.set_raw(first, Field(first.name, raw + block.eol))
 
 
-# Repeated unique fields merged into the first: the separator between values, or None
-# (Subject: the first copy stays alone).
-_MERGED: dict[str, bytes | None] = {
-    "to": b",", "cc": b",", "bcc": b",", "reply-to": b",",
-    "in-reply-to": b"", "references": b"", "subject": None,
-}
 
 
 def _fold_block(block: HeaderBlock) -> str | None:

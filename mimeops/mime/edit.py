@@ -19,6 +19,7 @@ from mimeops.mime.headers import Field
 from mimeops.mime.model import Part
 
 _ASCII_AGAIN = b"\x1b(B"  # ISO-2022: designate ASCII
+_BREAKS = re.compile(r"\r\n|\r|\n")
 _CHARSET_PARAM = re.compile(rb'(;\s*charset\s*=\s*)("[^"]*"|[^\s;]*)', re.IGNORECASE)
 
 
@@ -88,6 +89,49 @@ def insert(
         new_label = "utf-8"
 
     _store(part, cte, out, codec, new_label)
+
+
+def confine(part: Part, guard_token: str) -> bool:
+    """Guard an HTML part without adding text (`mimeops.mime.guard`); False when it is no
+    HTML or guarded already. Raises UndecodableBody when it cannot be decoded."""
+    from mimeops.mime import guard
+
+    if part.subtype != "html" or guard.guarded(text_of(part), guard_token):
+        return False
+    insert(part, None, None, False, guard_token)
+    return True
+
+
+def text_of(part: Part) -> str:
+    """The decoded text of a text part: its charset, else UTF-8, else windows-1252 (no
+    byte is ever dropped). Raises UndecodableBody when the transfer encoding is unknown or
+    does not decode."""
+    if transfer.canonical(part.cte) is None:
+        raise UndecodableBody(f"unknown transfer encoding {part.cte}")
+    return charset.decode_lossless(part.decoded(), charset.lookup(part.charset_label))[0]
+
+
+def replace(part: Part, new: str) -> bool:
+    """Make `new` the text of `part`: encoded in the part's charset when it fits (else
+    UTF-8, and the label says so), in the part's transfer encoding (or the one
+    `transfer.target` picks for 8-bit data in a 7bit part), line breaks written as the
+    part's own. Only this part's body and its Content-Type / Content-Transfer-Encoding
+    fields change. False (and nothing changes) when `new` is the text it already has.
+
+    Raises UndecodableBody when the body cannot be decoded for editing."""
+    eol = part.header.eol.decode("ascii")
+    new = _BREAKS.sub(eol, new)
+    if new == text_of(part):
+        return False
+    cte = transfer.canonical(part.cte)
+    assert cte is not None  # text_of checked it
+    codec = charset.lookup(part.charset_label)
+    out = charset.encode(new, codec)
+    if out is None:
+        _store(part, cte, new.encode("utf-8"), codec, "utf-8")
+    else:
+        _store(part, cte, out, codec, None)
+    return True
 
 
 def _store(part: Part, cte: str, out: bytes, codec: str | None, new_label: str | None) -> None:

@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from mimeops.mime import html5
 from mimeops.mime.html import reply_offset
 
-__all__ = ["PAGE_STYLE", "Names", "insert", "names"]
+__all__ = ["PAGE_STYLE", "Names", "guarded", "insert", "names"]
 
 # Properties that make a box show up where it belongs, on the banner/footer boxes.
 _SHOWN = ("visibility:visible!important;opacity:1!important;transform:none!important;"
@@ -164,6 +164,12 @@ def names(token: str) -> Names:
     return Names.of(token)
 
 
+def guarded(text: str, token: str) -> bool:
+    """Whether `text` (an HTML body) already has the guard of this token's message."""
+    names = Names.of(token)
+    return f'<{names.wrapper} id="{names.wrapper}"' in text
+
+
 def insert(text: str, token: str, banner: str | None, footer: str | None,
            above_reply: bool = False) -> str:
     """`text` with `banner` first in the body and `footer` last, guarded (see module doc).
@@ -172,7 +178,7 @@ def insert(text: str, token: str, banner: str | None, footer: str | None,
     text = text.replace("\0", _NUL)
     names = Names.of(token)
     reserved = ((banner or "") + (footer or "")).lower()
-    if f'<{names.wrapper} id="{names.wrapper}"' in text:
+    if guarded(text, token):
         return _add(text, names, banner, footer, above_reply)
     shape = html5.outline(text)
     edits: list[tuple[int, int, str]] = []  # (start, end, replacement), in order

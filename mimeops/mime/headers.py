@@ -18,11 +18,6 @@ from mimeops.mime import words
 # Printable ASCII as RFC 5322 says, and 8-bit bytes as real mail has them.
 _FIELD_NAME = re.compile(rb"[!-9;-~\x80-\xff]+[ \t]*:")
 _LINE_BREAKS = re.compile(r"[\r\n]+")
-# Fields a message may carry at most once (RFC 5322 section 3.6).
-UNIQUE = frozenset(
-    {"date", "from", "sender", "reply-to", "to", "cc", "bcc", "message-id",
-     "in-reply-to", "references", "subject"}
-)
 FOLD_AT = 78
 MAX_LINE = 998
 
@@ -121,6 +116,17 @@ class HeaderBlock:
         self.fields.append(field)
         self.dirty = True
 
+    def prepend(self, name: str, text: str) -> None:
+        """Put `text` before the value of the first field called `name` (or add the field
+        with `text` as its value), keeping that value's bytes as they were: its encoded
+        words, folding and 8-bit text. `text` is RFC 2047-encoded when not ASCII, and the
+        line is folded after it when the first line would pass 78 columns."""
+        field = self.field(name)
+        if field is None:
+            self.add(name, text)
+            return
+        self.set_raw(field, _prefixed(field, text, self.eol))
+
     def remove(self, name: str) -> int:
         key = name.lower()
         before = len(self.fields)
@@ -129,6 +135,26 @@ class HeaderBlock:
         if removed:
             self.dirty = True
         return removed
+
+
+def _prefixed(field: Field, text: str, eol: bytes) -> Field:
+    colon = field.raw.index(b":")
+    name = field.raw[:colon]
+    # Leading whitespace and folding before the first word carry no meaning.
+    value = field.raw[colon + 1 :].lstrip(b" \t\r\n")
+    encoded_next = value.startswith(b"=?")
+    if text.isascii():
+        head, separator = text.encode("ascii"), b" "
+    elif encoded_next:
+        # Whitespace between two encoded words is dropped: keep the space inside.
+        head, separator = " ".join(words.encode(text + " ")).encode("ascii"), b""
+    else:
+        head, separator = " ".join(words.encode(text)).encode("ascii"), b" "
+    if not value:
+        return Field(field.name, name + b": " + head + eol)
+    first_line = len(name) + 2 + len(head) + 1 + len(value.split(b"\n", 1)[0].rstrip())
+    joint = eol + b" " if first_line > FOLD_AT else separator
+    return Field(field.name, name + b": " + head + joint + value)
 
 
 def clean(value: str) -> str:

@@ -26,9 +26,30 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import cache
 
-from mimeops.mime.html import ATTRIBUTES, lower_ascii
+__all__ = ["ATTRIBUTES", "FORMATTING", "Outline", "attributes", "closing_tags", "lower_ascii",
+           "outline"]
 
-__all__ = ["FORMATTING", "Outline", "attributes", "closing_tags", "outline"]
+ATTRIBUTES = re.compile(
+    # Possessive quantifiers: an unterminated tag fails fast instead of backtracking.
+    # An unquoted value cannot start with a quote (that starts a quoted one, which may
+    # run to the end of the document: then the tag never ends); a name may start with "=".
+    # White space is HTML's (tab, LF, FF, CR, space), not Unicode's: "\v" or U+00A0 are
+    # part of a name, as in the browser.
+    r"""(?:[\t\n\f\r /]++|(?:=[^\t\n\f\r />=]*+|[^\t\n\f\r />=]++)"""
+    r"""(?:[\t\n\f\r ]*+=[\t\n\f\r ]*+(?:"[^"]*+"|'[^']*+'|[^\t\n\f\r >"'][^\t\n\f\r >]*+"""
+    r"""|(?=>))|(?![\t\n\f\r ]*+=)))*+>"""
+)
+"""The attribute grammar after a tag name, up to and including the `>` that ends the tag."""
+
+
+def lower_ascii(text: str) -> str:
+    """`text` with ASCII letters lower-cased (same length, same offsets)."""
+    try:
+        # Text read as latin-1 (nearly all mail): bytes.lower() is ASCII-only and fast.
+        return text.encode("latin-1").lower().decode("latin-1")
+    except UnicodeEncodeError:
+        return text.lower()
+
 
 _NAME = re.compile(r"[a-z][^\t\n\f\r />]*")
 _RAWTEXT = frozenset({"style", "xmp", "iframe", "noembed", "noframes", "title", "textarea"})
@@ -100,8 +121,14 @@ class Outline:
     # The body starts inside a block Outlook does not render (<![if !mso]> or its comment
     # form <!--[if !mso]><!--> ... <!--<![endif]-->): Outlook needs its own banner.
     outlook_hidden: bool = False
+    hidden_from: int = -1  # ... and where the outermost such block begins
     low: str = ""         # the document, ASCII lower-cased (same offsets)
     degraded: bool = False  # read conservatively past the step budget (see _Scan._degrade)
+    body_started: bool = False  # the document has body content (or a <body> tag)
+    html_end: int = -1    # end of the <html ...> tag that creates the html element
+    head_end: int = -1    # end of the first </head> end tag
+    body_close: int = -1  # start of the last </body> end tag (outside foreign content)
+    html_close: int = -1  # start of the last </html> end tag
 
 
 class _Scan:
@@ -114,7 +141,7 @@ class _Scan:
         self.mode = "initial"
         self.template = 0     # depth of open <template> elements
         self.foreign: list[str] = []  # "svg"/"math" (foreign) or an integration point name
-        self.hidden = 0  # depth of blocks Outlook skips, before the body
+        self.hidden: list[int] = []  # where the open blocks Outlook skips began (pre-body)
         self.start = 0   # where the document begins (after a byte order mark)
 
     # -- tree construction before the body --------------------------------------------
@@ -125,8 +152,17 @@ class _Scan:
         if self.mode in ("initial", "before_html"):
             self.mode = "before_head"
 
+    def _hide(self, at: int) -> None:
+        self.hidden.append(at)
+
+    def _unhide(self) -> None:
+        if self.hidden:
+            self.hidden.pop()
+
     def _start_body(self, at: int) -> None:
-        self.out.outlook_hidden = self.hidden > 0
+        self.out.body_started = True
+        self.out.outlook_hidden = bool(self.hidden)
+        self.out.hidden_from = self.hidden[0] if self.hidden else -1
         self._create_html(at)
         self.out.body_point = at
         self.mode = "body"
@@ -148,7 +184,7 @@ class _Scan:
         if mode in ("initial", "before_html"):
             if name == "html":
                 if self.out.html_point < 0:
-                    self.out.html_tag = name_end
+                    self.out.html_tag, self.out.html_end = name_end, end
                 self.mode = "before_head"
                 return
             self._create_html(start)
@@ -257,9 +293,9 @@ class _Scan:
                     out.truncated = pos
                     break
                 if low.startswith("<!--[if", pos) and low.startswith("<!-->", m.end() - 5):
-                    self.hidden += 1
+                    self._hide(pos)
                 elif low.startswith("<!--<![endif]", pos):
-                    self.hidden = max(0, self.hidden - 1)
+                    self._unhide()
                 pos = m.end()
                 continue
             nxt = low[pos + 1] if pos + 1 < n else ""
@@ -286,9 +322,9 @@ class _Scan:
                     out.truncated = pos
                     break
                 if low.startswith("<![if", pos):
-                    self.hidden += 1
+                    self._hide(pos)
                 elif low.startswith("<![endif", pos):
-                    self.hidden = max(0, self.hidden - 1)
+                    self._unhide()
                 pos = end + 1
                 continue
             closing = nxt == "/"
@@ -354,6 +390,13 @@ class _Scan:
             elif name == top:
                 self.foreign.pop()
             return end
+        if not self.template:  # the landmarks of an unguarded insertion (mime/html.py)
+            if name == "body":
+                self.out.body_close = start
+            elif name == "html":
+                self.out.html_close = start
+            elif name == "head" and self.out.head_end < 0:
+                self.out.head_end = end
         if self.mode != "body":
             self.end_tag(name, start)
         elif name == "template" and self.template:

@@ -26,9 +26,12 @@ _REPLY = re.compile(
 
 
 def line_ending(text: str, default: str) -> str:
-    """The text's own line break, or `default` when it has none."""
+    """The text's own line break, or `default` when it has none. A lone CR is no line
+    style here (mail whose lines end in lone CRs is read as CRLF before it gets here):
+    written after inserted text, it would join the LF of the delimiter that follows
+    the part into one CRLF, and the footer's line break would belong to the delimiter."""
     match = _LINE_BREAK.search(text)
-    return match.group() if match else default
+    return match.group() if match and match.group() != "\r" else default
 
 
 def prepare(block: str, eol: str, flowed: bool) -> str:

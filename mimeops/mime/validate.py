@@ -8,8 +8,8 @@ before it reports a change, the Lambda handler checks again right before the
 Put, and the WorkMail emulator answers MessageRejected from the same function,
 so a rule can never be enforced in one place and forgotten in another.
 
-The list of immutable headers is not published; these are the ones a rewrite
-must never touch (From, Date, Message-ID, Sender). Header blocks are read with
+The list of immutable headers is not published; the ones a rewrite must never
+touch are the engine's one list, `mimeops.mime.header_rules`. Header blocks are read with
 the engine's tolerant parser, the way the message is rewritten. A structural
 defect the original already had (a multipart without its boundary) is not the
 update's doing and is not held against it; a forwarded message's own defects
@@ -20,21 +20,15 @@ from __future__ import annotations
 
 from collections import Counter
 
-from mimeops.mime import headers
+from mimeops.mime import header_rules, headers
 from mimeops.mime.line_breaks import crlf
 from mimeops.mime.model import MAX_DEPTH, Part, Verbatim, parse
 
 MAX_LINE_OCTETS = 998
 """RFC 5321/5322 limit: 1000 octets per line including CRLF."""
 
-UNIQUE_HEADERS = (
-    "Date", "From", "Sender", "Reply-To", "To", "Cc", "Bcc", "Message-ID",
-    "In-Reply-To", "References", "Subject",
-)
-"""RFC 5322 section 3.6: fields that may occur at most once in a message header."""
-
-IMMUTABLE_HEADERS = ("From", "Date", "Message-ID", "Sender")
-"""Fields whose (unfolded, whitespace-normalised) value must survive an update."""
+UNIQUE_HEADERS = header_rules.UNIQUE_NAMES
+IMMUTABLE_HEADERS = header_rules.IMMUTABLE_NAMES
 
 # Lines checked per strided slice in `long_line`: from 8, doubling while they hold.
 _PROBE, _PROBE_MAX = 8, 4096

@@ -23,7 +23,7 @@ import unicodedata
 from html.parser import HTMLParser
 
 from mimeops.errors import UndecodableBody
-from mimeops.mime import Message, charset
+from mimeops.mail import Mail
 
 _SPACE = re.compile(r"\s+")
 _QUOTE = re.compile(r"^[ \t]*(?:>[ \t]?)+", re.M)
@@ -37,33 +37,32 @@ def fingerprint(rendered: str, markup: bool = False) -> list[str]:
     return [line for line in lines if any(c.isalnum() for c in line)]
 
 
-def carries(message: Message, needles: list[list[str]]) -> bool:
+def carries(mail: Mail, needles: list[list[str]]) -> bool:
     """Whether the message is a reply whose bodies already show one of `needles`
     (each a list of lines, found in order)."""
     needles = [lines for lines in needles if lines]
-    if not needles or not in_thread(message):
+    if not needles or not in_thread(mail):
         return False
-    for kind, part in message.bodies().items():
+    for body in mail.bodies:
         try:
-            data = part.decoded()
+            decoded = body.text
         except UndecodableBody:
             continue
-        decoded, _ = charset.decode_lossless(data, charset.lookup(part.charset_label))
-        shown = visible_text(decoded) if kind == "html" else _QUOTE.sub("", decoded)
+        shown = visible_text(decoded) if body.kind == "html" else _QUOTE.sub("", decoded)
         haystack = _normal(shown)
         if any(_in_order(haystack, lines) for lines in needles):
             return True
     return False
 
 
-def in_thread(message: Message) -> bool:
+def in_thread(mail: Mail) -> bool:
     """A reply or forward: In-Reply-To / References, or a Re:/Fwd: subject (also the
     German, French, Nordic, Spanish and Italian prefixes clients write)."""
-    header = message.root.header
-    if header.get("in-reply-to") or header.get("references"):
+    headers = mail.headers
+    if headers.get("in-reply-to") or headers.get("references"):
         return True
-    subject = header.field("subject")
-    return bool(subject and _REPLY.match(subject.decoded()))
+    subject = headers.get("subject")
+    return bool(subject and _REPLY.match(subject))
 
 
 def _normal(text: str) -> str:
