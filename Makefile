@@ -141,7 +141,7 @@ check: lint
 	MIMEOPS_CORPUS=$(CORPUS) $(BIN)/pytest -n $(CHECK_WORKERS) -m "$(FAST_TESTS)"
 
 # The rendering suites alone (docs/rendering.md): the warning as Chromium, Firefox ESR,
-# WebKitGTK and Thunderbird show it (part of `make test`; ~6 min on a shared 2-core machine).
+# WebKitGTK and Thunderbird show it (part of `make test`; ~5 min on a shared 2-core machine).
 .PHONY: render
 render: venv
 	MIMEOPS_CORPUS=$(CORPUS) $(BIN)/pytest -m browser
