@@ -49,16 +49,13 @@ class Gecko(Panes):
         self.app = Application([executable, "--headless"], self.dir / "profile", PREFS,
                                {"pageLoadStrategy": "none"})
         self.client = self.app.client
-        self.current = self.client.current_window_handle
-        self.first = True
+        # The window Firefox started with is the first pane's.
+        self.unused: str | None = self.client.current_window_handle
         super().__init__(self._open)
 
     def _open(self) -> Pane:
-        if self.first:  # the window Firefox started with
-            self.first = False
-            handle = self.current
-        else:
-            handle = self.client.open(type="window", focus=False)["handle"]
+        handle = self.unused or self.client.open(type="window", focus=False)["handle"]
+        self.unused = None
         pane = GeckoPane(self, handle, len(self.opened()))
         try:
             pane.size()
@@ -69,10 +66,7 @@ class Gecko(Panes):
 
     def use(self, handle: str) -> Any:
         """The Marionette client, switched to the window `handle`."""
-        if handle != self.current:
-            self.client.switch_to_window(handle, focus=False)
-            self.current = handle
-        return self.client
+        return self.app.use(handle)
 
     def close(self) -> None:
         self.app.stop()

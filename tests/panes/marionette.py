@@ -72,6 +72,14 @@ class Application:
             self.stop()
             raise
 
+    def use(self, handle: str) -> Any:
+        """The Marionette client, switched to the window `handle` (each pane is a window:
+        commands go to the current one)."""
+        if handle != getattr(self, "current", None):
+            self.client.switch_to_window(handle, focus=False)
+            self.current = handle
+        return self.client
+
     def stop(self) -> None:
         client = getattr(self, "client", None)
         if client is not None:

@@ -85,7 +85,6 @@ class Thunderbird(Panes):
         self.app = Application([executable, "--headless", "-remote-allow-system-access"],
                                self.dir / "profile", PREFS)
         self.client = self.app.client
-        self.current = ""
         self.messages = 0
         try:
             self.client.set_context("chrome")
@@ -103,10 +102,7 @@ class Thunderbird(Panes):
 
     def use(self, handle: str) -> Any:
         """The Marionette client, switched to the window `handle`."""
-        if handle != self.current:
-            self.client.switch_to_window(handle, focus=False)
-            self.current = handle
-        return self.client
+        return self.app.use(handle)
 
     def _open(self) -> Pane:
         try:
