@@ -153,6 +153,7 @@ fuzz: venv
 bench: venv
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.directory
+	$(BIN)/python -m bench.preview
 
 # Messages per second through a throw-away Postfix, with and without `mimeops smtp-filter`
 # (needs root and Debian's postfix; loopback only).

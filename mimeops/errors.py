@@ -8,7 +8,8 @@
     │   ├── UndecodableBody   a body that does not decode as its labels say
     │   └── SourceError       a preview source that cannot be read
     └── TransientError        may succeed when retried: a service down, a timeout
-        └── DirectoryUnavailable
+        ├── DirectoryUnavailable
+        └── SourceFailure     a preview source that broke off part-way
 
 Transports decide with the branch: a permanent error is reported once and never
 retried (a retry cannot fix a typo); a transient one may fail the invocation so
@@ -52,7 +53,8 @@ class UndecodableBody(PermanentError, ValueError):
 
 
 class SourceError(PermanentError, ValueError):
-    """A preview PATH that cannot be read as messages (one line naming it)."""
+    """A preview PATH that cannot be read as messages (one line naming it): not there,
+    not listable, a mailbox that refuses the login or has no such folder."""
 
 
 class DirectoryUnavailable(TransientError, RuntimeError):
@@ -61,3 +63,8 @@ class DirectoryUnavailable(TransientError, RuntimeError):
     Raised out of `Flow.apply`, so the flow's `on_error` decides: deliver the message
     unchanged, or fail the invocation so that WorkMail retries it.
     """
+
+
+class SourceFailure(TransientError, RuntimeError):
+    """A preview source that broke off part-way (a dropped connection, an export job
+    that failed): what was read before still counts; trying again may read the rest."""

@@ -11,14 +11,14 @@ table of operations rather than as socket code.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
 from . import admin
-from .directory import FAULT_OPS as DIRECTORY_FAULT_OPS
-from .directory import DirectoryBook, decode_token, encode_token
+from .directory import DirectoryBook
 from .errors import (
     ServiceError,
     internal_error,
@@ -29,9 +29,16 @@ from .errors import (
     throttling,
     unknown_operation,
 )
+from .export import ExportBook
 from .faults import FRONT_DOOR_KINDS, PUT_ONLY_KINDS, FaultBook
-from .s3 import S3Reader
-from .shapes import check_message_id, parse_list_mail_domains, parse_put_request
+from .s3 import S3Store
+from .shapes import (
+    check_message_id,
+    decode_token,
+    encode_token,
+    parse_list_mail_domains,
+    parse_put_request,
+)
 from .state import State
 from .validation import rejection_reason
 from .wire import AMZ_JSON, Request, Response, error_response, json_response
@@ -48,15 +55,17 @@ class Api:
         self,
         state: State,
         faults: FaultBook,
-        s3: S3Reader,
+        s3: S3Store,
         sleep: Callable[[float], None] = time.sleep,
         directories: DirectoryBook | None = None,
+        exports: ExportBook | None = None,
     ) -> None:
         self.state = state
         self.faults = faults
         self.s3 = s3
         self._sleep = sleep
         self.directories = directories if directories is not None else DirectoryBook()
+        self.exports = exports if exports is not None else ExportBook(state, self.directories, s3)
 
     def handle(self, request: Request) -> Response:
         """Answer one request; every failure becomes an AWS-shaped error response."""
@@ -94,18 +103,18 @@ class Api:
         if request.method == "POST" and target == WORKMAIL_TARGET_PREFIX + "ListMailDomains":
             return self.list_mail_domains(request.body)
         operation = target.removeprefix(WORKMAIL_TARGET_PREFIX)
-        directory_ops = self.directories.operations()
+        operations = {**self.directories.operations(), **self.exports.operations()}
         if request.method == "POST" and target.startswith(WORKMAIL_TARGET_PREFIX) and (
-                operation in directory_ops):
-            self._front_door(DIRECTORY_FAULT_OPS[operation], None)
-            answer = directory_ops[operation](_load_json(request.body))
+                operation in operations):
+            self._front_door(_fault_op(operation), None)
+            answer = operations[operation](_load_json(request.body))
             return json_response(answer, content_type=AMZ_JSON)
         raise ServiceError(
             "UnknownOperationException",
             400,
             f"The emulator does not implement {target}; it serves "
             f"{WORKMAIL_TARGET_PREFIX}ListMailDomains and "
-            f"{', '.join(directory_ops)}",
+            f"{', '.join(operations)}",
         )
 
     def _front_door(self, op: str, message_id: str | None) -> None:
@@ -172,6 +181,12 @@ class Api:
         if start + size < len(domains):
             result["NextToken"] = encode_token(start + size)
         return json_response(result, content_type=AMZ_JSON)
+
+
+def _fault_op(operation: str) -> str:
+    """The `op` name faults use for a json-1.1 operation: DescribeUser -> describe_user,
+    StartMailboxExportJob -> start_mailbox_export_job."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()
 
 
 def _load_json(body: bytes) -> Any:

@@ -40,8 +40,25 @@ def run(args: argparse.Namespace) -> int:
         except DirectoryError as error:
             fail(str(error))
     serve(host=host, port=args.port, s3_endpoint_url=args.s3_endpoint,
-          env_vars_file=args.env_vars_file, messages=messages, directories=directories)
+          env_vars_file=args.env_vars_file, messages=messages, directories=directories,
+          mailboxes=dict(args.mailbox or []), organization_id=args.organization_id,
+          export_seconds=args.export_seconds)
     return 0
+
+
+def mailbox(text: str) -> tuple[str, str]:
+    """argparse type of --mailbox: EMAIL=PATH, the PATH readable as preview reads it."""
+    from mimeops.errors import SourceError
+    from mimeops.preview.sources import find
+
+    email, equals, path = text.partition("=")
+    if not equals or "@" not in email or not path:
+        raise argparse.ArgumentTypeError(f"expected EMAIL=PATH, got {text!r}")
+    try:
+        find([path])
+    except SourceError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return email, path
 
 
 def _docker_host(host: str) -> str:
@@ -97,5 +114,11 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
                        help="serve this static directory file through the WorkMail directory "
                             "API (DescribeEntity, DescribeUser, ListGroupsForEntity, ...)")
     serve.add_argument("--organization-id", default="m-00000000000000000000000000000000",
-                       metavar="ORG", help="the organization the directory belongs to")
+                       metavar="ORG", help="the organization the directory and the mailboxes "
+                                           "belong to")
+    serve.add_argument("--mailbox", action="append", type=mailbox, metavar="EMAIL=PATH",
+                       help="give the user EMAIL a mailbox holding the messages at PATH (as "
+                            "for preview) for StartMailboxExportJob (repeatable)")
+    serve.add_argument("--export-seconds", type=float, default=2.0, metavar="S",
+                       help="how long a mailbox export job runs (default 2)")
     serve.set_defaults(run=run)

@@ -12,18 +12,16 @@ the file.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import threading
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from mimeops.directory import StaticDirectory
+from mimeops.directory import StaticDirectory, User
 
-from .errors import ServiceError, serialization_error, validation_error
-from .shapes import MAX_RESULTS_RANGE, ORGANIZATION_ID, StringShape
+from .errors import ServiceError
+from .shapes import ORGANIZATION_ID, StringShape, page, require
 
 ENABLED_DATE = 1_700_000_000.0  # a fixed timestamp: answers stay reproducible
 EMAIL = StringShape(1, 254, r"[a-zA-Z0-9._%+-]{1,64}@[a-zA-Z0-9.-]+\.[a-zA-Z-]{2,}")
@@ -106,17 +104,28 @@ class DirectoryBook:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._organizations: dict[str, Organization] = {}
+        self._sources: dict[str, StaticDirectory] = {}
 
     def add(self, org_id: str, source: StaticDirectory) -> None:
         """Replace the directory of `org_id`."""
         organization = Organization(source)
         with self._lock:
             self._organizations[org_id] = organization
+            self._sources[org_id] = source
+
+    def add_users(self, org_id: str, emails: Iterable[str]) -> None:
+        """Make sure each address is a user of `org_id` (a mailbox needs its owner)."""
+        with self._lock:
+            source = self._sources.get(org_id, StaticDirectory())
+        missing = [User(email) for email in dict.fromkeys(emails) if source.user(email) is None]
+        if missing or org_id not in self._sources:
+            self.add(org_id, replace(source, users=[*source.users, *missing]))
 
     def clear(self) -> None:
         """Forget every directory."""
         with self._lock:
             self._organizations.clear()
+            self._sources.clear()
 
     def organization(self, org_id: str) -> Organization:
         """The organization's directory; OrganizationNotFoundException as WorkMail says it."""
@@ -131,7 +140,7 @@ class DirectoryBook:
 
     def describe_entity(self, body: dict[str, Any]) -> dict[str, Any]:
         """Any address (aliases included) -> EntityId, Name, Type."""
-        org_id, email = _require(body, ("OrganizationId", ORGANIZATION_ID),
+        org_id, email = require(body, ("OrganizationId", ORGANIZATION_ID),
                                  ("Email", EMAIL))
         organization = self.organization(org_id)
         entity_id = organization.addresses.get(email.lower())
@@ -143,7 +152,7 @@ class DirectoryBook:
 
     def describe_user(self, body: dict[str, Any]) -> dict[str, Any]:
         """A user by id, address or user name: every attribute that has a value."""
-        org_id, user_id = _require(body, ("OrganizationId", ORGANIZATION_ID),
+        org_id, user_id = require(body, ("OrganizationId", ORGANIZATION_ID),
                                    ("UserId", ENTITY_ID))
         entity = self.organization(org_id).find(user_id)
         if entity.type != "USER":
@@ -159,7 +168,7 @@ class DirectoryBook:
 
     def list_groups_for_entity(self, body: dict[str, Any]) -> dict[str, Any]:
         """The groups a user or group is directly in (GroupNamePrefix filter), paged."""
-        org_id, entity_id = _require(body, ("OrganizationId", ORGANIZATION_ID),
+        org_id, entity_id = require(body, ("OrganizationId", ORGANIZATION_ID),
                                      ("EntityId", ENTITY_ID))
         organization = self.organization(org_id)
         entity = organization.entities.get(entity_id)
@@ -170,20 +179,20 @@ class DirectoryBook:
         groups = [organization.entities[g] for g in entity.member_of]
         items = [{"GroupId": g.id, "GroupName": g.name} for g in groups
                  if g.name.lower().startswith(prefix)]
-        return _page(body, "Groups", items)
+        return page(body, "Groups", items)
 
     def list_users(self, body: dict[str, Any]) -> dict[str, Any]:
         """Every user (id, address, names, state), paged."""
-        (org_id,) = _require(body, ("OrganizationId", ORGANIZATION_ID))
+        (org_id,) = require(body, ("OrganizationId", ORGANIZATION_ID))
         users = [e for e in self.organization(org_id).entities.values() if e.type == "USER"]
         items = [{"Id": u.id, "Email": u.email, "Name": u.name,
                   "DisplayName": u.attributes.get("DisplayName", ""), "State": "ENABLED",
                   "UserRole": "USER", "EnabledDate": ENABLED_DATE} for u in users]
-        return _page(body, "Users", items)
+        return page(body, "Users", items)
 
     def list_group_members(self, body: dict[str, Any]) -> dict[str, Any]:
         """The users and groups directly in a group, paged."""
-        org_id, group_id = _require(body, ("OrganizationId", ORGANIZATION_ID),
+        org_id, group_id = require(body, ("OrganizationId", ORGANIZATION_ID),
                                     ("GroupId", ENTITY_ID))
         organization = self.organization(org_id)
         group = organization.find(group_id)
@@ -193,7 +202,7 @@ class DirectoryBook:
         members = [e for e in organization.entities.values() if group.id in e.member_of]
         items = [{"Id": m.id, "Name": m.name, "Type": m.type, "State": "ENABLED",
                   "EnabledDate": ENABLED_DATE} for m in members]
-        return _page(body, "Members", items)
+        return page(body, "Members", items)
 
     def operations(self) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
         """X-Amz-Target operation name -> handler."""
@@ -205,68 +214,3 @@ class DirectoryBook:
             "ListGroupMembers": self.list_group_members,
         }
 
-
-FAULT_OPS = {
-    "DescribeEntity": "describe_entity",
-    "DescribeUser": "describe_user",
-    "ListGroupsForEntity": "list_groups_for_entity",
-    "ListUsers": "list_users",
-    "ListGroupMembers": "list_group_members",
-}
-"""Operation -> the `op` name faults use (``directory`` matches all of them)."""
-
-
-def _require(body: Any, *members: tuple[str, StringShape]) -> list[str]:
-    if not isinstance(body, dict):
-        raise serialization_error("Request body must be a JSON object")
-    values: list[str] = []
-    problems: list[str] = []
-    for name, shape in members:
-        path = name[0].lower() + name[1:]
-        value = body.get(name)
-        if value is None:
-            problems.append(f"Value null at '{path}' failed to satisfy constraint: "
-                            "Member must not be null")
-            continue
-        if not isinstance(value, str):
-            raise serialization_error(f"Expected a string for '{path}'")
-        problems.extend(shape.violations(value, path))
-        values.append(value)
-    max_results = body.get("MaxResults")
-    if max_results is not None:
-        low, high = MAX_RESULTS_RANGE
-        if isinstance(max_results, bool) or not isinstance(max_results, int):
-            raise serialization_error("Expected an integer for 'MaxResults'")
-        if not low <= max_results <= high:
-            problems.append(f"Value '{max_results}' at 'maxResults' failed to satisfy "
-                            f"constraint: Member must have value between {low} and {high}")
-    if problems:
-        raise validation_error(problems)
-    return values
-
-
-def _page(body: dict[str, Any], key: str, items: list[dict[str, Any]]) -> dict[str, Any]:
-    """One page of `items` under `key`, with NextToken when more follow."""
-    token = body.get("NextToken")
-    start = decode_token(token) if token else 0
-    size = body.get("MaxResults") or MAX_RESULTS_RANGE[1]
-    result: dict[str, Any] = {key: items[start:start + size]}
-    if start + size < len(items):
-        result["NextToken"] = encode_token(start + size)
-    return result
-
-
-def encode_token(offset: int) -> str:
-    """A NextToken for the page starting at `offset`."""
-    return base64.b64encode(str(offset).encode()).decode()
-
-
-def decode_token(token: Any) -> int:
-    """The offset a NextToken stands for; InvalidParameterException when it is not ours."""
-    try:
-        value = int(base64.b64decode(str(token), validate=True).decode())
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        value = -1
-    if value < 0:
-        raise ServiceError("InvalidParameterException", 400, "The NextToken is not valid.")
-    return value

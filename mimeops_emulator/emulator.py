@@ -8,26 +8,34 @@ variables, so the code under test is exactly the code that runs on AWS.
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 
 from mimeops.directory import StaticDirectory, load_directory
+from mimeops.preview.sources import find
 
 from .api import Api
 from .directory import DirectoryBook
+from .export import CONCURRENT_JOBS, ExportBook, Job
 from .faults import Fault, FaultBook, make_fault
-from .s3 import S3Reader
+from .s3 import S3Store
 from .server import EmulatorHTTPServer
 from .state import State
+
+DEFAULT_ORGANIZATION = "m-00000000000000000000000000000000"
 
 
 class Emulator:
     """In-process WorkMail Message Flow (+ ListMailDomains) server.
 
     ``s3_endpoint_url`` is where Puts read the updated message from (moto's S3 server
-    in :class:`~mimeops_emulator.LocalAWS`); None means the standard boto3 resolution
-    (``AWS_ENDPOINT_URL_S3`` or real S3 with your credentials). ``port=0`` picks a free
-    port, which keeps parallel test runs from colliding.
+    in :class:`~mimeops_emulator.LocalAWS`) and export jobs write their zip to; None
+    means the standard boto3 resolution (``AWS_ENDPOINT_URL_S3`` or real S3 with your
+    credentials). ``port=0`` picks a free port, which keeps parallel test runs from
+    colliding. An export job runs for ``export_seconds`` of ``clock`` (tests pass their
+    own clock), at most ``export_limit`` at once per organization.
     """
 
     def __init__(
@@ -37,6 +45,9 @@ class Emulator:
         *,
         host: str = "127.0.0.1",
         port: int = 0,
+        clock: Callable[[], float] = time.time,
+        export_seconds: float = 2.0,
+        export_limit: int = CONCURRENT_JOBS,
     ) -> None:
         self.region = region
         self.s3_endpoint_url = s3_endpoint_url
@@ -45,8 +56,11 @@ class Emulator:
         self._state = State()
         self._faults = FaultBook()
         self._directories = DirectoryBook()
-        self._api = Api(self._state, self._faults, S3Reader(s3_endpoint_url, region),
-                        directories=self._directories)
+        s3 = S3Store(s3_endpoint_url, region)
+        self._exports = ExportBook(self._state, self._directories, s3, clock=clock,
+                                   seconds=export_seconds, limit=export_limit)
+        self._api = Api(self._state, self._faults, s3, directories=self._directories,
+                        exports=self._exports)
         self._server: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._lifecycle = threading.Lock()
@@ -151,6 +165,33 @@ class Emulator:
         if self._state.domains(org_id) is None:
             self._state.add_organization(org_id, sorted(directory.domains()))
 
+    def add_mailbox(self, email: str, messages: Sequence[bytes] | str | Path,
+                    org_id: str = DEFAULT_ORGANIZATION) -> None:
+        """Give the user `email` a mailbox that StartMailboxExportJob exports: the
+        messages themselves, or a PATH as `mimeops preview` reads it (.eml files,
+        folders, mbox, Maildir; read when a job completes). The organization and the
+        user are registered when missing. SourceError for a PATH that is not there."""
+        if isinstance(messages, str | Path):
+            path = str(messages)
+            find([path])  # a missing PATH is an error now, not when a job runs
+
+            def read() -> Iterator[bytes]:
+                return (item.read() for item in find([path]).items)
+        else:
+            kept = [bytes(raw) for raw in messages]
+
+            def read() -> Iterator[bytes]:
+                return iter(kept)
+        if self._state.domains(org_id) is None:
+            self._state.add_organization(org_id, [email.rpartition("@")[2]])
+        self._directories.add_users(org_id, [email])
+        entity = self._directories.organization(org_id).find(email)
+        self._exports.add_mailbox(org_id, entity.id, read)
+
+    def export_jobs(self) -> list[Job]:
+        """Every mailbox export job started, oldest first (state as last observed)."""
+        return self._exports.jobs()
+
     # -- faults ---------------------------------------------------------------------
 
     def inject(
@@ -197,7 +238,9 @@ class Emulator:
         self._state.clear_requests()
 
     def reset(self) -> None:
-        """Forget messages, organizations, directories, faults and the request log."""
+        """Forget messages, organizations, directories, mailboxes, export jobs, faults
+        and the request log."""
         self._state.reset()
         self._directories.clear()
+        self._exports.clear()
         self._faults.clear()

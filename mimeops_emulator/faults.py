@@ -19,9 +19,13 @@ InternalServerException; throttle: 429 ThrottlingException; latency: sleep, then
 
 DIRECTORY_OPS = ("describe_entity", "describe_user", "list_groups_for_entity", "list_users",
                  "list_group_members")
-FAULT_OPS = ("get", "put", "list_mail_domains", *DIRECTORY_OPS, "directory", "any")
+EXPORT_OPS = ("start_mailbox_export_job", "describe_mailbox_export_job",
+              "list_mailbox_export_jobs", "cancel_mailbox_export_job")
+FAULT_OPS = ("get", "put", "list_mail_domains", *DIRECTORY_OPS, "directory", *EXPORT_OPS,
+             "export", "any")
 """Which operation a fault applies to; "directory" means every directory operation,
-"any" every API operation."""
+"export" every mailbox export operation, "any" every API operation."""
+_GROUPS = {"directory": DIRECTORY_OPS, "export": EXPORT_OPS}
 
 PUT_ONLY_KINDS = ("frozen", "rejected")
 FRONT_DOOR_KINDS = ("error5xx", "throttle")
@@ -42,7 +46,7 @@ class Fault:
 
     def matches(self, op: str, message_id: str | None) -> bool:
         """Whether this fault applies to a request for ``op`` on ``message_id``."""
-        if self.op not in ("any", op) and not (self.op == "directory" and op in DIRECTORY_OPS):
+        if self.op not in ("any", op) and op not in _GROUPS.get(self.op, ()):
             return False
         return self.message_id is None or self.message_id == message_id
 

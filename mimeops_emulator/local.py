@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any, TextIO
 
-from .emulator import Emulator
+from .emulator import DEFAULT_ORGANIZATION, Emulator
 from .s3 import DUMMY_CREDENTIAL
 from .sam_env import sam_env_vars, write_env_vars_file
 
@@ -137,11 +137,13 @@ class LocalAWS:
     """
 
     def __init__(
-        self, bucket: str = DEFAULT_BUCKET, region: str = "us-east-1", host: str = "127.0.0.1"
+        self, bucket: str = DEFAULT_BUCKET, region: str = "us-east-1", host: str = "127.0.0.1",
+        **emulator_options: Any,
     ) -> None:
         self.bucket = bucket
         self.region = region
         self.host = host
+        self.emulator_options = emulator_options  # Emulator(clock=..., export_seconds=...)
         self._moto: ThreadedMotoServer | None = None
         self._s3_endpoint: str | None = None
         self._emulator: Emulator | None = None
@@ -153,7 +155,8 @@ class LocalAWS:
         self._moto, self._s3_endpoint = _start_moto(self.host)
         try:
             _create_versioned_bucket(self._s3_endpoint, self.region, self.bucket)
-            emulator = Emulator(self._s3_endpoint, self.region, host=self.host)
+            emulator = Emulator(self._s3_endpoint, self.region, host=self.host,
+                                **self.emulator_options)
             emulator.start()
         except BaseException:
             self._moto.stop()
@@ -236,6 +239,9 @@ def serve(
     env_vars_file: str | None = None,
     messages: Sequence[tuple[str, bytes]] = (),
     directories: Mapping[str, StaticDirectory] | None = None,
+    mailboxes: Mapping[str, str] | None = None,
+    organization_id: str = DEFAULT_ORGANIZATION,
+    export_seconds: float = 2.0,
 ) -> None:
     """Run the emulator in the foreground until Ctrl-C (or SIGTERM).
 
@@ -244,7 +250,9 @@ def serve(
     environment variable a handler needs (on ``out``, default stdout), then logs each
     request to stderr. ``messages`` (id, raw MIME) are in transit from the start;
     ``directories`` (organization id -> directory) are served through the WorkMail
-    directory API.
+    directory API; ``mailboxes`` (address -> PATH as `mimeops preview` reads it) are
+    the users of ``organization_id`` whose mailbox an export job exports, in
+    ``export_seconds``.
 
     For ``sam local invoke`` the Lambda runs in a container: bind the Docker bridge
     address (``sam_env.docker_bridge_address()``), and ``env_vars_file`` gets a ready
@@ -257,9 +265,12 @@ def serve(
         moto, s3_endpoint_url = _start_moto(host)
         _create_versioned_bucket(s3_endpoint_url, region, bucket)
         created_bucket = bucket
-    emulator = Emulator(s3_endpoint_url, region, host=host, port=port)
+    emulator = Emulator(s3_endpoint_url, region, host=host, port=port,
+                        export_seconds=export_seconds)
     for org_id, directory in (directories or {}).items():
         emulator.add_directory(org_id, directory)
+    for email, path in (mailboxes or {}).items():
+        emulator.add_mailbox(email, path, organization_id)
     stop = threading.Event()
     previous = _install_sigterm(stop)
     try:
@@ -278,6 +289,9 @@ def serve(
             file=sys.stderr,
             flush=True,
         )
+        for email in mailboxes or {}:
+            print(f"mailbox export: mimeops preview workmail://{organization_id}/{email} "
+                  f"--export-bucket {created_bucket or 'BUCKET'} ...", file=sys.stderr, flush=True)
         while not stop.wait(0.5):
             pass
     except KeyboardInterrupt:

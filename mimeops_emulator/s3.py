@@ -1,4 +1,5 @@
-"""Reading the updated message from S3, as WorkMail does for a Put.
+"""S3 as WorkMail uses it: reading the updated message of a Put, writing the `.zip`
+of a mailbox export job.
 
 boto3 is imported on first use only, so ``import mimeops_emulator`` stays cheap for
 code paths (and tests) that never Put. The client is built once and shared: botocore
@@ -8,7 +9,7 @@ clients are thread-safe, building them is not.
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from .errors import invalid_content_location
 
@@ -18,8 +19,9 @@ if TYPE_CHECKING:
 DUMMY_CREDENTIAL = "testing"
 
 
-class S3Reader:
-    """Fetches ``s3Reference`` objects from ``endpoint_url`` (AWS S3 when None).
+class S3Store:
+    """Reads ``s3Reference`` objects from, and writes exports to, ``endpoint_url`` (AWS
+    S3 when None).
 
     With an explicit endpoint (moto, LocalStack, MinIO) dummy credentials are used, so
     a developer's AWS profile is never consulted or sent. Without one, the standard
@@ -74,3 +76,9 @@ class S3Reader:
             raise invalid_content_location(f"{where}: {code} {detail}".rstrip()) from exc
         except BotoCoreError as exc:
             raise invalid_content_location(f"{where}: {exc}") from exc
+
+    def upload(self, bucket: str, key: str, body: IO[bytes], kms_key_arn: str) -> None:
+        """Write `body` to s3://bucket/key, encrypted with the KMS key (SSE-KMS), as a
+        mailbox export does; the S3 error text (ClientError, BotoCoreError) otherwise."""
+        self._get_client().upload_fileobj(body, bucket, key, ExtraArgs={
+            "ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_arn})

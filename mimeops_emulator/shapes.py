@@ -10,11 +10,13 @@ up locally. The constants mirror botocore's service-2.json for workmailmessagefl
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import serialization_error, validation_error
+from .errors import ServiceError, serialization_error, validation_error
 
 
 @dataclass(frozen=True)
@@ -130,3 +132,61 @@ def parse_list_mail_domains(body: Any) -> tuple[str, int | None, str | None]:
         raise validation_error(problems)
     assert org_id is not None
     return org_id, max_results, token
+
+
+def require(body: Any, *members: tuple[str, StringShape]) -> list[str]:
+    """The required string members of a JSON 1.1 request, checked against their shapes
+    (and MaxResults when present); ValidationException listing every violation."""
+    if not isinstance(body, dict):
+        raise serialization_error("Request body must be a JSON object")
+    values: list[str] = []
+    problems: list[str] = []
+    for name, shape in members:
+        path = name[0].lower() + name[1:]
+        value = body.get(name)
+        if value is None:
+            problems.append(f"Value null at '{path}' failed to satisfy constraint: "
+                            "Member must not be null")
+            continue
+        if not isinstance(value, str):
+            raise serialization_error(f"Expected a string for '{path}'")
+        problems.extend(shape.violations(value, path))
+        values.append(value)
+    max_results = body.get("MaxResults")
+    if max_results is not None:
+        low, high = MAX_RESULTS_RANGE
+        if isinstance(max_results, bool) or not isinstance(max_results, int):
+            raise serialization_error("Expected an integer for 'MaxResults'")
+        if not low <= max_results <= high:
+            problems.append(f"Value '{max_results}' at 'maxResults' failed to satisfy "
+                            f"constraint: Member must have value between {low} and {high}")
+    if problems:
+        raise validation_error(problems)
+    return values
+
+
+def page(body: dict[str, Any], key: str, items: list[dict[str, Any]]) -> dict[str, Any]:
+    """One page of `items` under `key`, with NextToken when more follow."""
+    token = body.get("NextToken")
+    start = decode_token(token) if token else 0
+    size = body.get("MaxResults") or MAX_RESULTS_RANGE[1]
+    result: dict[str, Any] = {key: items[start:start + size]}
+    if start + size < len(items):
+        result["NextToken"] = encode_token(start + size)
+    return result
+
+
+def encode_token(offset: int) -> str:
+    """A NextToken for the page starting at `offset`."""
+    return base64.b64encode(str(offset).encode()).decode()
+
+
+def decode_token(token: Any) -> int:
+    """The offset a NextToken stands for; InvalidParameterException when it is not ours."""
+    try:
+        value = int(base64.b64decode(str(token), validate=True).decode())
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        value = -1
+    if value < 0:
+        raise ServiceError("InvalidParameterException", 400, "The NextToken is not valid.")
+    return value

@@ -32,3 +32,17 @@ def error_code(error: BaseException) -> str | None:
         code = response.get("Error", {}).get("Code")
         return str(code) if code else None
     return None
+
+
+# `mimeops preview workmail://` runs on an operator's machine, not in the 15 s of an
+# invocation: longer reads (a zip range of megabytes), standard retries.
+PREVIEW_CONFIG = Config(
+    connect_timeout=10,
+    read_timeout=60,
+    retries={"max_attempts": 5, "mode": "standard"},
+)
+
+
+def preview_client(service: str) -> Any:
+    """A client for `mimeops preview`; endpoints as for `client`."""
+    return boto3.client(service, config=PREVIEW_CONFIG)  # type: ignore[call-overload]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import html
 import json
 import mailbox
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -226,14 +228,14 @@ def test_a_damaged_message_beside_its_siblings_is_read_a_note_is_not(tmp_path: P
 def test_a_file_that_vanishes_before_it_is_read_is_an_error_and_exit_1(
         folder: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    from mimeops.cli import preview as command
+    from mimeops.preview import sources
 
     def find_then_lose(paths: list[str]) -> object:
         found = find(paths)
         Path(found.items[0].label).unlink()
         return found
 
-    monkeypatch.setattr(command, "find", find_then_lose)
+    monkeypatch.setattr(sources, "find", find_then_lose)
     code, tally, _ = preview(capsys, "--config", str(WARNING), str(folder))
     assert code == 1 and tally["errors"] == 1 and tally["messages"] == 8
 
@@ -270,3 +272,176 @@ def test_report_that_cannot_be_written_still_prints_the_tally_last(
                                str(tmp_path / "no" / "such" / "r.html"), str(folder))
     assert code == 1 and tally["messages"] == 8
     assert "cannot write" in err
+
+
+# -- issue 21 item 5: non-messages, the tally as a table, decoded header diffs --------------
+
+def test_empty_and_binary_files_are_errors_not_matches(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "export"
+    folder.mkdir()
+    shutil.copy(EVENTS / "external.eml", folder / "real.eml")
+    (folder / "empty.eml").write_bytes(b"")
+    (folder / "image.eml").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+    report = tmp_path / "r.html"
+    code, tally, _ = preview(capsys, "--config", str(WARNING), "--report", str(report),
+                             str(folder))
+    assert code == 0
+    assert tally["messages"] == 3 and tally["errors"] == 2
+    assert tally["rules"] == {"external-warning": 1} and tally["changed"] == 1
+    html = report.read_text()
+    assert html.count("not a message (empty, binary, or no header block)") == 2
+    errors = html[html.index('id="error"'):html.index('id="changed"')]
+    assert "empty.eml" in errors and "image.eml" in errors and "real.eml" not in errors
+
+
+def table_rows(html: str, kind: str) -> list[list[str]]:
+    table = re.search(rf'<table class="tally {kind}">(.*?)</table>', html, re.S)
+    assert table, kind
+    return [re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row)
+            for row in re.findall(r"<tr>(.*?)</tr>", table.group(1))]
+
+
+def test_the_report_shows_the_tally_as_tables(
+        folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    flow = tmp_path / "flow.yaml"
+    flow.write_text(FLOW)
+    report = tmp_path / "r.html"
+    _, tally, _ = preview(capsys, "--config", str(flow), "--report", str(report), str(folder))
+    html = report.read_text()
+    assert '{"messages"' not in html and "&quot;messages&quot;" not in html
+    counts = {row[0]: int(row[1]) for row in table_rows(html, "counts")}
+    assert counts["Messages"] == tally["messages"] == 8
+    assert counts["Changed"] == tally["changed"] and counts["Errors"] == tally["errors"]
+    assert counts["Skipped: signed message (multipart/signed)"] == 1
+    assert table_rows(html, "rules")[1:] == [["warn", "enforce", "5"],
+                                             ["outbound-only", "enforce", "0"],
+                                             ["trial-junk", "audit", "2"]]
+
+
+def test_header_changes_are_shown_decoded(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "m.eml").write_bytes(
+        b"From: =?utf-8?q?Ren=C3=A9e?= <renee@outside.example.net>\nTo: bob@example.com\n"
+        b"Subject: =?utf-8?b?UsOpdW5pb24gZGUgbHVuZGk=?=\n\nBonjour\n")
+    report = tmp_path / "r.html"
+    preview(capsys, "--config", str(WARNING), "--report", str(report), str(tmp_path / "m.eml"))
+    diff = re.search(r'<pre class="diff">(.*?)</pre>', report.read_text(), re.S)
+    assert diff is not None
+    lines = [html.unescape(re.sub(r"<[^>]+>", "", line)) for line in diff.group(1).split("\n")]
+    assert "-Subject: Réunion de lundi" in lines
+    assert "+Subject: [EXTERNAL] Réunion de lundi" in lines
+    assert "=?utf-8?" not in diff.group(1)
+    assert "<dd>Renée &lt;renee@outside.example.net&gt;</dd>" in report.read_text()
+
+
+# -- the report past one page --------------------------------------------------------------
+
+def test_a_large_report_is_an_index_and_pages_grouped(
+        folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from mimeops.preview import report as module
+
+    monkeypatch.setattr(module, "PAGE_SIZE", 3)
+    for n in range(4):  # 12 messages in all
+        shutil.copy(EVENTS / "internal.eml", folder / f"internal-{n}.eml")
+    report = tmp_path / "r.html"
+    _, tally, _ = preview(capsys, "--config", str(WARNING), "--report", str(report), str(folder))
+    index = report.read_text()
+    assert "<section" not in index  # the index lists pages, not messages
+    links = re.findall(r'href="(r-pages/[a-z]+-\d+\.html)">page \d+ \((\d+)\)', index)
+    assert sum(int(n) for _, n in links) == tally["messages"] == 12
+    seen = 0
+    for link, count in links:
+        page = (tmp_path / link).read_text()
+        assert page.count('<section class="msg"') == int(count) <= 3
+        assert 'href="../r.html"' in page
+        seen += int(count)
+        group = Path(link).stem.rpartition("-")[0]
+        for target in re.findall(r'href="([a-z]+-\d+\.html)"', page):
+            assert (tmp_path / "r-pages" / target).exists() and target.startswith(group)
+    assert seen == 12
+    groups = [Path(link).stem for link, _ in links]
+    assert groups == sorted(groups, key=lambda g: list(module.GROUPS).index(
+        g.rpartition("-")[0]))  # errors first, then changed, matched, untouched
+    # A later, smaller report leaves no stale pages beside it.
+    monkeypatch.setattr(module, "PAGE_SIZE", 250)
+    preview(capsys, "--config", str(WARNING), "--report", str(report), str(folder))
+    assert not (tmp_path / "r-pages").exists()
+    assert report.read_text().count('<section class="msg"') == 12
+
+
+def test_worker_processes_give_the_same_outcomes_in_the_same_order(
+        folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from mimeops.preview import runner
+
+    monkeypatch.setattr(runner, "PARALLEL_FROM", 1)
+    for n in range(40):
+        shutil.copy(EVENTS / ("external.eml" if n % 3 else "internal.eml"), folder / f"x{n}.eml")
+    (folder / "zz-empty.eml").write_bytes(b"")
+    reports = []
+    for jobs in ("1", "2"):
+        report = tmp_path / f"r{jobs}.html"
+        code, tally, _ = preview(capsys, "--jobs", jobs, "--config", str(WARNING), "--report",
+                                 str(report), str(folder))
+        reports.append((code, tally, re.findall(r"<h2><span.*?</h2>", report.read_text())))
+    assert reports[0] == reports[1]
+    assert reports[0][1]["messages"] == 49 and reports[0][1]["errors"] == 1
+
+
+def test_previewing_leaves_no_reference_cycles(folder: Path) -> None:
+    """Garbage in cycles waits for the collector's rare full pass, holding each message's
+    parse tree and bytes: over 10,000 messages memory grew by megabytes (Facts <-> Who)."""
+    import gc
+
+    from mimeops.flow import load_flow
+    from mimeops.preview import Tally
+    from mimeops.preview.report import Report
+    from mimeops.preview.tally import run_one
+
+    flow = load_flow(WARNING)
+    items = find([str(folder)]).items
+    gc.collect()
+    gc.disable()
+    try:
+        with Report("cycles") as report:
+            tally = Tally.for_flow(flow)
+            for item in items:
+                outcome = run_one(flow, item, "INBOUND")
+                tally.add(outcome)
+                report.add(outcome)
+            del outcome
+            assert tally.changed > 0
+            assert gc.collect() == 0
+    finally:
+        gc.enable()
+
+
+def crash_on_marker(direction: str, tasks: list[tuple[str, bytes]]) -> Any:
+    """A worker that dies (as if killed) on a chunk holding a marked message."""
+    from mimeops.preview import runner
+
+    if any(b"crash-the-worker" in raw for _, raw in tasks):
+        os._exit(1)
+    return runner.REAL_WORK(direction, tasks)  # type: ignore[attr-defined]
+
+
+def test_a_worker_that_dies_costs_its_messages_not_the_preview(
+        folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from mimeops.preview import runner
+
+    monkeypatch.setattr(runner, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(runner, "REAL_WORK", runner._work, raising=False)
+    monkeypatch.setattr(runner, "_work", crash_on_marker)
+    for n in range(60):
+        shutil.copy(EVENTS / "external.eml", folder / f"x{n:02}.eml")
+    (folder / "x30.eml").write_bytes(
+        b"From: a@outside.example.net\nSubject: crash-the-worker\n\nx\n")
+    report = tmp_path / "r.html"
+    code, tally, _ = preview(capsys, "--jobs", "2", "--config", str(WARNING), "--report",
+                             str(report), str(folder))
+    assert code == 0 and tally["messages"] == 68
+    assert 1 <= tally["errors"] < 68 and tally["changed"] > 0
+    assert "the worker process applying the flow stopped" in report.read_text()

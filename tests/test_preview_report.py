@@ -200,3 +200,39 @@ def test_past_the_limit_changed_messages_keep_their_header_diff_only(
     html, _ = report_for(tmp_path, folder)
     assert html.count('class="after"') == 1 and html.count('<pre class="diff">') == 2
     assert "before/after shown for the first 1 changed messages" in html
+
+
+def test_a_paged_report_is_navigable_and_each_page_filters(
+        browser: Any, mailbox_folder: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from mimeops.preview import report as module
+
+    monkeypatch.setattr(module, "PAGE_SIZE", 2)
+    out = tmp_path / "report.html"
+    assert main(["preview", "--config", str(WARNING), "--report", str(out),
+                 str(mailbox_folder)]) == 0
+    context = browser.new_context(viewport={"width": 1200, "height": 800}, offline=True)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    try:
+        page.goto(out.as_uri())
+        assert page.locator("table.counts").is_visible()
+        page.click("text=page 1 (2)", strict=False)  # the first group's first page
+        assert page.url.endswith("-pages/error-1.html") or "-pages/changed-1.html" in page.url
+        page.goto(out.as_uri())
+        page.locator("a[href$='changed-1.html']").click()
+        sections = page.locator("section.msg")
+        assert sections.count() == 2
+        assert any(BANNER in sections.nth(n).frame_locator("iframe.after").locator(
+            "body").inner_text() for n in range(2))
+        page.select_option("#status", "error")
+        assert page.locator("section.msg:visible").count() == 0
+        page.click("a[rel=next]")
+        assert page.url.endswith("changed-2.html")
+        page.click("text=index")
+        assert page.url == out.as_uri()
+        assert problems == []
+    finally:
+        context.close()

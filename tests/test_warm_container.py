@@ -16,6 +16,7 @@ from mimeops_emulator import LocalAWS
 from mimeops_workmail import app, clients, refresh
 from mimeops_workmail.invocation import Expired, Invocation
 from mimeops_workmail.local import LocalContext
+from tests.clock import Clock
 from tests.test_handler import DEFAULT, event_for
 
 PARAM = "/mimeops/warm/flow"
@@ -24,16 +25,6 @@ UNREACHABLE = "http://127.0.0.1:9"  # the discard port: connection refused
 
 def tag_flow(tag: str) -> str:
     return f"rules:\n  - name: tag\n    apply: [{{subject_prefix: '[{tag}]'}}]\n"
-
-
-class Clock:
-    """A monotonic clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture(scope="module")

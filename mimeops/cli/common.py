@@ -61,6 +61,17 @@ def port_number(text: str) -> int:
     return port
 
 
+def positive(text: str) -> int:
+    """argparse type: a whole number of at least 1."""
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return number
+
+
 def check_listen(host: str, port: int) -> None:
     """Fail fast, in one line, when `host:port` cannot be listened on (unknown host, port
     in use, no permission): servers started in threads would otherwise wait forever."""

@@ -22,8 +22,9 @@ from __future__ import annotations
 import mailbox
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from mimeops.errors import SourceError
@@ -36,7 +37,7 @@ _MBOX_LINE = b"From "
 _MBOX_SUFFIXES = (".mbox", ".mbx")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Item:
     """One message to read: a label for people, and how to get its bytes."""
 
@@ -57,6 +58,27 @@ class Sources:
     unreadable: list[tuple[str, str]] = field(default_factory=list)
 
 
+@dataclass
+class Opened:
+    """A PATH ready to read: how many messages it holds, and them, one at a time.
+
+    `items` may raise SourceFailure after yielding some; `close` releases what the
+    source holds (a connection, a download)."""
+
+    label: str
+    total: int
+    items: Iterable[Item]
+    ignored: list[str] = field(default_factory=list)
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
+    close: Callable[[], None] = lambda: None
+
+
+def open_files(path: str) -> Opened:
+    """`find` for one PATH, as an Opened source."""
+    found = find([path])
+    return Opened(path, len(found.items), found.items, found.ignored, found.unreadable)
+
+
 def strip_envelope_line(raw: bytes) -> bytes:
     """Drop an mbox `From sender date` first line (not a header: it has no colon after From)."""
     if raw.startswith(_MBOX_LINE):
@@ -75,31 +97,51 @@ def find(paths: list[str]) -> Sources:
         if path.is_dir():
             _folder(path, found)
         else:
-            _file(path, found, _probe(path, found))
+            _file(text, found, _probe(text, found))
     return found
 
 
-def _probe(path: Path, found: Sources) -> bytes | None:
+@dataclass(frozen=True)
+class _Head:
+    """What a file's first bytes say; the bytes are not kept (a folder may hold many)."""
+
+    mbox_line: bool  # starts with an mbox `From ` envelope line
+    mail_like: bool  # ... or holds a header field line
+
+
+def _probe(path: str, found: Sources) -> _Head | None:
     try:
-        with path.open("rb") as handle:
-            return handle.read(_PROBE)
+        with open(path, "rb") as handle:
+            head = handle.read(_PROBE)
     except OSError as error:
-        found.unreadable.append((str(path), error.strerror or str(error)))
+        found.unreadable.append((path, error.strerror or str(error)))
         return None
+    return _Head(head.startswith(_MBOX_LINE), _looks(head))
 
 
 def _is_maildir(path: Path) -> bool:
     return (path / "cur").is_dir() and (path / "new").is_dir()
 
 
-def _file(path: Path, found: Sources, head: bytes | None) -> None:
+def _suffix(path: str) -> str:
+    return os.path.splitext(path)[1].lower()
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def _file(path: str, found: Sources, head: _Head | None) -> None:
+    """One file: an mbox of messages, or one message. Paths are kept as plain strings:
+    a folder of a hundred thousand messages costs a string and an Item each."""
     if head is None:
         return
-    suffix = path.suffix.lower()
-    if suffix in _MBOX_SUFFIXES or (head.startswith(_MBOX_LINE) and suffix != ".eml"):
-        _mbox(path, found)
+    suffix = _suffix(path)
+    if suffix in _MBOX_SUFFIXES or (head.mbox_line and suffix != ".eml"):
+        _mbox(Path(path), found)
     else:
-        found.items.append(Item(str(path), path.read_bytes))
+        found.items.append(Item(path, partial(_read, path)))
 
 
 def _folder(root: Path, found: Sources) -> None:
@@ -111,23 +153,22 @@ def _folder(root: Path, found: Sources) -> None:
     except OSError as error:
         found.unreadable.append((str(root), error.strerror or str(error)))
         return
-    files: list[tuple[Path, bytes | None]] = []
+    files: list[tuple[str, _Head | None]] = []
     for entry in entries:
         if entry.name.startswith("."):
             continue
-        path = Path(entry.path)
         if entry.is_dir(follow_symlinks=False):
-            _folder(path, found)
+            _folder(Path(entry.path), found)
         elif entry.is_file():
-            files.append((path, _probe(path, found)))
-    mail_like = {p.suffix.lower() for p, head in files if head is not None and _looks(head)}
+            files.append((entry.path, _probe(entry.path, found)))
+    mail_like = {_suffix(p) for p, head in files if head is not None and head.mail_like}
     for path, head in files:
         if head is None:
             continue
-        if _looks(head) or path.suffix.lower() in (*mail_like, *_MBOX_SUFFIXES):
+        if head.mail_like or _suffix(path) in (*mail_like, *_MBOX_SUFFIXES):
             _file(path, found, head)
         else:
-            found.ignored.append(str(path))
+            found.ignored.append(path)
 
 
 def _looks(head: bytes) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,6 +11,9 @@ from mimeops.flow import Envelope, Flow, Result
 from mimeops.flow.implied import implied_envelope
 from mimeops.mime import Message
 from mimeops.preview.sources import Item
+
+# What `mimeops apply` refuses outright is counted as an error, never as a match.
+NOT_A_MESSAGE = "not a message (empty, binary, or no header block)"
 
 
 @dataclass
@@ -38,13 +42,27 @@ class Outcome:
 
 def run_one(flow: Flow, item: Item, direction: str) -> Outcome:
     """Apply `flow` to one message as `mimeops apply` would; faults become the outcome."""
+    return read_one(item, lambda label, raw: apply_one(flow, label, raw, direction))
+
+
+def read_one(item: Item, then: Callable[[str, bytes], Outcome]) -> Outcome:
+    """`then(label, bytes)` of the item, or the outcome of an item that cannot be read."""
     try:
         raw = item.read()
     except Exception as error:  # a vanished file, a corrupt mailbox entry
         return Outcome(item.label, error=f"cannot read: {_say(error)}", unread=True)
-    outcome = Outcome(item.label, before=raw)
+    return then(item.label, raw)
+
+
+def apply_one(flow: Flow, label: str, raw: bytes, direction: str) -> Outcome:
+    """`run_one` for bytes already read: the flow's result, or why there is none."""
+    outcome = Outcome(label, before=raw)
     try:
-        outcome.envelope = implied_envelope(Message(raw).root.header, direction)
+        message = Message(raw)
+        if message.unreadable() == "not-a-message":
+            outcome.error = NOT_A_MESSAGE
+            return outcome
+        outcome.envelope = implied_envelope(message.root.header, direction)
         outcome.result = flow.apply(raw, outcome.envelope)
     except Exception as error:  # the preview reports a fault on a message, and goes on
         outcome.error = _say(error)
