@@ -140,6 +140,12 @@ CHECK_WORKERS ?= 2
 check: lint
 	MIMEOPS_CORPUS=$(CORPUS) $(BIN)/pytest -n $(CHECK_WORKERS) -m "$(FAST_TESTS)"
 
+# The rendering suites alone (docs/rendering.md): the warning as Chromium, Firefox ESR,
+# WebKitGTK and Thunderbird show it (part of `make test`; ~5 min on a shared 2-core machine).
+.PHONY: render
+render: venv
+	MIMEOPS_CORPUS=$(CORPUS) $(BIN)/pytest -m browser
+
 # Long property-based run of the MIME engine (the quick one is part of `make test`).
 fuzz: venv
 	MIMEOPS_FUZZ_EXAMPLES=20000 $(BIN)/pytest tests/test_properties.py -q

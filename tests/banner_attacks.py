@@ -326,3 +326,55 @@ FOOTER_ATTACKS: list[tuple[str, str, str]] = [
      _doc(body=f'{_P}<div style="position:fixed;left:0;right:0;bottom:0;height:300px;'
           'background:#fff;z-index:2147483647"></div>')),
 ]
+
+# Sender layouts whose content must stay visible and scrollable under the guard (not
+# attacks: real mail is built like this). The wrapper is the containing block of the
+# sender's fixed and absolute boxes, so each of these gets its space from it.
+_LONG = "".join(f"<p>Line {i} of the statement.</p>" for i in range(40)) + _P
+LAYOUTS: list[tuple[str, str, str]] = [
+    ("fixed-full-scroller", "one position:fixed;top:0;bottom:0;overflow:auto box",
+     _doc(body='<div style="position:fixed;top:0;bottom:0;left:0;right:0;overflow:auto">'
+          f"{_LONG}</div>")),
+    ("fixed-inset-scroller", "the same with inset:0 and a width",
+     _doc(body=f'<div style="position:fixed;inset:0;width:100%;overflow-y:auto">{_LONG}</div>')),
+    ("absolute-full-scroller", "position:absolute;top:0;bottom:0;overflow:auto",
+     _doc(body='<div style="position:absolute;top:0;bottom:0;left:0;right:0;overflow:auto">'
+          f"{_LONG}</div>")),
+    ("absolute-height-percent", "position:absolute;height:100%;overflow:scroll",
+     _doc(body='<div style="position:absolute;top:0;left:0;width:100%;height:100%;'
+          f'overflow:scroll">{_LONG}</div>')),
+    ("viewport-height-scroller", "a 100vh box that scrolls",
+     _doc(body=f'<div style="height:100vh;overflow:auto">{_LONG}</div>')),
+    ("dynamic-viewport-units", "100dvh / 100svh / 100vmin boxes",
+     _doc("main{height:100dvh;overflow:auto}aside{height:50svh;width:100vmin;overflow:auto}",
+          body=f"<aside>{_LONG}</aside><main>{_LONG}</main>")),
+    ("app-shell", "html,body{height:100%} and a 100% scroller",
+     _doc("html,body{height:100%;margin:0;overflow:hidden}.app{height:100%;overflow:auto}",
+          body=f'<div class="app">{_LONG}</div>')),
+    ("body-viewport-hidden", "a 100vh body that hides its overflow, an inner scroller",
+     _doc("body{height:100vh;overflow:hidden;margin:0}.s{height:100%;overflow-y:scroll}",
+          body=f'<div class="s">{_LONG}</div>')),
+    ("fixed-header", "a fixed header bar over padded content",
+     _doc(".bar{position:fixed;top:0;left:0;right:0;height:48px;background:#123;color:#fff}"
+          "body{padding-top:56px}", body=f'<div class="bar">Example Bank</div>{_LONG}')),
+    ("centred-card", "a fixed full-page flex box centring a card",
+     _doc(".o{position:fixed;inset:0;display:flex;align-items:center;justify-content:center}"
+          ".c{width:400px;max-height:80vh;overflow:auto;border:1px solid #ccc}",
+          body=f'<div class="o"><div class="c">{_LONG}</div></div>')),
+    ("fixed-centred", "content centred with top:50% and a transform",
+     _doc(body='<div style="position:fixed;top:50%;left:0;right:0;transform:translateY(-50%)">'
+          f"{_P}</div>")),
+    ("sticky-footer-flex", "a min-height:100vh flex column with a bottom bar",
+     _doc("body{min-height:100vh;display:flex;flex-direction:column;margin:0}"
+          "main{flex:1}footer{background:#eee}",
+          body=f"<main>{_P}</main><footer>Unsubscribe</footer>")),
+    ("grid-viewport", "a grid filling the viewport, rows scroll",
+     _doc("body{margin:0;height:100vh;display:grid;grid-template-rows:60px 1fr}"
+          ".r{overflow:auto}", body=f'<div>Header</div><div class="r">{_LONG}</div>')),
+    ("absolute-columns", "two absolutely placed columns",
+     _doc(".a,.b{position:absolute;top:0;width:45%}.a{left:0}.b{right:0}",
+          body=f'<div class="a">{_P}</div><div class="b"><p>Second column.</p></div>')),
+    ("fixed-bottom-bar", "a bar fixed at the bottom of the viewport",
+     _doc(body=f'{_P}<div style="position:fixed;bottom:0;left:0;right:0;height:40px;'
+          'background:#eee">Call us</div>')),
+]

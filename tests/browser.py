@@ -1,51 +1,37 @@
-"""A real browser for what a person sees: headless Chromium driven by Playwright.
+"""Headless Chromium for the tests that drive a page themselves (Playwright).
 
-Playwright cannot download its own browsers here, so it launches the system
-Chromium (Debian's `chromium`; `MIMEOPS_CHROMIUM` overrides the path). Without
-one, browser tests skip with a one-line hint; `.ci/run` installs it, so CI never
-skips them. Pages get JavaScript and the network off, as a mail reader would.
+The browser is Debian's `chromium` (tests/panes/chromium.py finds it; Playwright cannot
+download its own here). Without one, browser tests skip with a one-line hint; `.ci/run`
+installs it, so CI never skips them. Pages get JavaScript and the network off, as a mail
+reader would. The judgement of rendered mail in every engine uses tests/panes instead.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 
-CANDIDATES = ("/usr/lib/chromium/chromium", "/usr/bin/chromium", "/usr/bin/chromium-browser")
-HINT = "no Chromium here: apt-get install -y chromium (or set MIMEOPS_CHROMIUM=/path/to/chrome)"
-# A reading pane: what a mail client gives a message.
-VIEWPORT = {"width": 900, "height": 700}
+from tests.panes import HEIGHT, WIDTH, Unavailable, required
 
-
-def chromium_path() -> str | None:
-    """The browser executable to launch, or None when the machine has none."""
-    configured = os.environ.get("MIMEOPS_CHROMIUM")
-    if configured:
-        return configured
-    for candidate in CANDIDATES:
-        if Path(candidate).is_file():
-            return candidate
-    return shutil.which("chromium")
+VIEWPORT = {"width": WIDTH, "height": HEIGHT}
 
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     """One Chromium for the whole session (a launch costs ~0.5 s)."""
-    executable = chromium_path()
-    if executable is None:
-        if os.environ.get("CI"):
-            pytest.fail(HINT)  # CI installs the browser: a missing one is a CI fault
-        pytest.skip(HINT)
     from playwright.sync_api import sync_playwright
 
+    from tests.panes.chromium import launch
+
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable,
-                                              args=["--no-sandbox"])
+        try:
+            launched = launch(playwright)
+        except Unavailable as missing:
+            if required():
+                pytest.fail(str(missing))  # CI installs the browser: a missing one is a fault
+            pytest.skip(str(missing))
         try:
             yield launched
         finally:
@@ -67,13 +53,5 @@ def reading_pane(browser: object) -> Iterator[object]:
 @pytest.fixture
 def page(browser: object) -> Iterator[object]:
     """A reading pane for one test."""
-    with reading_pane(browser) as fresh:
-        yield fresh
-
-
-@pytest.fixture(scope="module")
-def module_page(browser: object) -> Iterator[object]:
-    """One reading pane shared by a module's tests (each sets its own content): a context
-    costs ~0.3 s, which a catalogue of many renderings should not pay each time."""
     with reading_pane(browser) as fresh:
         yield fresh

@@ -28,4 +28,13 @@ def corpus_params() -> list[object]:
     return [pytest.param(p, id=f"{p.parent.name}/{p.name}") for p in files]
 
 
-from tests.browser import browser, module_page, page  # noqa: E402,F401  (fixtures for the browser tests)
+from tests.browser import browser, page  # noqa: E402,F401  (fixtures for the browser tests)
+from tests.panes.fixtures import (  # noqa: E402,F401  (the rendering engines)
+    batch,
+    engine,
+    gecko,
+    pane,
+    thunderbird,
+    thunderbird_batch,
+    thunderbird_engine,
+)

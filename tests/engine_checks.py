@@ -19,9 +19,9 @@ import re
 from collections.abc import Iterator
 
 from mimeops import Envelope, Flow, load_flow
-from mimeops.mime import Message, charset, select, transfer
+from mimeops.mime import Message, charset, transfer
 from mimeops.mime.model import Part
-from tests.invariants import as_edited, leaves
+from tests.invariants import edited, expected, leaves, targets
 
 ENVELOPE = Envelope("INBOUND", "a@outside.example.net", ["b@example.com"])
 MARKER_KEY = b"test"
@@ -113,14 +113,15 @@ def label_is_wrong(part: Part) -> bool:
     return False
 
 
-def target_pairs(original: bytes, result: bytes) -> Iterator[tuple[Part, Part]]:
-    """(before, after) for every part the flow was allowed to edit (a body with no text a
-    client shows: the text part the flow put in front of it)."""
-    before, after = Message(as_edited(original, result)), Message(result)
-    targets = {id(p) for p in select.bodies(before.root).values()}
+def target_pairs(original: bytes, result: bytes, inserted: dict[str, list[str]],
+                 ) -> Iterator[tuple[Part, Part, list[str]]]:
+    """(before, after, what was inserted) for every part the flow was allowed to edit
+    (the bodies, and the text part the flow put in front of everything)."""
+    before, after = edited(original, result), Message(result)
+    editable = targets(before)
     for old, new in zip(leaves(before.root), leaves(after.root), strict=True):
-        if id(old) in targets:
-            yield old, new
+        if id(old) in editable:
+            yield old, new, expected(before, old, inserted)
 
 
 def _high_bytes(data: bytes) -> list[int]:
@@ -136,10 +137,9 @@ def check_decoded(original: bytes, result: bytes, inserted: dict[str, list[str]]
     """Every edited target reads, under the charset it now declares, as its original
     text plus the inserted text; or, where it cannot be read that way, the flow
     added nothing but ASCII to bytes that could not be read that way before either."""
-    for old, new in target_pairs(original, result):
+    for old, new, needles in target_pairs(original, result, inserted):
         if new.body() == old.body():
             continue
-        needles = inserted.get(old.subtype, [])
         old_bytes, new_bytes = decoded_bytes(old), decoded_bytes(new)
         try:
             new_text = norm(strict_text(new))

@@ -53,7 +53,8 @@ def test_external_sender_gets_banner_in_both_bodies_and_prefix(demo) -> None:
     assert plain.startswith("CAUTION: external sender eve@outside.example.net")
     banner = "<div>CAUTION: external sender eve@outside.example.net</div>"
     # Guarded (inbound mail): the banner is in its own box, first in the body.
-    assert re.search(r'<body style="[^"]*"><style id="[a-z0-9-]+">.*?</style><div id="[^"]+"'
+    assert re.search(r'<body style="[^"]*"><style id="[a-z0-9-]+">.*?</style>'
+                     r'<[a-z0-9-]+c id="[a-z0-9-]+c" style="[^"]*"><div id="[^"]+"'
                      r'[^>]*>' + re.escape(banner) + "</div><", html)
     assert html.index(banner) < html.index("<p>Hi there.")
     parsed = email.message_from_bytes(result.message, policy=email.policy.default)
@@ -329,8 +330,10 @@ def test_footer_above_reply_without_a_reply_goes_to_the_end() -> None:
     flow = load_flow(ABOVE_REPLY, marker_key=KEY)
     plain, html = bodies(flow.apply(message(), inbound()).message)
     assert plain.rstrip().endswith("Confidential.")
-    # Inbound mail: guarded, the footer in its own box after the sender's content.
-    assert html.rstrip().endswith("<p>Confidential.</p></div></body></html>")
+    # Inbound mail: guarded, the footer in its own box after the sender's content (and
+    # at the end of the guard's column).
+    assert re.search(r"<p>Confidential\.</p></div></k[a-z2-7-]+c></body></html>$",
+                     html.rstrip())
 
 
 def test_placement_is_checked() -> None:

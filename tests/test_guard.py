@@ -4,6 +4,7 @@ what a guarded corpus message keeps (the browser suite checks what a reader sees
 from __future__ import annotations
 
 import os
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from mimeops.mime.css_scope import scope
 from mimeops.mime.html5 import closing_tags, outline
 from tests.conftest import corpus_params
 from tests.invariants import check_structure
+from tests.mime_strategies import messages
 
 TOKEN = "abcdefghijklmnopqrstuvwx"
 IDS = guard.names(TOKEN)
@@ -132,11 +134,72 @@ def test_outlook_gets_its_own_banner_when_the_body_starts_in_a_block_it_skips(
     assert out.index(BANNER, block_end) < out.index("<p>x")
 
 
+class _Tags(HTMLParser):
+    """Every start tag's attribute names, duplicates included (the stdlib reader)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, list[tuple[str, str | None]]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, attrs))
+
+
+def start_tags(markup: str) -> list[tuple[str, list[tuple[str, str | None]]]]:
+    reader = _Tags()
+    reader.feed(markup)
+    reader.close()
+    return reader.tags
+
+
+@pytest.mark.parametrize(("markup", "tag", "attribute"), [
+    ('<html><body style="margin:0" class=k><p>x', "body", "style"),
+    ("<HTML STYLE=x lang=ja><body><p>x", "html", "style"),
+    ("<html><body style=a STYLE='b'><p>x", "body", "style"),
+    ('<head><link rel=stylesheet href="data:text/css,p{}"></head><p>x', "link", "rel"),
+    ('<head><meta http-equiv=refresh content="0;url=x"></head><p>x', "meta", "http-equiv"),
+    ("<p>x<svg><style type=text/css media=all>p{}</style></svg>", "style", "type"),
+])
+def test_tags_we_write_into_stay_well_formed(markup: str, tag: str, attribute: str) -> None:
+    """Our attribute is the tag's only one of its name; the sender's keeps its bytes under
+    a name of ours (issue 19: a second `style` on <body> was a malformed tag)."""
+    out = guard.insert(markup, TOKEN, BANNER, FOOTER)
+    (attrs,) = [attrs for name, attrs in start_tags(out)
+                if name == tag and any(n.startswith(f"x-{IDS.wrapper}-") for n, _ in attrs)]
+    names = [name for name, _ in attrs]
+    assert names.count(attribute) == 1, names
+    assert is_subsequence(without_styles(markup), without_styles(out))
+
+
+def test_html_and_body_attributes_move_to_the_stand_ins() -> None:
+    out = guard.insert('<html dir=rtl lang=ar style="color:red"><body class=k dir=rtl>'
+                       "<p>x</p>", TOKEN, BANNER, None)
+    assert f'<{IDS.html} dir=rtl lang=ar style="color:red">' in out
+    assert f"<{IDS.body} class=k dir=rtl>" in out
+
+
+def test_nul_becomes_what_a_parser_makes_of_it() -> None:
+    """Thunderbird drops the rest of a line after a NUL: no NUL may precede our banner."""
+    out = guard.insert("<html><head><!-- \0 --></head><body>\n--><p>x</p>", TOKEN,
+                       BANNER, FOOTER)
+    assert "\0" not in out
+    assert "<!-- &#xFFFD; -->" in out
+
+
+def test_banner_wrapper_and_footer_stand_in_a_column() -> None:
+    out = guard.insert("<p>x</p>", TOKEN, BANNER, FOOTER)
+    column = out.index(f'<{IDS.column} id="{IDS.column}"')
+    assert column < out.index(BANNER) < out.index(f"<{IDS.wrapper} ") < out.index(FOOTER)
+    assert out.endswith(FOOTER + "</div>" + IDS.column_end())
+    assert "min-height:100vh!important" in out[column:out.index(">", column)]
+
+
 def test_second_op_adds_to_the_guarded_body() -> None:
     once = guard.insert("<p>x</p>", TOKEN, BANNER, None)
     twice = guard.insert(once, TOKEN, None, FOOTER)
     assert twice.count(f"<{IDS.wrapper} ") == 1
     assert twice.index(BANNER) < twice.index("<p>x") < twice.index(FOOTER)
+    assert twice.index(FOOTER) < twice.index(IDS.column_end())
 
 
 def without_styles(markup: str) -> str:
@@ -228,6 +291,10 @@ def test_guard_on_any_markup(markup: str) -> None:
     both = guard.insert(out, TOKEN, None, FOOTER)
     assert both.count(f'<{IDS.wrapper} id="{IDS.wrapper}"') == 1
     assert both.count(FOOTER) == 1
+    # Every tag we wrote our style into carries one style attribute.
+    for _, attrs in start_tags(out):
+        if ("style", guard.PAGE_STYLE) in attrs:
+            assert [name for name, _ in attrs].count("style") == 1, attrs
 
 
 def test_bidi_controls_in_a_sender_value_cannot_reorder_the_banner() -> None:
@@ -257,4 +324,23 @@ def test_markup_built_to_be_slow_is_read_conservatively(markup: str) -> None:
     out = guard.insert(markup, TOKEN, BANNER, FOOTER)
     assert out[outline(out).body_point:].startswith(f'<style id="{IDS.wrapper}s">')
     assert '<style type="text/x-mimeops-off" media="not all">div{display:none}' in out
-    assert out.endswith(FOOTER + "</div>")
+    assert out.endswith(FOOTER + "</div>" + IDS.column_end())
+
+
+@settings(max_examples=int(os.environ.get("MIMEOPS_FUZZ_EXAMPLES", "300")), deadline=None)
+@given(messages())
+def test_every_html_part_a_client_shows_is_guarded(generated) -> None:  # type: ignore[no-untyped-def]
+    """Thunderbird renders every shown part into one document: each HTML part's
+    stylesheet is confined, not only the body's (the banner's own part is first)."""
+    result = FLOW.apply(generated.raw, INBOUND)
+    if result.skipped or not result.changed:
+        return
+    check_structure(generated.raw, result.message)
+    ids = guard.names(marker.token(b"corpus-test-key", Message(generated.raw), "INBOUND"))
+    out = Message(result.message)
+    for part in out.shown_html():
+        if charset.ascii_transparent(charset.lookup(part.charset_label)):
+            assert f'<{ids.wrapper} id="{ids.wrapper}"'.encode() in part.decoded()
+    assert out.shown_before_body() is None
+    again = FLOW.apply(result.message, INBOUND)
+    assert not again.changed and again.message is result.message

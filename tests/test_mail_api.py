@@ -23,6 +23,7 @@ from mimeops import (
 )
 from mimeops.directory import parse_directory
 from mimeops.errors import DirectoryMissing
+from mimeops.mime import Message
 from mimeops.mime.validate import rejection_reason
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -172,6 +173,31 @@ def test_body_insert_is_what_banner_and_footer_use() -> None:
     assert plain.text.startswith("TOP\r\n\r\nGrüße") and plain.text.endswith("BOTTOM\r\n")
     assert html.text == ("<html><body><p>TOP</p><p>Grüße aus Berlin.</p><p>BOTTOM</p>"
                          "</body></html>")
+
+
+def test_the_part_in_front_and_every_shown_html_part() -> None:
+    """A message whose client shows an image before the body: the flow puts a text part
+    in front (`mail.front`, where the banner goes first); `mail.bodies` stay the sender's;
+    `mail.shown_html` lists every HTML part a client may show, and `confine` guards one
+    once, adding no text."""
+    raw = (b"From: a@outside.example\r\nTo: b@example.com\r\nMessage-ID: <f@outside.example>"
+           b"\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+           b"--b\r\nContent-Type: image/png\r\n\r\nPNG\r\n"
+           b"--b\r\nContent-Type: text/html\r\n\r\n<p>first</p>\r\n"
+           b"--b\r\nContent-Type: text/html\r\n\r\n<style>p{color:red}</style><p>x</p>\r\n"
+           b"--b--\r\n")
+    assert Mail(raw).front is None
+    fronted = Message(raw).fronted()
+    assert fronted is not None
+    mail = Mail(fronted)
+    assert mail.front is not None and mail.front.kind == "plain" and mail.front.text == ""
+    assert [b.text for b in mail.bodies] == ["<p>first</p>"]
+    first, second = mail.shown_html
+    assert first == mail.bodies[0] and second not in mail.bodies
+    assert second.confine("abcdefghijklmnopqrstuvwx")
+    assert not second.confine("abcdefghijklmnopqrstuvwx")  # once
+    # Its stylesheet now reaches its own content only.
+    assert "<p>x</p>" in second.text and "#kabcdefgh-ijklmnop p{color:red}" in second.text
 
 
 # -- attachments -------------------------------------------------------------------------

@@ -52,7 +52,7 @@ from mimeops.mime.conform import conform, merge_repeated
 from mimeops.mime.headers import Field, HeaderBlock
 from mimeops.mime.line_breaks import crlf
 from mimeops.mime.validate import long_line, structure_reason
-from mimeops.mime.wrap import front, front_before, part_at, path_of, wrap
+from mimeops.mime.wrap import path_of, wrap
 
 ON_ERROR = ("deliver", "retry")
 PROTECTED = ("skip", "headers", "wrap")
@@ -239,6 +239,14 @@ class Attempt:
         client shows was left without the banner, no body transform left out."""
         return self.problem is None and not self.done.message.bare \
             and self.rung is not Rung.HEADERS
+
+    def completes(self, full: Attempt) -> bool:
+        """`complete`, or a FRONT rung that left bare only bodies the full rewrite could
+        not enter either (they now have the banner in front; `bare` keeps naming them)."""
+        if self.complete:
+            return True
+        return self.rung is Rung.FRONT and self.problem is None \
+            and set(self.done.message.bare) <= set(full.done.message.bare)
 
     @property
     def warned(self) -> bool:
@@ -441,7 +449,7 @@ class Flow:
         tries = [full]
         for rung in _rungs(full, policy):
             attempt = self._attempt(job, decision, policy, keys, rung, full)
-            if attempt.complete:
+            if attempt.completes(full):
                 return self._result(job, decision, attempt, full)
             tries.append(attempt)
         for attempt in tries:
@@ -540,31 +548,25 @@ def _structure(job: Job, message: Message, ran: list[Rule], policy: Policy,
     transforms run.
 
     The full rewrite (`rung` None): a protected message under `protected: wrap` is
-    attached whole to a new one; a message with no text a client shows (only an
-    attachment, an attached message) gets a text part in front: else a banner would have
-    nowhere to go. FRONT: that, and a text part in front of each body the full rewrite
-    could not enter (`fronts`, where they are in its message). WRAP: attached whole,
-    whatever it is. HEADERS: header transforms only."""
+    attached whole to a new one. A message with no text a client shows (only an
+    attachment, an attached message), or where a client that shows every inline part
+    shows something before the first body the banner enters (an inline image, an
+    attached message, an unreferenced /related part), gets a text part in front of
+    everything: else the warning comes second, or nowhere. FRONT: that, and a text part
+    in front of each body the full rewrite could not enter (`fronts`, where they are in
+    its message). WRAP: attached whole, whatever it is. HEADERS: header transforms only."""
     if rung is Rung.HEADERS:
         return message, policy.reason, True
     writes_body = any(touches_body(op) for rule in ran for op in rule.ops)
     if rung is Rung.WRAP or (policy.mode == "wrap" and writes_body):
         return Message(wrap(job.raw, message.root.header)), None, False
-    if policy.reason is None and writes_body and not message.bodies() \
-            and not message.unreachable():
-        message = _reread(message)
-        message = Message(front(message.raw, message.root))
+    reason = policy.reason
+    if reason is None and writes_body and not message.unreachable() \
+            and (not message.bodies() or message.shown_before_body() is not None):
+        message = message.fronted()  # as edited so far: without forged markers
     if rung is Rung.FRONT:
-        message = _reread(message)
-        targets = [part for path in fronts if (part := part_at(message.root, path))]
-        message = Message(front_before(message.raw, message.root, targets))
-    return message, policy.reason, policy.mode == "headers"
-
-
-def _reread(message: Message) -> Message:
-    """`message` with the edits made so far (`verified` removes forged markers) read
-    again, so that its tree describes its bytes: new structure is built from both."""
-    return Message(message.to_bytes()) if message.changed else message
+        message = message.fronted_before(fronts)
+    return message, reason, policy.mode == "headers"
 
 
 def _rungs(full: Attempt, policy: Policy) -> list[Rung]:

@@ -25,6 +25,13 @@ class Body:
     def __repr__(self) -> str:
         return f"<Body {self.content_type}>"
 
+    def __eq__(self, other: object) -> bool:
+        """Two views of the same part are the same body."""
+        return isinstance(other, Body) and other._part is self._part
+
+    def __hash__(self) -> int:
+        return id(self._part)
+
     @property
     def kind(self) -> str:
         """"plain" or "html"."""
@@ -67,6 +74,13 @@ class Body:
         format=flowed.
         """
         edit.insert(self._part, top, bottom, above_reply, guard_token)
+
+    def confine(self, guard_token: str) -> bool:
+        """Give this HTML body the guard without adding text: its stylesheet, `<link>`s and
+        fixed boxes then reach only its own content (what a guarded banner does to
+        every other HTML part a client shows, since Thunderbird renders all parts into
+        one document). False when it is confined already (or is no HTML)."""
+        return edit.confine(self._part, guard_token)
 
 
 class Attachment:

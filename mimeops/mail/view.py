@@ -19,7 +19,8 @@ class Mail:
 
     - `headers`: the top-level header fields (`Headers`);
     - `bodies`: one `Body` per text body a mail client shows (the plain-text and the
-      HTML alternative; never an attachment, never inside an attached message);
+      HTML alternative; never an attachment, never inside an attached message), and
+      `front`, the text part the flow put in front of everything, if it did;
     - `attachments`: every `Attachment` a client lists, attached messages' included.
 
     Conditions get the message as it arrived; transforms get it as the rule's earlier
@@ -38,8 +39,24 @@ class Mail:
 
     @property
     def bodies(self) -> list[Body]:
-        """The text bodies a client shows, in message order (at most one of each kind)."""
-        return [Body(part) for part in self._message.bodies().values()]
+        """The text bodies a client shows, in message order (at most one of each kind):
+        the sender's, not the part the flow put in `front`."""
+        return [Body(part) for part in self._message.sender_bodies().values()]
+
+    @property
+    def front(self) -> Body | None:
+        """The empty text/plain part the flow put in front of everything a client shows
+        (where something of the sender's would show before the first body, or where
+        there is no body): the banner goes there first. None when there is none."""
+        front = self._message.front
+        return None if front is None else Body(front)
+
+    @property
+    def shown_html(self) -> list[Body]:
+        """Every HTML part a client that shows every inline part (Thunderbird, Apple
+        Mail) may show, the HTML body among them: a second body, an unreferenced
+        /related page. Thunderbird renders them all into one document."""
+        return [Body(part) for part in self._message.shown_html()]
 
     @property
     def attachments(self) -> list[Attachment]:

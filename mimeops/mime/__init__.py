@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from mimeops.mime import select
+from mimeops.mime import display, select, wrap
 from mimeops.mime.model import Part, Verbatim, parse, render
 
 # Control bytes no header block has (ESC is allowed: raw ISO-2022-JP headers exist).
@@ -17,13 +17,16 @@ class Message:
     `to_bytes()` returns the input object itself when nothing was edited.
     """
 
-    __slots__ = ("bare", "raw", "root")
+    __slots__ = ("bare", "front", "raw", "root")
 
     def __init__(self, raw: bytes) -> None:
         self.raw = raw
         self.root = parse(raw)
         #: "<content-type>: <reason>" for each shown body a banner/footer could not enter.
         self.bare: list[str] = []
+        #: The text part put in front of everything a client shows (`fronted`), where
+        #: the banner goes first; None when there is none.
+        self.front: Part | None = None
 
     def unreadable(self) -> str | None:
         """"not-a-message" (empty, binary, no header block), "malformed-header" (a
@@ -55,6 +58,43 @@ class Message:
     def bodies(self) -> dict[str, Part]:
         return select.bodies(self.root)
 
+    def sender_bodies(self) -> dict[str, Part]:
+        """The bodies the sender wrote: `bodies()` past the part in `front`."""
+        return select.bodies(self.root, skip=self.front)
+
+    def shown_before_body(self) -> Part | None:
+        """What a client that shows every inline part shows before the first body the
+        banner enters (`mimeops.mime.display`), or None."""
+        return display.shown_before(self.root, self.bodies().values())
+
+    def shown_html(self) -> list[Part]:
+        """Every HTML part a client that shows every inline part may show."""
+        return display.shown_html(self.root)
+
+    def fronted(self) -> Message:
+        """This message (as edited so far) with an empty text part in front of
+        everything a client shows (`mimeops.mime.wrap.front`), that part its `front`."""
+        current = self.reread()
+        message = Message(wrap.front(current.raw, current.root))
+        message.front = message.root.children[0] if message.root.children else None
+        return message
+
+    def fronted_before(self, paths: list[tuple[int, ...]]) -> Message:
+        """This message (as edited so far) with an empty text part right before each part
+        at `paths` (`mimeops.mime.wrap.path_of` in this tree: bodies a banner cannot
+        enter), keeping the part in `front`, if any."""
+        current = self.reread()
+        targets = [part for path in paths if (part := wrap.part_at(current.root, path))]
+        message = Message(wrap.front_before(current.raw, current.root, targets))
+        if self.front is not None and message.root.children:
+            message.front = message.root.children[0]  # it stays the first child
+        return message
+
+    def reread(self) -> Message:
+        """This message with the edits made so far (`marker.verified` removes forged
+        markers) read again, so that its tree describes its bytes."""
+        return Message(self.to_bytes()) if self.changed else self
+
     def unreachable(self) -> list[str]:
         """"<content-type>: <reason>" for each multipart on the way to the shown body
         whose parts cannot be read."""
@@ -63,7 +103,7 @@ class Message:
     def bare_parts(self) -> list[Part]:
         """The parts `bare` names: the bodies a transform could not enter, the multiparts
         that hide a body, or the message itself when it shows no text at all."""
-        return select.bare_parts(self.root, self.bare)
+        return select.bare_parts(self.root, self.bare, skip=self.front)
 
     def hands_off(self, reports: bool = True) -> str | None:
         return select.hands_off(self.root, reports)

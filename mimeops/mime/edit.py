@@ -92,6 +92,21 @@ def insert(
     _store(part, cte, out, codec, new_label)
 
 
+def confine(part: Part, guard_token: str) -> bool:
+    """Guard an HTML part without adding text (`mimeops.mime.guard`); False when it is no
+    HTML, is guarded already, or is in a transfer encoding no client decodes (x-gzip64,
+    x-uuencode: its markup never reaches a page, so neither do its stylesheets). Raises
+    UndecodableBody when its transfer encoding does not decode."""
+    from mimeops.mime import guard
+
+    if part.subtype != "html" or transfer.canonical(part.cte) is None:
+        return False
+    if guard.guarded(text_of(part), guard_token):
+        return False
+    insert(part, None, None, False, guard_token)
+    return True
+
+
 def text_of(part: Part) -> str:
     """The decoded text of a text part: its charset, else UTF-8, else windows-1252 (no
     byte is ever dropped). Raises UndecodableBody when the transfer encoding is unknown or

@@ -17,12 +17,23 @@ anything the sender controls. The guard rewrites one HTML body so that:
   (negative margins, transforms, shadows) is painted beneath the banner and footer,
   whose opaque boxes stack on top; nothing is clipped, so the sender's layout shows
   whole;
-* <html> and <body> carry our `style` first (HTML5 keeps the first of duplicate
-  attributes, and a second <body>/<html> tag only adds attributes not yet present):
-  the sender's own `style` on them moves to the stand-ins, and cannot reach ours;
-* sender `<link>` stylesheets and SVG/MathML `<style>` elements (not raw text, so
-  not rewritable as CSS) are switched off by an attribute written before theirs;
-* banner and footer carry inline `!important` styles, which beat any author rule.
+* banner, wrapper and footer stand in a column at least as tall as the viewport, the
+  wrapper taking what the banner and footer leave: a sender layout of fixed or
+  absolute full-height boxes (`position:fixed;top:0;bottom:0;overflow:auto`, a 100%
+  high scroller) gets the viewport's height below the banner instead of collapsing to
+  nothing, and a short message keeps its footer on the first screen;
+* <html> and <body> carry our `style` (and the wrapper's stand-ins the sender's
+  `class`, `id`, `style`, `dir` and `lang` from them); a second <body>/<html> tag only
+  adds attributes not yet present, so a later `style` cannot reach ours;
+* sender `<link>` stylesheets, `<meta http-equiv>` and SVG/MathML `<style>` elements
+  (not raw text, so not rewritable as CSS) are switched off by attributes of ours;
+* every tag we write an attribute into stays well-formed: the sender's attribute of
+  the same name keeps its bytes under a name of ours (`x-<wrapper>-style=...`), so no
+  tag carries an attribute twice;
+* banner and footer carry inline `!important` styles, which beat any author rule;
+* a NUL becomes `&#xFFFD;` (what an HTML5 parser makes of it): Thunderbird drops the
+  rest of a line after a NUL, which would take our banner and leave the sender's next
+  line on screen.
 
 Bytes outside those edits are kept exactly; a second op of the same flow (a footer
 after a banner) recognises the wrapper by its secret name and only adds its part.
@@ -37,7 +48,7 @@ from itertools import islice
 from mimeops.mime import html5
 from mimeops.mime.html import reply_offset
 
-__all__ = ["Names", "insert", "names"]
+__all__ = ["PAGE_STYLE", "Names", "guarded", "insert", "names"]
 
 # Properties that make a box show up where it belongs, on the banner/footer boxes.
 _SHOWN = ("visibility:visible!important;opacity:1!important;transform:none!important;"
@@ -53,6 +64,8 @@ _PAGE = ("display:block!important;" + _SHOWN
          "min-width:0!important;min-height:0!important;max-width:none!important;"
          "max-height:none!important;overflow:visible!important;contain:none!important;"
          "writing-mode:horizontal-tb!important;columns:auto!important;")
+#: What we write as the `style` of <html> and <body> (tests look for it).
+PAGE_STYLE = _PAGE
 _BOX = ("all:initial!important;display:block!important;" + _SHOWN
         + "position:relative!important;z-index:2147483647!important;isolation:isolate!important;"
         "direction:ltr!important;unicode-bidi:isolate!important;outline:none!important;"
@@ -60,13 +73,17 @@ _BOX = ("all:initial!important;display:block!important;" + _SHOWN
         "max-height:none!important;overflow:visible!important;margin:0!important;"
         "background-color:#ffffff!important;color:#000000!important;"
         "font-family:sans-serif!important;font-size:16px!important;"
-        "line-height:normal!important;text-align:left!important;")
+        "line-height:normal!important;text-align:left!important;flex:none!important;")
 _WRAPPER = ("display:block!important;position:relative!important;contain:layout!important;"
             "overflow:visible!important;isolation:isolate!important;z-index:0!important;"
             "margin:0!important;padding:0!important;border:0!important;"
-            "transform:none!important;")
-_ATTRIBUTE = re.compile(
-    r"""([^\s/>=][^\s/>=]*)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s>]*))?""")
+            "transform:none!important;flex:1 0 auto!important;min-width:0!important;")
+# The column around banner, wrapper and footer: at least the viewport's height.
+_COLUMN = ("display:flex!important;flex-direction:column!important;"
+           "min-height:100vh!important;" + _SHOWN
+           + "position:static!important;margin:0!important;padding:0!important;"
+           "border:0!important;width:auto!important;height:auto!important;"
+           "max-height:none!important;overflow:visible!important;")
 _COPIED = ("class", "id", "style", "dir", "lang")
 # Sender CSS parsed per message (characters) and its deepest nesting: beyond either, a
 # stylesheet is dropped rather than parsed (seconds of a 15 s invocation, or a recursion
@@ -76,6 +93,11 @@ _CSS_MAX_DEPTH = 64
 # What html5.closing_tags writes after our end tags (formatting elements), matched as is.
 _FORMATTING_ENDS = re.compile(r"(?:</(?:" + "|".join(html5.FORMATTING) + r")>)*")
 _BRACKETS = re.compile(r"[{}()\[\]]")
+# What a NUL becomes: Thunderbird drops the rest of a line after a NUL (our banner with
+# it, while the sender's next line shows), and an HTML5 parser reads a NUL as U+FFFD (or,
+# in text, drops it). The reference has no character the tokenizer treats specially, so
+# every tag, attribute and comment keeps its extent; it is ASCII, so it fits any charset.
+_NUL = "&#xFFFD;"
 _OUTLOOK_BLOCK_END = re.compile(r"<!\[endif\]>|<!--<!\[endif\]-->", re.IGNORECASE)
 _OUTLOOK_TRIES = 4  # block ends looked at (each costs a scan of the text before it)
 
@@ -89,13 +111,15 @@ class Names:
     body: str
     banner: str
     footer: str
+    column: str
 
     @classmethod
     def of(cls, token: str) -> Names:
         """Derive every name from `token`: nothing fixed for a sender to select on."""
         base = "k" + token.lower()
         wrapper = f"{base[:9]}-{base[9:17]}"
-        return cls(wrapper, wrapper + "h", wrapper + "b", wrapper + "n", wrapper + "f")
+        return cls(wrapper, wrapper + "h", wrapper + "b", wrapper + "n", wrapper + "f",
+                   wrapper + "c")
 
     def guard_sheet(self) -> str:
         """Our own stylesheet: stand-in defaults (in a layer, so the sender's scoped rules
@@ -109,10 +133,17 @@ class Names:
                 "clip-path:none!important;mask:none!important;"
                 "content-visibility:visible!important}}</style>")
 
-    def opening(self, body_attrs: str) -> str:
+    def column_start(self) -> str:
+        """The column that holds banner, wrapper and footer (see the module doc)."""
+        return f'<{self.column} id="{self.column}" style="{_COLUMN}">'
+
+    def column_end(self) -> str:
+        return f"</{self.column}>"
+
+    def opening(self, html_attrs: str, body_attrs: str) -> str:
         """The wrapper and the html/body stand-ins, opened where the sender's body begins."""
         return (f'<{self.wrapper} id="{self.wrapper}" style="{_WRAPPER}">'
-                f"<{self.html}><{self.body}{body_attrs}>")
+                f"<{self.html}{html_attrs}><{self.body}{body_attrs}>")
 
     def closing(self) -> str:
         """Their end tags (no sender end tag can stand in for them)."""
@@ -135,14 +166,21 @@ def names(token: str) -> Names:
     return Names.of(token)
 
 
+def guarded(text: str, token: str) -> bool:
+    """Whether `text` (an HTML body) already has the guard of this token's message."""
+    names = Names.of(token)
+    return f'<{names.wrapper} id="{names.wrapper}"' in text
+
+
 def insert(text: str, token: str, banner: str | None, footer: str | None,
            above_reply: bool = False) -> str:
     """`text` with `banner` first in the body and `footer` last, guarded (see module doc).
 
     `token` is the per-message secret ([a-z2-7]+, at least 16 characters)."""
+    text = text.replace("\0", _NUL)
     names = Names.of(token)
     reserved = ((banner or "") + (footer or "")).lower()
-    if f'<{names.wrapper} id="{names.wrapper}"' in text:
+    if guarded(text, token):
         return _add(text, names, banner, footer, above_reply)
     shape = html5.outline(text)
     edits: list[tuple[int, int, str]] = []  # (start, end, replacement), in order
@@ -161,23 +199,29 @@ def insert(text: str, token: str, banner: str | None, footer: str | None,
             except (RecursionError, ValueError):  # pathological CSS must not cost the banner
                 scoped = ""
         edits.append((start, end, scoped))
+    low = shape.low
     for at in shape.inert:
-        edits.append((at, at, ' type="text/x-mimeops-off" media="not all"'))
+        edits += _claim(low, at, {"type": "text/x-mimeops-off", "media": "not all"}, names)
     for at in shape.links:  # <link rel=stylesheet>, <meta http-equiv=refresh|CSP|...>
-        edits.append((at, at, ' rel="x-mimeops-off" http-equiv="x-mimeops-off"'))
-    head = ""
+        edits += _claim(low, at, {"rel": "x-mimeops-off", "http-equiv": "x-mimeops-off"},
+                        names)
+    head = html_attrs = body_attrs = ""
     if shape.html_tag >= 0:
-        edits.append((shape.html_tag, shape.html_tag, f' style="{_PAGE}"'))
+        edits += _claim(low, shape.html_tag, {"style": _PAGE}, names)
+        html_attrs = _copied(text, low, shape.html_tag)
     elif shape.html_point >= 0:
         edits.append((shape.html_point, shape.html_point, f'<html style="{_PAGE}">'))
-    body_attrs = ""
     if shape.body_tag >= 0:
-        edits.append((shape.body_tag, shape.body_tag, f' style="{_PAGE}"'))
-        body_attrs = _copied(text[shape.body_tag:shape.body_point])
+        edits += _claim(low, shape.body_tag, {"style": _PAGE}, names)
+        body_attrs = _copied(text, low, shape.body_tag)
     else:
         head = f'<body style="{_PAGE}">'
-    top = (head + names.guard_sheet() + (names.box("banner", banner) if banner else "")
-           + names.opening(body_attrs))
+    # The column only around a banner or footer: a part guarded for its stylesheet
+    # alone (another HTML part of the message) needs no page of its own.
+    column = bool(banner or footer)
+    top = (head + names.guard_sheet() + (names.column_start() if column else "")
+           + (names.box("banner", banner) if banner else "")
+           + names.opening(html_attrs, body_attrs))
     edits.append((shape.body_point, shape.body_point, top))
     if banner and shape.outlook_hidden:
         # The body begins in a block Outlook skips: Outlook gets its own copy after it
@@ -190,12 +234,12 @@ def insert(text: str, token: str, banner: str | None, footer: str | None,
         if at >= 0:
             edits.append((at, at,
                           "<!--[if mso]>" + names.box("banner", banner) + "<![endif]-->"))
-    edits.extend(_end_edits(text, shape, names, footer, above_reply))
+    edits.extend(_end_edits(text, shape, names, footer, above_reply, column))
     return _apply(text, edits)
 
 
 def _end_edits(text: str, shape: html5.Outline, names: Names, footer: str | None,
-               above_reply: bool) -> list[tuple[int, int, str]]:
+               above_reply: bool, column: bool = True) -> list[tuple[int, int, str]]:
     """Close the wrapper after the sender's last rendered content (what the sender left
     open is ended first), and put the footer right after it, outside."""
     box = names.box("footer", footer) if footer else ""
@@ -206,15 +250,16 @@ def _end_edits(text: str, shape: html5.Outline, names: Names, footer: str | None
             edits.append((reply, reply, box))  # inside the sender's content, by request
             box = ""
     low = shape.low
+    end = names.column_end() if column else ""
     if shape.closer == "\0plaintext":  # nothing after <plaintext> is markup, and nothing
         # can close it: the wrapper stays open around it, the footer goes before it
         if box:
             edits.append((shape.truncated, shape.truncated, box))
     elif shape.closer:  # raw text left open to the end: end it first
         edits.append((len(text), len(text),
-                      shape.closer + _closed(low, len(text), names) + box))
+                      shape.closer + _closed(low, len(text), names) + box + end))
     else:
-        edits.append((shape.tail, shape.tail, _closed(low, shape.tail, names) + box))
+        edits.append((shape.tail, shape.tail, _closed(low, shape.tail, names) + box + end))
     return edits
 
 
@@ -256,15 +301,26 @@ def _too_deep(css: str) -> bool:
     return False
 
 
-def _copied(tag_rest: str) -> str:
-    """The sender's <body> attributes that move to the body stand-in (first one wins)."""
+def _copied(text: str, low: str, name_end: int) -> str:
+    """The sender's <html>/<body> attributes that move to its stand-in (the first of a
+    name, as the parser keeps it)."""
     seen: dict[str, str] = {}
-    inner = tag_rest.rstrip(">").rstrip("/")
-    for match in _ATTRIBUTE.finditer(inner):
-        name = match.group(1).lower()
+    for name, start, end in html5.attributes(low, name_end):
         if name in _COPIED and name not in seen:
-            seen[name] = match.group(0)
+            seen[name] = text[start:end]
     return "".join(" " + value for value in seen.values())
+
+
+def _claim(low: str, name_end: int, ours: dict[str, str],
+           names: Names) -> list[tuple[int, int, str]]:
+    """Our attributes written into the tag whose name ends at `name_end`, and the
+    sender's of the same names kept under names of ours: a well-formed tag, with only
+    insertions (each value is ours: no quote in it)."""
+    edits = [(name_end, name_end, "".join(f' {key}="{value}"' for key, value in ours.items()))]
+    for name, start, _ in html5.attributes(low, name_end):
+        if name in ours:
+            edits.append((start, start, f"x-{names.wrapper}-"))
+    return edits
 
 
 def _apply(text: str, edits: list[tuple[int, int, str]]) -> str:

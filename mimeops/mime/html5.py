@@ -25,8 +25,8 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 
-__all__ = ["ATTRIBUTES", "FORMATTING", "Outline", "between_tokens", "closing_tags",
-           "lower_ascii", "outline"]
+__all__ = ["ATTRIBUTES", "FORMATTING", "Outline", "attributes", "between_tokens",
+           "closing_tags", "lower_ascii", "outline"]
 
 ATTRIBUTES = re.compile(
     # Possessive quantifiers: an unterminated tag fails fast instead of backtracking.
@@ -545,6 +545,42 @@ def _rounds(counts: dict[str, int], kinds: tuple[str, ...]) -> str:
         return ""
     rounds = min(_MAX_ROUNDS, max(counts[n] for n in names) + 1)
     return "".join(f"</{n}>" for n in names) * rounds
+
+
+def attributes(low: str, pos: int) -> list[tuple[str, int, int]]:
+    """(name, start, end) of each attribute of the tag whose name ends at `pos` in `low`
+    (the lower-cased document), as the HTML5 tokenizer splits them: a "/" between
+    attributes is skipped, a quoted value may hold ">", an unquoted one ends at white
+    space or ">". Repeated names are all listed (the parser keeps the first)."""
+    found: list[tuple[str, int, int]] = []
+    n = len(low)
+    while pos < n:
+        ch = low[pos]
+        if ch in _WS or ch == "/":  # before an attribute name
+            pos += 1
+            continue
+        if ch == ">":
+            break
+        start = pos
+        pos += 1  # a name may begin with "=" (a parse error the tokenizer tolerates)
+        while pos < n and low[pos] not in _WS and low[pos] not in "/>=":
+            pos += 1
+        name, end = low[start:pos], pos
+        while pos < n and low[pos] in _WS:
+            pos += 1
+        if pos < n and low[pos] == "=":
+            pos += 1
+            while pos < n and low[pos] in _WS:
+                pos += 1
+            if pos < n and low[pos] in "\"'":
+                close = low.find(low[pos], pos + 1)
+                pos = n if close < 0 else close + 1
+            else:
+                while pos < n and low[pos] not in _WS and low[pos] != ">":
+                    pos += 1
+            end = pos
+        found.append((name, start, end))
+    return found
 
 
 # A byte order mark (as U+FEFF, or UTF-8's three bytes read as latin-1) is not content:

@@ -14,15 +14,16 @@ _SIGNED_OR_ENCRYPTED = {
 _PGP_ARMOUR = (b"-----BEGIN PGP MESSAGE-----", b"-----BEGIN PGP SIGNED MESSAGE-----")
 
 
-def bodies(root: Part) -> dict[str, Part]:
+def bodies(root: Part, skip: Part | None = None) -> dict[str, Part]:
     """The main `plain` and `html` parts, as a client displays them.
 
     Through multipart/alternative (the last of each kind wins, as in clients),
     /related (its root part; the first displayable child when the root is no
     text) and /mixed (the first displayable child); never an
-    attachment and never inside an attached message.
+    attachment and never inside an attached message. Never `skip` either (the part
+    the flow put in front: the bodies the sender wrote are the ones after it).
     """
-    return _bodies(root, [])
+    return _bodies(root, [], skip)
 
 
 def unreachable(root: Part) -> list[tuple[Part, str]]:
@@ -33,11 +34,12 @@ def unreachable(root: Part) -> list[tuple[Part, str]]:
     return out
 
 
-def bare_parts(root: Part, bare: list[str]) -> list[Part]:
+def bare_parts(root: Part, bare: list[str], skip: Part | None = None) -> list[Part]:
     """The parts that `bare` ("<content-type>: <reason>", as transforms report a body
-    they could not enter) names: a shown body of that type, a multipart `unreachable`
-    names with that reason, or the message itself when it shows no text at all."""
-    shown = {part.ctype: part for part in bodies(root).values()}
+    they could not enter) names: a shown body of that type (never `skip`, the part the
+    flow put in front), a multipart `unreachable` names with that reason, or the message
+    itself when it shows no text at all."""
+    shown = {part.ctype: part for part in bodies(root, skip).values()}
     hidden = dict((why, part) for part, why in unreachable(root))
     found: list[Part] = []
     for entry in bare:
@@ -53,8 +55,9 @@ def bare_parts(root: Part, bare: list[str]) -> list[Part]:
 NO_TEXT = "no text part a client shows"
 
 
-def _bodies(part: Part, bare: list[tuple[Part, str]]) -> dict[str, Part]:
-    if part.is_attachment:
+def _bodies(part: Part, bare: list[tuple[Part, str]],
+            skip: Part | None = None) -> dict[str, Part]:
+    if part.is_attachment or part is skip:
         return {}
     if part.maintype == "text":
         return {part.subtype: part} if part.subtype in ("plain", "html") else {}
@@ -67,22 +70,24 @@ def _bodies(part: Part, bare: list[tuple[Part, str]]) -> dict[str, Part]:
     if part.subtype == "alternative":
         found: dict[str, Part] = {}
         for child in part.children:
-            found.update(_bodies(child, bare))
+            found.update(_bodies(child, bare, skip))
         return found
     if part.subtype == "related":
-        found = _bodies(_related_root(part, part.children), bare)
+        found = _bodies(related_root(part, part.children), bare, skip)
         if found:
             return found
         # A root that is no text (an image first): clients still show the text part,
         # so it is the body, as under /mixed; a sender cannot park the HTML behind one.
     for child in part.children:
-        found = _bodies(child, bare)
+        found = _bodies(child, bare, skip)
         if found:
             return found
     return {}
 
 
-def _related_root(part: Part, children: list[Part]) -> Part:
+def related_root(part: Part, children: list[Part]) -> Part:
+    """The root of a multipart/related: the child its `start` parameter names, else
+    the first (RFC 2387)."""
     start = part.params.get("start", "").strip("<> ")
     if start:
         for child in children:

@@ -109,19 +109,28 @@ def _fold_header(raw: bytes) -> bytes:
     return b"".join(fields) + raw[header_end:]
 
 
+# Multiparts in which a new first child would not be shown before the rest: an
+# alternative to the sender's body, the root of a /related, or signed content.
+_NOT_IN_FRONT = frozenset({"alternative", "related", "signed", "encrypted"})
+
+
 def front(raw: bytes, root: Part) -> bytes:
-    """`raw` with an empty text/plain part first, where a banner can go, for a message
+    """`raw` with an empty text/plain part first, where a banner can go: for a message
     whose body has no text a client shows (only an attached message, only attachments,
-    a digest, a single part of another type, an /alternative or /related without text)
-    or whose body the banner cannot enter.
+    a digest, a single part of another type, an /alternative or /related without text),
+    whose body the banner cannot enter, or where a client shows something before the
+    body the banner enters (an inline image, an attached message, an unreferenced
+    /related part: see `mimeops.mime.display`).
 
     A multipart/mixed (or digest, or unknown multipart) gets the new part as its first
-    child, the rest byte for byte. Any other message becomes multipart/mixed of the new
-    part and the old body, which keeps its own MIME fields (an /alternative stays whole:
-    a part added inside it would be shown instead of the sender's, not before).
+    child, the rest byte for byte. Any other message becomes a multipart/mixed of the
+    new part and the old body, which keeps its own MIME fields and every byte: a
+    single part, a multipart whose delimiter was not found, and a /alternative,
+    /related or /signed whose own first child would be shown instead of (not before)
+    the sender's.
     """
     eol = root.header.eol
-    if root.maintype == "multipart" and root.subtype not in ("alternative", "related") \
+    if root.maintype == "multipart" and root.subtype not in _NOT_IN_FRONT \
             and root.children:
         delimiter = b"--" + root.params["boundary"].encode("utf-8", "surrogateescape")
         at = raw.rfind(delimiter, root.body_start, root.children[0].start)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mimeops.errors import FlowError, UndecodableBody
-from mimeops.mail import Context, Mail, Template
+from mimeops.mail import Body, Context, Mail, Template
 from mimeops.ops import thread
 from mimeops.ops.base import Op, no_unknown
 
@@ -28,8 +28,14 @@ class Insert(Op):
     None (auto) guards inbound mail, where an outsider may write the HTML the text
     lands in, and leaves our own users' outbound HTML exactly as they wrote it.
 
-    Written on the public API alone (`Mail.bodies`, `Body.insert`, `Mail.bare`), as a
-    plugin would be.
+    Where the flow put a text part in front of everything a client shows (`Mail.front`),
+    the banner goes there too, first (the footer only when there is no body of the
+    sender's to end). A guarded banner also confines every other HTML part a client
+    shows (`Mail.shown_html`): Thunderbird renders all parts into one document, where an
+    unguarded part's stylesheet or fixed box would reach the banner.
+
+    Written on the public API alone (`Mail.bodies`, `Mail.front`, `Body.insert`,
+    `Body.confine`, `Mail.bare`), as a plugin would be.
     """
 
     touches_body = True
@@ -69,10 +75,15 @@ class Insert(Op):
         guarded = self.guard if self.guard is not None else context.direction == "INBOUND"
         token = context.guard_token if guarded else None
         bodies = mail.bodies
-        if not bodies and not unreachable:
-            # /alternative or /related with no text (the flow adds a text part in front
-            # of any other body without one): said, never silent.
+        front = mail.front
+        if not bodies and not unreachable and front is None:
+            # No text a client shows and no part in front (the flow adds one where the
+            # structure has room): said, never silent.
             mail.bare.append(f"{mail.content_type}: no text part a client shows")
+        if front is not None and (self.name == "banner" or not bodies):
+            bodies = [front, *bodies]
+        if token:
+            changed = self._confine_others(mail, bodies, token)
         for body in bodies:
             rendered = self.render(body.kind, values)
             if not rendered:
@@ -86,6 +97,20 @@ class Insert(Op):
                 mail.bare.append(f"{body.content_type}: {error}")
                 continue
             changed = True
+        return changed
+
+    @staticmethod
+    def _confine_others(mail: Mail, targets: list[Body], token: str) -> bool:
+        """Confine every other HTML part a client shows (a second body, an unreferenced
+        /related page), adding no text; each once."""
+        changed = False
+        for body in mail.shown_html:
+            if body in targets:
+                continue
+            try:
+                changed = body.confine(token) or changed
+            except UndecodableBody as error:
+                mail.bare.append(f"{body.content_type}: {error}")
         return changed
 
     def _nobody(self, values: Mapping[str, str]) -> bool:
