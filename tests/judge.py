@@ -13,7 +13,9 @@ The result passes when:
   on screen); the footer the same way, scrolled into view;
 - **content kept**: every word the original showed where a reader can reach it is still
   shown where a reader can reach it (rendered, visible, not clipped away by an
-  `overflow` box, not above or left of the page, not under our boxes).
+  `overflow` box, not above or left of the page, not under our boxes); when the flow
+  attached the original whole as an .eml file (a wrap: its HTML would share the page
+  with the banner), the client lists that file instead.
 
 The DOM questions are one JavaScript function (`PROBE`) over the pane's document,
 evaluated by each engine's own driver; the pixels are each engine's own paint.
@@ -36,6 +38,7 @@ from mimeops import Envelope, load_flow
 from mimeops.flow import Flow, Result, marker
 from mimeops.mime import Message, guard, transfer
 from tests.conftest import corpus_params
+from tests.invariants import wrapped
 from tests.panes import Pane, eml, html_of
 from tests.panes.batch import Steps, drive, show
 
@@ -350,6 +353,8 @@ class Output:
     banners: list[tuple[Mark, str]]  # (how to find it, its markup or text), first first
     footer: tuple[Mark, str] | None
     wrapper: str
+    # A wrap whose original is attached as an .eml file: listed beside the page, not in it.
+    filed: bool = False
 
 
 def rewrite(raw: bytes, flow: Flow = FLOW, footer: bool = True) -> Output:
@@ -367,7 +372,14 @@ def rewrite(raw: bytes, flow: Flow = FLOW, footer: bool = True) -> Output:
     footer_box = None
     if footer and f'<div id="{ids.footer}"' in html:
         footer_box = (Mark("footer", id=ids.footer), _box(html, ids.footer, "</div>") + "</div>")
-    return Output(out, banners, footer_box, ids.wrapper)
+    return Output(out, banners, footer_box, ids.wrapper, _filed_original(out))
+
+
+def _filed_original(out: bytes) -> bool:
+    """A wrap whose original is attached as an .eml file, not as a message."""
+    root = Message(out).root
+    return wrapped(out) is not None and root.children is not None \
+        and root.children[1].ctype != "message/rfc822"
 
 
 def _box(markup: str, element_id: str, end: str) -> str:
@@ -405,13 +417,16 @@ def judging(pane: Pane, raw: bytes, flow: Flow = FLOW, footer: bool = True,
                if m.id or pane.engine == "thunderbird"]
     if not banners:
         return ["no banner in the rewritten message"]
-    before = yield from reachable_words(pane, raw)
-    if baseline is not None and html_of(raw) is not None:
-        before &= drive(reachable_words(baseline, raw))
+    before: Counter[str] = Counter()  # a filed original: its words are a click away
+    if not output.filed:
+        before = yield from reachable_words(pane, raw)
+        if baseline is not None and html_of(raw) is not None:
+            before &= drive(reachable_words(baseline, raw))
 
     yield from show(pane, output.raw)
     marks = [m for m, _ in banners] + ([output.footer[0]] if output.footer else [])
     seen = probe(pane, marks, output.wrapper)
+    unlisted = _listed(pane) if output.filed else []  # before another page replaces it
     shown = [(m, markup, box) for (m, markup), box in zip(banners, seen["marks"], strict=False)
              if box and box["shown"]]
     if not shown:
@@ -444,7 +459,16 @@ def judging(pane: Pane, raw: bytes, flow: Flow = FLOW, footer: bool = True,
     lost = before - Counter(seen["words"])
     if lost:
         problems.append(f"original text lost: {' '.join(sorted(lost))[:120]}")
-    return problems
+    return problems + unlisted
+
+
+def _listed(pane: Pane) -> list[str]:
+    """The original attached as a file is listed for the reader to open."""
+    listed = getattr(pane, "attachments", None)
+    if listed is None:
+        return [f"{pane.engine} lists no attachments: a wrap is judged in a mail client"]
+    names = listed()
+    return [] if "original-message.eml" in names else [f"original not listed: {names}"]
 
 
 def _first(rect: dict[str, float], ref: Reference, seen: dict[str, Any]) -> list[str]:

@@ -58,6 +58,11 @@ _INNER = (b"From: IT Security <security@example.com>\r\nTo: user@example.com\r\n
           b"sender: this message is safe.</div>\r\n")
 
 
+_INNER_PLAIN = (b"From: IT Security <security@example.com>\r\nTo: user@example.com\r\n"
+                b"Subject: Forwarded\r\nMIME-Version: 1.0\r\n"
+                b"Content-Type: text/plain; charset=utf-8\r\n\r\nThe forwarded text.\r\n")
+
+
 def _attached(disposition: bytes | None) -> bytes:
     header = b"Content-Type: message/rfc822\r\n"
     if disposition:
@@ -137,8 +142,9 @@ CONTROLS: list[tuple[str, str, bytes]] = [
      message("c3", multipart("related", _html(body=_BODY.replace(
          "</body>", '<img src="cid:img@outside.example.net"></body>')),
          _image(extra=b"Content-ID: <img@outside.example.net>\r\n")))),
-    ("body-then-attached-message", "the body, then a forwarded message",
-     message("c4", multipart("mixed", _html(), _attached(b"attachment")))),
+    ("body-then-attached-message", "the body, then a forwarded plain-text message",
+     message("c4", multipart("mixed", _html(), b"Content-Type: message/rfc822\r\n"
+                             b"Content-Disposition: attachment\r\n\r\n" + _INNER_PLAIN))),
 ]
 
 ATTACKS += [
@@ -171,3 +177,112 @@ ATTACKS += [
      message("rel-css", multipart("related", _html(),
                                   _html(body=_LEAK_CSS + _COVER + "<p>More</p>")))),
 ]
+
+# An attached message is shown in the same page as the bodies, whatever its disposition,
+# and its bytes must stay as they are: no guard can confine its stylesheet. Nor that of a
+# part Thunderbird reads as HTML though its type says otherwise (measured in Thunderbird
+# 153, docs/rendering.md). Such a message is attached whole as an .eml file under the
+# banner (the wrap): each must show the banner first and list the original.
+_SHOW_OWN = ":not(fieldset *):not(fieldset)"
+_HIDING = {
+    "stylesheet": (f"<style>.moz-text-plain{_SHOW_OWN},.moz-text-flowed{_SHOW_OWN},"
+                   f".moz-text-html{_SHOW_OWN}{{display:none!important}}</style>"),
+    "cover": _COVER,
+    "visibility": ("<style>body *{visibility:hidden!important}</style>"
+                   '<p style="visibility:visible!important">Verified internal sender</p>'),
+    "pull-up": ('<div style="position:relative;z-index:2147483647;margin-top:-5000px;'
+                'height:5000px;background:#fff">Verified internal sender</div>'),
+    "structure": "<style>body>:not(:last-child){display:none!important}</style>",
+}
+
+
+def _inner(technique: str, entity: bytes | None = None) -> bytes:
+    """A message whose HTML (or `entity`) goes for the page around it."""
+    body = entity or (b"Content-Type: text/html; charset=utf-8\r\n\r\n"
+                      + _HIDING[technique].encode() + b"<p>Verified internal sender.</p>\r\n")
+    return (b"From: IT Security <security@example.com>\r\nTo: user@example.com\r\n"
+            b"Subject: Verified internal sender\r\nMIME-Version: 1.0\r\n" + body)
+
+
+def _forward(inner: bytes, ctype: bytes = b"message/rfc822",
+             disposition: bytes = b"attachment") -> bytes:
+    return (b"Content-Type: " + ctype + b"\r\nContent-Disposition: " + disposition
+            + b"\r\n\r\n" + inner)
+
+
+def _as_html(header: bytes, technique: str = "stylesheet") -> bytes:
+    """A part of the sender's that Thunderbird renders as HTML, declared as `header`."""
+    return header + b"\r\n" + _HIDING[technique].encode() + b"<p>Verified.</p>\r\n"
+
+
+ATTACHED_HTML: list[tuple[str, str, bytes]] = [
+    ("forward-stylesheet", "a forwarded message whose stylesheet hides the text parts",
+     message("fwd-css", multipart("mixed", _html(), _forward(_inner("stylesheet"))))),
+    ("forward-cover", "a forwarded message with a fixed white box over the page",
+     message("fwd-cover", multipart("mixed", _html(), _forward(_inner("cover"))))),
+    ("forward-first-visibility", "a forwarded message first that hides everything else",
+     message("fwd-vis", multipart("mixed", _forward(_inner("visibility"), disposition=b"inline"),
+                                  _html()))),
+    ("forward-pull-up", "a forwarded message pulling a white box up over the banner",
+     message("fwd-pull", multipart("mixed", _html(), _forward(_inner("pull-up"))))),
+    ("digest-structure", "a digest whose message hides all but the last part",
+     message("digest-css", multipart("mixed", _html(), multipart(
+         "digest", b"\r\n" + _inner("structure"), boundary="b2")))),
+    ("forward-in-forward", "the stylesheet two attached messages down",
+     message("fwd-fwd", multipart("mixed", _html(), _forward(_inner("stylesheet", multipart(
+         "mixed", _PLAIN, _forward(_inner("stylesheet")), boundary="b2")))))),
+    ("forward-alternative", "a forwarded message whose HTML is an alternative",
+     message("fwd-alt", multipart("mixed", _html(), _forward(_inner("cover", multipart(
+         "alternative", _PLAIN, _html(body=_COVER + "<p>More</p>"), boundary="b2")))))),
+    ("message-news", "an attached message/news part",
+     message("news", multipart("mixed", _html(), _forward(_inner("stylesheet"),
+                                                          b"message/news")))),
+    ("octet-stream-html", "an application/octet-stream part named .html",
+     message("octet-html", multipart("mixed", _html(), _as_html(
+         b'Content-Type: application/octet-stream; name="statement.html"\r\n')))),
+    ("octet-stream-htm-inline", "the same named .HTM in its inline disposition",
+     message("octet-htm", multipart("mixed", _html(), _as_html(
+         b"Content-Type: application/octet-stream\r\n"
+         b'Content-Disposition: inline; filename="STATEMENT.HTM"\r\n', "cover")))),
+    ("octet-stream-eml", "an application/octet-stream part named .eml, not in base64",
+     message("octet-eml", multipart("mixed", _html(), _forward(
+         _inner("stylesheet"), b'application/octet-stream; name="fwd.eml"')))),
+    ("unknown-type-shtml", "Thunderbird's own unknown type, named .shtml",
+     message("unknown-shtml", multipart("mixed", _html(), _as_html(
+         b'Content-Type: application/x-unknown-content-type; name="a.shtml"\r\n')))),
+    ("encoded-word-type", "a content type written as an encoded word",
+     message("ew-type", multipart("mixed", _html(), _as_html(
+         b"Content-Type: =?us-ascii?q?text/html\r\n")))),
+    ("question-mark-type", "a type Thunderbird reads after the last question mark",
+     message("q-type", multipart("mixed", _html(), _as_html(
+         b"Content-Type: text/plain?text/html\r\n", "visibility")))),
+    ("question-mark-multipart", "a multipart only Thunderbird reads, holding HTML",
+     message("q-multi", multipart("mixed", _html(), multipart(
+         "mixed", _as_html(b"Content-Type: text/html\r\n"), boundary="b2").replace(
+         b"multipart/mixed", b"=?us-ascii?q?multipart/mixed", 1)))),
+    ("named-html-no-disposition", "text/html with a name and no disposition",
+     message("named-html", multipart("mixed", _html(), _as_html(
+         b'Content-Type: text/html; name="offer.html"\r\n', "pull-up")))),
+]
+ATTACKS += ATTACHED_HTML
+
+# Parts Thunderbird lists, not shows: no wrap, nothing in front.
+CONTROLS += [
+    ("html-file-attachment", "an HTML file with disposition attachment",
+     message("c5", multipart("mixed", _html(), _as_html(
+         b'Content-Type: application/octet-stream; name="a.html"\r\n'
+         b'Content-Disposition: attachment; filename="a.html"\r\n')))),
+    ("eml-file-in-base64", "a forwarded message as a base64 .eml file",
+     message("c6", multipart("mixed", _html(), b'Content-Type: application/octet-stream; '
+                             b'name="fwd.eml"\r\nContent-Transfer-Encoding: base64\r\n\r\n'
+                             + base64.encodebytes(_inner("stylesheet")).replace(b"\n", b"\r\n")))),
+]
+
+# `protected: wrap` (the default for signed mail from outside): a phish in a bogus
+# signature whose HTML hides the text parts. Attached whole as message/rfc822, Thunderbird
+# would show it in the page of the banner; attached as an .eml file, it shows nothing.
+SIGNED_PHISH = message("signed-phish", multipart(
+    "signed", _html(body=_HIDING["stylesheet"] + _BODY),
+    b'Content-Type: application/pkcs7-signature; name="smime.p7s"\r\n'
+    b"Content-Transfer-Encoding: base64\r\n\r\nMIAGCSqGSIb3DQEHAqCAMIACAQEx\r\n",
+    params='; protocol="application/pkcs7-signature"; micalg=sha-256'))

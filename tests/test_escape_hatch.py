@@ -449,14 +449,22 @@ def test_a_flow_without_a_warning_rule_keeps_delivering_unchanged() -> None:
     assert result.actions == [{"action": {"type": "DEFAULT"}, "allRecipients": True}]
 
 
-@pytest.mark.parametrize("name", ["bogus-signed-phish", "opaque-pkcs7", "pgp-encrypted",
-                                  "invitation", "inline-pgp"])
-def test_hands_off_mail_from_outside_is_wrapped_by_default(name: str) -> None:
+@pytest.mark.parametrize(("name", "as_file"), [
+    # HTML (a phish in a bogus signature), or content Thunderbird decrypts and shows: a
+    # file, so that its stylesheet never shares a page with the banner (docs/rendering.md).
+    ("bogus-signed-phish", True), ("opaque-pkcs7", True), ("pgp-encrypted", True),
+    # Nothing that could restyle the page: a message clients open in place.
+    ("invitation", False), ("inline-pgp", False)])
+def test_hands_off_mail_from_outside_is_wrapped_by_default(name: str, as_file: bool) -> None:
     raw = ESCAPES[name]
     result = MINIMAL.apply(raw, ENVELOPE)
     assert result.fallback is None and result.applied == ["warn:banner", "warn:subject_prefix"]
     attached = Message(result.message).root.children[1]  # type: ignore[index]
-    assert attached.ctype == "message/rfc822" and attached.body() == raw
+    if as_file:
+        assert attached.ctype == "application/octet-stream" and attached.cte == "base64"
+        assert attached.filename == "original-message.eml" and attached.decoded() == raw
+    else:
+        assert attached.ctype == "message/rfc822" and attached.body() == raw
 
 
 def test_hands_off_mail_from_a_colleague_and_outbound_is_left_alone_by_default() -> None:

@@ -178,14 +178,15 @@ def test_hostile_sender_address_cannot_inject_markup_into_the_banner() -> None:
 
 def test_signed_external_mail_is_attached_whole_under_the_banner() -> None:
     """`protected: wrap`: a sender cannot dodge the banner by signing the message, and the
-    signature still verifies on the attached original."""
+    signature still verifies on the attached original: an .eml file, since the signed
+    message has HTML that Thunderbird would show next to the banner."""
     result = recipe("external-warning").apply(SIGNED, inbound())
     assert result.skipped is None and result.fallback is None
     assert result.applied == ["external-warning:banner", "external-warning:subject_prefix",
                               "external-warning:set_header"]
     first, attached = Message(result.message).root.children  # type: ignore[misc]
-    assert b"CAUTION" in first.body() and attached.ctype == "message/rfc822"
-    assert attached.body() == SIGNED
+    assert b"CAUTION" in first.body() and attached.ctype == "application/octet-stream"
+    assert attached.filename == "original-message.eml" and attached.decoded() == SIGNED
     parsed = parse(result.message)
     assert parsed["Subject"] == "[EXTERNAL] Updated bank details"
     assert parsed["X-External-Sender"] == "m.dupont@partner.example.net"
@@ -278,7 +279,7 @@ def test_external_warning_cli_signed_mail_and_rerun(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert summary["skipped"] is None and summary["changed"]
-    assert b"message/rfc822" in out.read_bytes()
+    assert b'filename="original-message.eml"' in out.read_bytes()
     rerun = mimeops("apply", "--config", config, str(out), "-o", str(again))
     assert json.loads(rerun.stdout)["changed"] is False
     assert again.read_bytes() == out.read_bytes()

@@ -24,11 +24,12 @@ import pytest
 
 from mimeops.flow import Result
 from mimeops.mime import Message
+from mimeops.mime import wrap as wrap_module
 from tests.banner_attacks import ATTACKS as CSS_ATTACKS
 from tests.banner_attacks import FOOTER_ATTACKS, FOOTER_INSIDE, LAYOUTS
 from tests.invariants import leaves
 from tests.judge import ENVELOPE, FLOW, build, corpus_cases, judge, judging
-from tests.mime_order_attacks import ATTACKS, CONTROLS
+from tests.mime_order_attacks import ATTACKS, CONTROLS, SIGNED_PHISH
 from tests.panes import Pane, html_of
 from tests.panes.batch import Batch, Job
 
@@ -62,6 +63,35 @@ def test_the_judge_sees_a_banner_pushed_down(thunderbird: Pane, gecko: Pane,
     problems = judge(thunderbird, dict((a[0], a[2]) for a in ATTACKS)["image-first"],
                      baseline=gecko)
     assert any("not first" in p or "painted above" in p for p in problems), problems
+
+
+def test_the_judge_sees_an_attached_message_hide_the_banner(
+        thunderbird: Pane, gecko: Pane, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the wrap, a forwarded message's stylesheet hides the banner in the page
+    Thunderbird builds around it: the judge can fail."""
+    monkeypatch.setattr(Message, "unconfined", lambda self: [])
+    attacks = dict((a[0], a[2]) for a in ATTACKS)
+    for name in ("forward-stylesheet", "octet-stream-html"):
+        problems = judge(thunderbird, attacks[name], baseline=gecko)
+        assert any("banner" in p for p in problems), (name, problems)
+
+
+def test_signed_phish_is_wrapped_as_a_file(thunderbird: Pane, gecko: Pane) -> None:
+    """`protected: wrap` on a signed phish whose HTML hides the text parts: the original
+    goes as an .eml file, the banner is first and the file is listed."""
+    out = Message(FLOW.apply(SIGNED_PHISH, ENVELOPE).message).root.children
+    assert out is not None and out[1].ctype == "application/octet-stream"
+    assert judge(thunderbird, SIGNED_PHISH, baseline=gecko) == []
+
+
+def test_the_judge_sees_a_wrapped_message_hide_the_banner(
+        thunderbird: Pane, gecko: Pane, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Attached as message/rfc822, the same phish hides the banner: the judge can fail."""
+    monkeypatch.setattr(wrap_module, "draws_html", lambda root: False)
+    out = Message(FLOW.apply(SIGNED_PHISH, ENVELOPE).message).root.children
+    assert out is not None and out[1].ctype == "message/rfc822"
+    problems = judge(thunderbird, SIGNED_PHISH, baseline=gecko)
+    assert any("banner" in p for p in problems), problems
 
 
 def _css_attack(gecko: Pane) -> Callable[[dict[str, Any]], Job]:

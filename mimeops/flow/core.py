@@ -242,11 +242,15 @@ class Attempt:
 
     def completes(self, full: Attempt) -> bool:
         """`complete`, or a FRONT rung that left bare only bodies the full rewrite could
-        not enter either (they now have the banner in front; `bare` keeps naming them)."""
+        not enter either (they now have the banner in front; `bare` keeps naming them),
+        and no part that could hide the banner (`Message.unconfined`: nothing in front
+        helps against those)."""
         if self.complete:
             return True
+        bare = set(self.done.message.bare)
         return self.rung is Rung.FRONT and self.problem is None \
-            and set(self.done.message.bare) <= set(full.done.message.bare)
+            and bare <= set(full.done.message.bare) \
+            and not bare & set(self.done.message.unconfined())
 
     @property
     def warned(self) -> bool:
@@ -559,7 +563,7 @@ def _structure(job: Job, message: Message, ran: list[Rule], policy: Policy,
         return message, policy.reason, True
     writes_body = any(touches_body(op) for rule in ran for op in rule.ops)
     if rung is Rung.WRAP or (policy.mode == "wrap" and writes_body):
-        return Message(wrap(job.raw, message.root.header)), None, False
+        return Message(wrap(job.raw, message.root)), None, False
     reason = policy.reason
     if reason is None and writes_body and not message.unreachable() \
             and (not message.bodies() or message.shown_before_body() is not None):

@@ -59,6 +59,15 @@ class Mail:
         return [Body(part) for part in self._message.shown_html()]
 
     @property
+    def unconfined(self) -> list[str]:
+        """"<content-type>: <why>" for each part Thunderbird shows as HTML in the same
+        page as the bodies that no guard can confine: an attached message with HTML (its
+        bytes stay as sent), an attachment it reads as HTML from its name. Its stylesheet
+        can hide a banner there; a transform that guards its banner reports these in
+        `bare`, and the flow then attaches the message whole (docs/rendering.md)."""
+        return self._message.unconfined()
+
+    @property
     def attachments(self) -> list[Attachment]:
         """Every part a client lists as an attachment, in order; an attached message's
         own attachments follow it (`nested`)."""

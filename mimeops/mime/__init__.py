@@ -71,6 +71,12 @@ class Message:
         """Every HTML part a client that shows every inline part may show."""
         return display.shown_html(self.root)
 
+    def unconfined(self) -> list[str]:
+        """"<content-type>: <why>" for each part Thunderbird renders as HTML in the page
+        the banner is in that the guard cannot confine (`mimeops.mime.display`): an
+        attached message with HTML, an attachment it reads as HTML."""
+        return [f"{part.ctype}: {why}" for part, why in display.unconfined(self.root)]
+
     def fronted(self) -> Message:
         """This message (as edited so far) with an empty text part in front of
         everything a client shows (`mimeops.mime.wrap.front`), that part its `front`."""
@@ -102,8 +108,11 @@ class Message:
 
     def bare_parts(self) -> list[Part]:
         """The parts `bare` names: the bodies a transform could not enter, the multiparts
-        that hide a body, or the message itself when it shows no text at all."""
-        return select.bare_parts(self.root, self.bare, skip=self.front)
+        that hide a body, or the message itself when it shows no text at all (not the
+        `unconfined` parts it may name: no part in front helps against those)."""
+        exposed = set(self.unconfined()) if self.bare else set()
+        entries = [entry for entry in self.bare if entry not in exposed]
+        return select.bare_parts(self.root, entries, skip=self.front)
 
     def hands_off(self, reports: bool = True) -> str | None:
         return select.hands_off(self.root, reports)

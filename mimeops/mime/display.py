@@ -25,20 +25,133 @@ Where clients differ, the answer leans to "shown": Apple Mail also shows attachm
 icons and PDF pages where they stand, so any part but a signature counts as shown, and a
 multipart whose parts cannot be read may show anything. A needless front part costs a
 few lines; a missing one costs the warning.
+
+Thunderbird puts every part it shows into one page, so the stylesheet and fixed boxes of
+any HTML among them reach the banner. The guard confines the sender's HTML parts
+(`shown_html`); `unconfined` names what else Thunderbird renders as HTML in that page,
+as measured in Thunderbird 153:
+
+- an attached message (message/rfc822 or message/news, whatever its
+  Content-Disposition) with HTML anywhere inside: its bytes must stay as they are;
+- a part Thunderbird reads as HTML though its declared type says otherwise: it reads
+  the type after the last "?" (`=?us-ascii?q?text/html`), and the type of an
+  application/octet-stream (or application/x-unknown-content-type) part from its name
+  (`report.html`, `X.HTM`, `a.shtml`; a name ending in .eml makes an attached message,
+  unless the part is in base64); such a part is shown unless its disposition is
+  `attachment`;
+- text/html with a name and no disposition (an attachment to other clients);
+- a multipart Thunderbird reads that is no multipart to us (`=?x?q?multipart/mixed`).
+
+`draws_html` asks the same of a message shown whole as an attached message (nothing in
+it is guarded there): a wrap attaches the original as message/rfc822 only when it says
+no (mimeops.mime.wrap).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
-from mimeops.mime.model import Part
+from mimeops.errors import UndecodableBody
+from mimeops.mime import transfer
+from mimeops.mime.model import Part, parse
 from mimeops.mime.select import related_root
 
-__all__ = ["shown_before", "shown_html"]
+__all__ = ["draws_html", "read_as", "shown_before", "shown_html", "unconfined"]
 
 # Parts no client displays: detached signatures.
 _NEVER_SHOWN = frozenset({"application/pkcs7-signature", "application/x-pkcs7-signature",
                           "application/pgp-signature"})
+
+
+# Types Thunderbird replaces with one guessed from the part's name.
+_GUESSED = frozenset({"application/octet-stream", "application/x-unknown-content-type"})
+# Names it reads as HTML or as a message (measured: .html, .htm, .shtml; .eml; the rest
+# are what other systems map to those types, in case their type tables say so).
+_HTML_NAMES = frozenset({"htm", "html", "shtm", "shtml", "xht", "xhtml"})
+_MESSAGE_NAMES = frozenset({"eml", "mht", "mhtml", "nws"})
+_MESSAGES = frozenset({"message/rfc822", "message/news"})
+# What it decrypts or unwraps and then shows: nothing we can look into.
+_OPAQUE = frozenset({"multipart/encrypted", "application/pkcs7-mime",
+                     "application/x-pkcs7-mime"})
+# Attached messages inside attached messages looked into; deeper counts as HTML.
+_NESTING = 8
+_EXPOSED = "in the page the banner is in, where its stylesheet can hide the banner"
+
+
+def read_as(part: Part) -> str:
+    """The content type Thunderbird renders `part` as (see the module doc)."""
+    ctype = part.ctype.rpartition("?")[2]
+    if ctype not in _GUESSED or not part.filename or "." not in part.filename:
+        return ctype
+    extension = part.filename.rpartition(".")[2].strip().lower()
+    if extension in _HTML_NAMES:
+        return "text/html"
+    if extension in _MESSAGE_NAMES and part.cte != "base64":
+        return "message/rfc822"
+    return ctype
+
+
+def unconfined(root: Part) -> list[tuple[Part, str]]:
+    """Each part a client that shows every inline part renders as HTML in the page the
+    banner is in, which the guard does not confine (not in `shown_html`), with why ("an
+    attached message with HTML, shown in the page the banner is in, ..."). Reads attached
+    messages' bodies, nothing else."""
+    guarded = {id(part) for part in shown_html(root)}
+    found = []
+    for part in _leaves(root):
+        what = _draws(part, 0, strict=False)
+        if what and id(part) not in guarded:
+            found.append((part, f"{what} {_EXPOSED}"))
+    return found
+
+
+def draws_html(root: Part) -> bool:
+    """Whether a client showing the message `root` whole (as an attached message, where
+    nothing is guarded) may put HTML of it into its page: text/html it shows, an attached
+    message that does, or what cannot be looked into (encrypted or unwrapped content, a
+    multipart whose parts cannot be read)."""
+    return _html_inside(root, 0)
+
+
+def _html_inside(root: Part, depth: int) -> bool:
+    return any(_draws(part, depth, strict=True) for part in _leaves(root))
+
+
+def _leaves(part: Part) -> Iterator[Part]:
+    """The parts Thunderbird shows, in order, multiparts opened (an encrypted one, or one
+    it reads that we cannot, as itself)."""
+    if part.children is None or not read_as(part).startswith("multipart/") \
+            or part.subtype == "encrypted":
+        yield part
+        return
+    for child in _chosen(part.children) if part.subtype == "alternative" else _order(part):
+        yield from _leaves(child)
+
+
+def _draws(part: Part, depth: int, strict: bool) -> str | None:
+    """What `part` is when it puts HTML into the page (None: it does not). `strict`: also
+    what cannot be looked into (inside an attached message, nothing is guarded)."""
+    ctype = read_as(part)
+    if ctype == "text/html":
+        return None if part.disposition[0] == "attachment" else "shown as HTML"
+    if ctype in _MESSAGES:
+        return "an attached message with HTML, shown" if _message_html(part, depth) else None
+    if ctype.startswith("multipart/") and (part.children is None or ctype != part.ctype):
+        unread = "a multipart we cannot read, shown"
+        return unread if strict or ctype != part.ctype else None
+    return "encrypted or wrapped content, shown" if strict and ctype in _OPAQUE else None
+
+
+def _message_html(part: Part, depth: int) -> bool:
+    """Whether the attached message `part` holds HTML a client shows (beyond `_NESTING`
+    levels, or not decodable: assume it does)."""
+    if depth >= _NESTING:
+        return True
+    try:
+        inner = transfer.decode(part.cte, part.body())
+    except UndecodableBody:
+        return True
+    return _html_inside(parse(inner), depth + 1)
 
 
 def shown_before(root: Part, bodies: Iterable[Part]) -> Part | None:

@@ -4,15 +4,21 @@
 edit, attached whole to a new one.
 
 Exchange's "wrap" fallback for mail a disclaimer cannot enter: the signed,
-encrypted, report or invitation message becomes a `message/rfc822`
-attachment, byte for byte (so its signature still verifies there), and a new
-text part in front of it is where the banner goes. The outer header keeps
-every field of the original in order and byte for byte (From, Date,
-Message-ID, To, Cc, Subject, Received, DKIM-Signature, ...) except the MIME
-fields that describe the old body, so WorkMail accepts the update; the
-Subject prefix and the other header ops apply to it as usual. A message with a
-line no folding can shorten (an attached message or a preamble with a 2,000-octet
-line) is attached as an `.eml` file in base64 instead: it decodes to the same bytes.
+encrypted, report or invitation message becomes an attachment, byte for byte (so its
+signature still verifies there), and a new text part in front of it is where the
+banner goes. The outer header keeps every field of the original in order and byte for
+byte (From, Date, Message-ID, To, Cc, Subject, Received, DKIM-Signature, ...) except
+the MIME fields that describe the old body, so WorkMail accepts the update; the
+Subject prefix and the other header ops apply to it as usual.
+
+The attachment is a `message/rfc822` part only when that is safe to show: Thunderbird
+shows an attached message inline, in the same page as the banner, whatever its
+Content-Disposition, so an original with HTML (`mimeops.mime.display.draws_html`) would
+bring its stylesheet to the banner (`.moz-text-html{display:none!important}` hides it).
+Such an original, and one with a line no folding can shorten (an attached message or a
+preamble with a 2,000-octet line), is attached as an `original-message.eml` file in
+base64 instead: it decodes to the same bytes, and Thunderbird lists it as a file (it
+does not read a base64 .eml as a message).
 
 `front` and `front_before`: an empty text part shown before a body the banner cannot
 enter (no text at all, an unknown transfer encoding, text that does not decode, a
@@ -26,6 +32,7 @@ from itertools import pairwise
 
 from mimeops.mime import headers, transfer
 from mimeops.mime.conform import fold_long
+from mimeops.mime.display import draws_html
 from mimeops.mime.headers import HeaderBlock
 from mimeops.mime.model import MAX_DEPTH, Part
 from mimeops.mime.validate import has_long_line
@@ -37,15 +44,17 @@ _BODY_FIELDS = frozenset({"mime-version", "content-type", "content-transfer-enco
 _ATTACHED = b"original-message.eml"
 
 
-def wrap(raw: bytes, header: HeaderBlock) -> bytes:
-    """A new message: `header` less its body fields, a text/plain part for the banner
-    and `raw` attached whole: as message/rfc822, or as a base64 .eml file when a line
-    of it is too long for WorkMail even after its header is folded."""
+def wrap(raw: bytes, root: Part) -> bytes:
+    """A new message: the header of `root` (the tree of `raw`, its header as edited so
+    far) less its body fields, a text/plain part for the banner and `raw` attached whole:
+    as message/rfc822 when a client may show it inline with the banner, else as a base64
+    .eml file (HTML inside, or a line too long for WorkMail even after folding)."""
+    header = root.header
     eol = header.eol
     boundary = _boundary(raw)
     folded = _fold_header(raw)
     disposition = b'Content-Disposition: attachment; filename="' + _ATTACHED + b'"' + eol
-    if has_long_line(folded):  # the original exactly, in lines base64 keeps short
+    if has_long_line(folded) or draws_html(root):  # exactly, in lines base64 keeps short
         attached = (b'Content-Type: application/octet-stream; name="' + _ATTACHED + b'"' + eol
                     + disposition + b"Content-Transfer-Encoding: base64" + eol + eol
                     + transfer.encode_as("base64", raw, eol).rstrip(b"\r\n"))

@@ -32,10 +32,11 @@ class Insert(Op):
     the banner goes there too, first (the footer only when there is no body of the
     sender's to end). A guarded banner also confines every other HTML part a client
     shows (`Mail.shown_html`): Thunderbird renders all parts into one document, where an
-    unguarded part's stylesheet or fixed box would reach the banner.
+    unguarded part's stylesheet or fixed box would reach the banner; what it cannot
+    confine (`Mail.unconfined`: an attached message with HTML) it names in `Mail.bare`.
 
     Written on the public API alone (`Mail.bodies`, `Mail.front`, `Body.insert`,
-    `Body.confine`, `Mail.bare`), as a plugin would be.
+    `Body.confine`, `Mail.unconfined`, `Mail.bare`), as a plugin would be.
     """
 
     touches_body = True
@@ -84,6 +85,9 @@ class Insert(Op):
             bodies = [front, *bodies]
         if token:
             changed = self._confine_others(mail, bodies, token)
+            # What no guard confines can hide the banner in Thunderbird: said, so the
+            # flow attaches the message whole instead (a lesser rewrite, never unwarned).
+            mail.bare.extend(mail.unconfined)
         for body in bodies:
             rendered = self.render(body.kind, values)
             if not rendered:

@@ -176,6 +176,13 @@ class ThunderbirdPane(Showing):
             _PANE + f"return ({function})(pane.contentDocument, arguments[0]);",
             script_args=[arg])
 
+    def attachments(self) -> list[str]:
+        """The names in the attachment list beside the page: the files a reader opens
+        with a click (not part of the page's document)."""
+        names: list[str] = self.thunderbird.use(self.handle).execute_script(
+            _PANE + "return (about.contentWindow.currentAttachments || []).map(a => a.name);")
+        return names
+
     def shot(self) -> Image.Image:
         client = self.thunderbird.use(self.handle)
         x, y, width, height = client.execute_script(
