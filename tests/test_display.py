@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 
 from mimeops.mime import Message
-from mimeops.mime.display import shown_before
+from mimeops.mime.display import draws_html, read_as, shown_before, unconfined
 from tests.invariants import leaves
 from tests.mime_strategies import messages
 
@@ -126,3 +126,95 @@ def test_a_part_in_front_puts_the_banner_first_and_keeps_every_part(generated) -
     assert fronted.front is not None and fronted.front.body() == b""
     assert _leaf_bytes(fronted)[1:] == _leaf_bytes(message)
     assert _bytes(fronted.sender_bodies()) == _bytes(message.bodies())
+
+
+# -- what no guard confines: measured in Thunderbird 153 (tests/test_thunderbird.py) ----------
+
+HIDING = b"Content-Type: text/html\r\n\r\n<style>pre{display:none!important}</style>\r\n"
+INNER_HTML = b"Subject: fwd\r\nMIME-Version: 1.0\r\n" + HIDING
+INNER_PLAIN = b"Subject: fwd\r\nMIME-Version: 1.0\r\n" + PLAIN
+
+
+def _part(header: bytes, body: bytes = b"<style>pre{display:none}</style>\r\n") -> bytes:
+    return header + b"\r\n" + body
+
+
+@pytest.mark.parametrize(("entity", "expected"), [
+    # An attached message shows inline whatever its disposition: with HTML, it is exposed.
+    (_part(b"Content-Type: message/rfc822\r\nContent-Disposition: attachment\r\n",
+           INNER_HTML), "message/rfc822"),
+    (_part(b"Content-Type: message/news\r\n", INNER_HTML), "message/news"),
+    (_part(b"Content-Type: message/rfc822\r\n", INNER_PLAIN), None),
+    (_part(b"Content-Type: message/global\r\n", INNER_HTML), None),  # shown as text
+    (multipart("digest", b"\r\n" + INNER_HTML, boundary="d"), "message/rfc822"),
+    # Two levels down.
+    (_part(b"Content-Type: message/rfc822\r\n", b"Subject: a\r\nMIME-Version: 1.0\r\n"
+           + multipart("mixed", PLAIN, _part(b"Content-Type: message/rfc822\r\n", INNER_HTML),
+                       boundary="n")), "message/rfc822"),
+    # Types it reads from the name, or after the last "?".
+    (_part(b'Content-Type: application/octet-stream; name="a.html"\r\n'),
+     "application/octet-stream"),
+    (_part(b"Content-Type: application/octet-stream\r\n"
+           b'Content-Disposition: inline; filename="A.HTM"\r\n'), "application/octet-stream"),
+    (_part(b"Content-Type: application/octet-stream; name*=utf-8''a%2Eshtml\r\n"),
+     "application/octet-stream"),
+    (_part(b'Content-Type: application/x-unknown-content-type; name="a.html"\r\n'),
+     "application/x-unknown-content-type"),
+    (_part(b'Content-Type: application/octet-stream; name="a.eml"\r\n', INNER_HTML),
+     "application/octet-stream"),
+    (_part(b"Content-Type: =?us-ascii?q?text/html\r\n"), "=?us-ascii?q?text/html"),
+    (_part(b"Content-Type: text/plain?text/html\r\n"), "text/plain?text/html"),
+    (_part(b'Content-Type: text/html; name="a.html"\r\n'), "text/html"),
+    (_part(b'Content-Type: =?x?q?multipart/mixed; boundary="q"\r\n',
+           b"--q\r\n" + HIDING + b"--q--\r\n"), "=?x?q?multipart/mixed"),
+    # What it lists, not shows, and what the guard confines.
+    (_part(b'Content-Type: application/octet-stream; name="a.html"\r\n'
+           b"Content-Disposition: attachment\r\n"), None),
+    (_part(b'Content-Type: text/html; name="a.html"\r\nContent-Disposition: attachment\r\n'),
+     None),
+    (_part(b'Content-Type: application/octet-stream; name="a.eml"\r\n'
+           b"Content-Transfer-Encoding: base64\r\n", b"U3ViamVjdDogeA0KDQp4DQo=\r\n"), None),
+    (_part(b'Content-Type: binary/octet-stream; name="a.html"\r\n'), None),
+    (_part(b'Content-Type: application/octet-stream; name="a.pdf"\r\n'), None),
+    (_part(b"Content-Type: image/svg+xml\r\n"), None),  # an <img>: its style stays inside
+    (HTML, None),  # a second HTML part: guarded
+    # Not shown: a /related part the root may reference.
+    (multipart("related", PLAIN, b"Content-ID: <m@x>\r\n"
+               + _part(b"Content-Type: message/rfc822\r\n", INNER_HTML), boundary="r"), None),
+], ids=lambda v: v if isinstance(v, str) or v is None else None)
+def test_what_no_guard_confines(entity: bytes, expected: str | None) -> None:
+    message = Message(HEAD + multipart("mixed", HTML, entity))
+    found = [part.ctype for part, _ in unconfined(message.root)]
+    assert found == ([] if expected is None else [expected])
+
+
+def test_read_as_is_thunderbirds_type() -> None:
+    root = Message(HEAD + _part(b'Content-Type: application/octet-stream; name="x.EML"\r\n'
+                                b"Content-Transfer-Encoding: base64\r\n", b"eA==\r\n")).root
+    assert read_as(root) == "application/octet-stream"  # a base64 .eml stays a file
+    root = Message(HEAD + _part(b"Content-Type: =?utf-8?b?x?=?text/html\r\n")).root
+    assert read_as(root) == "text/html"
+
+
+@pytest.mark.parametrize(("entity", "html"), [
+    (PLAIN, False),
+    (HTML, True),
+    (multipart("alternative", PLAIN, HTML), True),
+    (multipart("mixed", PLAIN, IMAGE), False),
+    (multipart("mixed", PLAIN, _part(b"Content-Type: message/rfc822\r\n", INNER_PLAIN)), False),
+    (multipart("mixed", PLAIN, _part(b"Content-Type: message/rfc822\r\n", INNER_HTML)), True),
+    (multipart("signed", PLAIN, b"Content-Type: application/pkcs7-signature\r\n\r\nx\r\n"),
+     False),
+    (multipart("signed", HTML, b"Content-Type: application/pkcs7-signature\r\n\r\nx\r\n"),
+     True),
+    # What a client decrypts and then shows: nothing to look into.
+    (_part(b"Content-Type: application/pkcs7-mime; smime-type=enveloped-data\r\n", b"MIA\r\n"),
+     True),
+    (multipart("encrypted", b"Content-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n"),
+     True),
+    # A multipart whose parts cannot be read, and an HTML attachment (listed, not shown).
+    (b'Content-Type: multipart/mixed; boundary="gone"\r\n\r\nno delimiter\r\n', True),
+    (_part(b"Content-Type: text/html\r\nContent-Disposition: attachment\r\n"), False),
+], ids=lambda v: v if isinstance(v, bool) else None)
+def test_draws_html_decides_how_a_wrap_attaches(entity: bytes, html: bool) -> None:
+    assert draws_html(Message(HEAD + entity).root) is html

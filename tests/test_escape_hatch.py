@@ -83,6 +83,12 @@ def nested(depth: int) -> bytes:
     return multipart(b"multipart/mixed", inner, boundary=b"n1")
 
 
+# HTML whose stylesheet hides Thunderbird's text parts, and a message forwarding it.
+HIDING = b"<style>.moz-text-plain,.moz-text-html{display:none!important}</style>" + PHISH
+FORWARD = (b"Content-Type: message/rfc822\r\nContent-Disposition: attachment\r\n\r\n"
+           b"From: IT <it@outside.example.net>\r\nSubject: Verified\r\nMIME-Version: 1.0\r\n"
+           b"Content-Type: text/html\r\n\r\n" + HIDING)
+
 # NEC row 13 (circled digits) in ISO-2022-JP: what Windows writes, Python's codec refuses.
 NEC = b"\x1b$B$3$s$K$A$O\x1b(B \x1b$B-!-\"-#\x1b(B\r\n"
 
@@ -216,6 +222,18 @@ ESCAPES: dict[str, bytes] = {
     "html-after-an-attachment": multipart(b"multipart/mixed", GIF_PART,
                                           b"Content-Type: text/html\r\n\r\n" + PHISH),
     "lone-cr-line-breaks": message().replace(b"\r\n", b"\r"),
+    # -- more: parts Thunderbird shows as HTML in the banner's page, that no guard confines
+    "forward-with-stylesheet": multipart(b"multipart/mixed", TEXT_PART, FORWARD),
+    "octet-stream-named-html": multipart(
+        b"multipart/mixed", TEXT_PART,
+        b'Content-Type: application/octet-stream; name="invoice.html"\r\n\r\n' + HIDING),
+    "encoded-word-content-type": multipart(
+        b"multipart/mixed", b"Content-Type: text/html\r\n\r\n" + PHISH,
+        b"Content-Type: =?us-ascii?q?text/html\r\n\r\n" + HIDING),
+    "forward-beside-uuencode": multipart(
+        b"multipart/mixed",
+        b"Content-Type: text/plain\r\nContent-Transfer-Encoding: x-uuencode\r\n\r\n"
+        b"begin 644 a\r\nend", FORWARD),
 }
 
 JUNKED = {"message-id-unfoldable", "date-unfoldable", "two-from", "two-message-ids",
@@ -535,6 +553,32 @@ def test_a_line_nothing_can_shorten_in_place_gets_the_original_attached(name: st
     result = MINIMAL.apply(raw, ENVELOPE)
     assert result.fallback == "wrap" and (result.skipped or "").startswith("invalid-output: ")
     assert _attached_original(result.message) == raw  # byte for byte, in base64
+
+
+@pytest.mark.parametrize("name", ["forward-with-stylesheet", "octet-stream-named-html",
+                                  "encoded-word-content-type", "forward-beside-uuencode"])
+def test_a_part_no_guard_confines_gets_the_message_wrapped(name: str) -> None:
+    """Thunderbird would show it as HTML in the page of the banner, where its stylesheet
+    hides the banner: the whole message goes as an .eml file under the banner, and the
+    part is named in `bare`. A part in front does not help: the wrap is taken over it."""
+    raw = ESCAPES[name]
+    result = MINIMAL.apply(raw, ENVELOPE)
+    assert result.fallback == "wrap" and result.skipped is None, result.summary()
+    assert any(entry.endswith("where its stylesheet can hide the banner")
+               for entry in result.bare), result.bare
+    attached = Message(result.message).root.children[1]  # type: ignore[index]
+    assert attached.ctype == "application/octet-stream" and attached.decoded() == raw
+
+
+def test_outbound_mail_with_an_attached_html_message_is_edited_in_place() -> None:
+    """Our own users' mail: no guard by default, nothing to wrap for."""
+    spec = "internal_domains: [example.com]\nrules:\n  - {name: d, apply: [{banner: NOTE}]}\n"
+    raw = ESCAPES["forward-with-stylesheet"].replace(b"s@outside.example.net",
+                                                     b"me@example.com")
+    result = load_flow(spec, marker_key=KEY).apply(
+        raw, Envelope("OUTBOUND", "me@example.com", ["you@example.net"]))
+    assert result.changed and result.fallback is None and result.bare == []
+    assert Message(result.message).root.children[1].ctype == "message/rfc822"  # type: ignore[index]
 
 
 # -- the other transports: the handler's metric, the SMTP filter's reply -------------------

@@ -200,6 +200,17 @@ def test_the_part_in_front_and_every_shown_html_part() -> None:
     assert "<p>x</p>" in second.text and "#kabcdefgh-ijklmnop p{color:red}" in second.text
 
 
+def test_unconfined_names_what_no_guard_reaches() -> None:
+    """`mail.unconfined`: an attached message with HTML in the page Thunderbird builds
+    around the bodies (its bytes stay as sent); a plain-text one is harmless."""
+    assert Mail(MESSAGE).unconfined == []  # its attached message is plain text
+    html_inside = MESSAGE.replace(b"--i\r\nContent-Type: text/plain\r\n",
+                                  b"--i\r\nContent-Type: text/html\r\n")
+    assert Mail(html_inside).unconfined == [
+        "message/rfc822: an attached message with HTML, shown in the page the banner is in,"
+        " where its stylesheet can hide the banner"]
+
+
 # -- attachments -------------------------------------------------------------------------
 
 
