@@ -17,7 +17,7 @@ class Message:
     `to_bytes()` returns the input object itself when nothing was edited.
     """
 
-    __slots__ = ("bare", "front", "raw", "root")
+    __slots__ = ("_selected", "bare", "front", "raw", "root")
 
     def __init__(self, raw: bytes) -> None:
         self.raw = raw
@@ -27,6 +27,9 @@ class Message:
         #: The text part put in front of everything a client shows (`fronted`), where
         #: the banner goes first; None when there is none.
         self.front: Part | None = None
+        # select.selection per `skip` part: edits change bodies and header fields,
+        # never which parts there are or their types, so one walk serves the message.
+        self._selected: dict[int, tuple[dict[str, Part], list[tuple[Part, str]]]] = {}
 
     def unreadable(self) -> str | None:
         """"not-a-message" (empty, binary, no header block), "malformed-header" (a
@@ -55,12 +58,20 @@ class Message:
         parses the output again need not search those (`validate.structure_reason`)."""
         return render(self.root) if self.changed else (self.raw, [])
 
+    def _selection(self, skip: Part | None = None) -> tuple[dict[str, Part],
+                                                           list[tuple[Part, str]]]:
+        found = self._selected.get(id(skip))
+        if found is None:
+            found = self._selected[id(skip)] = select.selection(self.root, skip)
+        return found
+
     def bodies(self) -> dict[str, Part]:
-        return select.bodies(self.root)
+        """The main `plain` and `html` parts a client shows (`select.bodies`)."""
+        return dict(self._selection()[0])
 
     def sender_bodies(self) -> dict[str, Part]:
         """The bodies the sender wrote: `bodies()` past the part in `front`."""
-        return select.bodies(self.root, skip=self.front)
+        return dict(self._selection(self.front)[0])
 
     def shown_before_body(self) -> Part | None:
         """What a client that shows every inline part shows before the first body the
@@ -104,7 +115,7 @@ class Message:
     def unreachable(self) -> list[str]:
         """"<content-type>: <reason>" for each multipart on the way to the shown body
         whose parts cannot be read."""
-        return [why for _, why in select.unreachable(self.root)]
+        return [why for _, why in self._selection()[1]]
 
     def bare_parts(self) -> list[Part]:
         """The parts `bare` names: the bodies a transform could not enter, the multiparts
@@ -115,7 +126,7 @@ class Message:
         return select.bare_parts(self.root, entries, skip=self.front)
 
     def hands_off(self, reports: bool = True) -> str | None:
-        return select.hands_off(self.root, reports)
+        return select.hands_off(self.root, reports, self._selection()[0])
 
 
 __all__ = ["Message", "Part"]

@@ -47,6 +47,7 @@ class Part:
     __slots__ = (
         "_body",
         "_decoded",
+        "_disposition",
         "_original",
         "body_start",
         "buf",
@@ -76,6 +77,10 @@ class Part:
         # An edited body kept decoded: (cte, bytes, eol, text), encoded when first needed.
         self._decoded: tuple[str, bytes, bytes, bool] | None = None
         self._original: tuple[str, bytes] | None = None  # (cte, the unedited body decoded)
+        # Content-Disposition, parsed on first use: no edit changes it (header_rules
+        # refuses edits of Content-* fields; the engine rewrites only Content-Type's
+        # charset and the transfer encoding).
+        self._disposition: tuple[str, dict[str, str]] | None = None
         if self.maintype == "multipart" and depth < MAX_DEPTH:
             self.children = _split(self, known or [])
 
@@ -101,7 +106,10 @@ class Part:
 
     @property
     def disposition(self) -> tuple[str, dict[str, str]]:
-        return params.parse(self.header.get("content-disposition"))
+        """Content-Disposition: its value and parameters (lower-cased names)."""
+        if self._disposition is None:
+            self._disposition = params.parse(self.header.get("content-disposition"))
+        return self._disposition
 
     @property
     def filename(self) -> str | None:

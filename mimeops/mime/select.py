@@ -29,9 +29,16 @@ def bodies(root: Part, skip: Part | None = None) -> dict[str, Part]:
 def unreachable(root: Part) -> list[tuple[Part, str]]:
     """Each multipart on the way to the shown body whose parts cannot be read (nested
     past `MAX_DEPTH`, or no delimiter found), with "<content-type>: <reason>"."""
+    return selection(root)[1]
+
+
+def selection(root: Part, skip: Part | None = None) -> tuple[dict[str, Part],
+                                                            list[tuple[Part, str]]]:
+    """`bodies` and `unreachable` from one walk (`Message` keeps it: a flow asks both
+    several times of a tree whose structure its edits never change)."""
     out: list[tuple[Part, str]] = []
-    _bodies(root, out)
-    return out
+    found = _bodies(root, out, skip)
+    return found, out
 
 
 def bare_parts(root: Part, bare: list[str], skip: Part | None = None) -> list[Part]:
@@ -96,7 +103,8 @@ def related_root(part: Part, children: list[Part]) -> Part:
     return children[0]
 
 
-def hands_off(root: Part, reports: bool = True) -> str | None:
+def hands_off(root: Part, reports: bool = True,
+              shown: dict[str, Part] | None = None) -> str | None:
     """Why this message must not be rewritten, or None.
 
     Signed or encrypted content breaks when touched, reports and calendar
@@ -110,7 +118,7 @@ def hands_off(root: Part, reports: bool = True) -> str | None:
             return "delivery or disposition report (multipart/report)"
         if part.ctype == "text/calendar" and not part.is_attachment:
             return "calendar invitation (text/calendar)"
-    for part in bodies(root).values():
+    for part in (bodies(root) if shown is None else shown).values():
         try:
             text = part.decoded()
         except UndecodableBody:
