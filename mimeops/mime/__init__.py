@@ -17,7 +17,7 @@ class Message:
     `to_bytes()` returns the input object itself when nothing was edited.
     """
 
-    __slots__ = ("_selected", "bare", "front", "raw", "root")
+    __slots__ = ("_selected", "_unconfined", "bare", "front", "raw", "root")
 
     def __init__(self, raw: bytes) -> None:
         self.raw = raw
@@ -30,6 +30,7 @@ class Message:
         # select.selection per `skip` part: edits change bodies and header fields,
         # never which parts there are or their types, so one walk serves the message.
         self._selected: dict[int, tuple[dict[str, Part], list[tuple[Part, str]]]] = {}
+        self._unconfined: list[str] | None = None  # the same holds for `unconfined`
 
     def unreadable(self) -> str | None:
         """"not-a-message" (empty, binary, no header block), "malformed-header" (a
@@ -86,7 +87,10 @@ class Message:
         """"<content-type>: <why>" for each part Thunderbird renders as HTML in the page
         the banner is in that the guard cannot confine (`mimeops.mime.display`): an
         attached message with HTML, an attachment it reads as HTML."""
-        return [f"{part.ctype}: {why}" for part, why in display.unconfined(self.root)]
+        if self._unconfined is None:
+            self._unconfined = [f"{part.ctype}: {why}"
+                                for part, why in display.unconfined(self.root)]
+        return list(self._unconfined)
 
     def fronted(self) -> Message:
         """This message (as edited so far) with an empty text part in front of
