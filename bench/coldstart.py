@@ -10,10 +10,12 @@ Bytecode matters at cold start, so it is controlled: every child runs with
 * "compiled": DIR holds .pyc for every module (a warm-up child wrote them).
   This is the like-for-like comparison with `import boto3`.
 * "as packaged": DIR lacks the .pyc of what the SAM package ships (mimeops,
-  handlers, powertools, PyYAML, email-validator and their dependencies): the
-  build installs with --no-compile and deletes __pycache__, and /var/task is
-  read-only, so Lambda compiles those modules at every cold start. boto3 and
-  the standard library keep their .pyc (the runtime provides them).
+  handlers, powertools, PyYAML, email-validator and their dependencies), as a
+  build on a machine without python3.13 ships it (the build installs with
+  --no-compile, deletes __pycache__ and compiles only with the runtime's Python),
+  and /var/task is read-only, so Lambda compiles those modules at every cold
+  start: the worst case. boto3 and the standard library keep their .pyc (the
+  runtime provides them).
 """
 
 from __future__ import annotations

@@ -62,13 +62,15 @@ def curves(quick: bool) -> list[Curve]:
     mb = messages.MB
     parts: tuple[float, ...]
     depths: tuple[float, ...]
+    past: tuple[float, ...]
     lines_mb: tuple[float, ...]
     header_lines: tuple[float, ...]
     if quick:
-        parts, depths = (20, 40), (3, 6)
+        parts, depths, past = (20, 40), (3, 6), (MAX_DEPTH + 10, MAX_DEPTH + 20)
         lines_mb, header_lines = (0.02, 0.04), (100, 200)
     else:
-        parts, depths = (250, 500, 1000, 2000), (10, 25, 50, 100)
+        parts, depths = (250, 500, 1000, 2000), (8, 16, 32, MAX_DEPTH)
+        past = (100, 200, 400, 800)
         lines_mb, header_lines = (1, 2.5, 5, 10), (1000, 2500, 5000, 10_000, 20_000)
     return [
         Curve("parts", "Parts in one multipart/mixed", "parts", "us", parts,
@@ -76,9 +78,14 @@ def curves(quick: bool) -> list[Curve]:
               "text + HTML bodies, then 1 KB base64 attachments"),
         Curve("nesting", "Nesting depth", "levels", "us", depths,
               lambda n: messages.nested(int(n)),
-              f"each level a multipart/mixed with the next level and a small attachment, "
-              f"the bodies at the bottom; deeper than {MAX_DEPTH} levels the engine keeps "
-              "the inner multiparts opaque (no body is found there: only header ops apply)"),
+              "each level a multipart/mixed with the next level and a small attachment, "
+              f"the bodies at the bottom, up to the engine's limit of {MAX_DEPTH} levels"),
+        Curve("nesting-past", "Nesting depth past the limit", "levels", "us", past,
+              lambda n: messages.nested(int(n)),
+              f"the same messages deeper than {MAX_DEPTH} levels: the engine keeps the inner "
+              "multiparts opaque, finds no body to enter, and after the full attempt puts "
+              "a text part with the banner in front (the fallback ladder's first rung): a "
+              "step up at the limit, linear after it"),
         Curve("line", "Single-line bodies", "MB", "ms/MB", lines_mb,
               lambda n: messages.long_lines(int(n * mb)),
               "text/plain + text/html, one line each (7bit over 998 octets: the edit "
