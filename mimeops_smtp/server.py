@@ -9,7 +9,8 @@ fate, so the MTA keeps the message until then:
   submitting client sees the 550 before the queue);
 - 451 on any fault — the next hop down, a flow error under `on_error: retry` —
   so the MTA keeps the message queued and tries again later. Under
-  `on_error: deliver` a flow fault relays the message unchanged instead.
+  `on_error: deliver` a flow fault relays the message unchanged instead, with
+  the flow's fallback (the junk header, a 550) when a rule that warns matched.
 
 Each message runs in its own task, its flow and relay in worker threads, at most
 `concurrency` at a time: a slow or broken message holds up nobody else.
@@ -27,6 +28,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, syntax
@@ -34,6 +36,7 @@ from aiosmtpd.smtp import Envelope as SMTPEnvelope
 
 from mimeops.errors import PermanentError
 from mimeops.flow import Envelope, Flow
+from mimeops.flow.core import Fallen
 from mimeops.mime.addresses import domain_of
 from mimeops_smtp import dsn, relay
 from mimeops_smtp.plan import Plan, plan
@@ -143,9 +146,11 @@ class FilterHandler:
         flow = self.flow  # one flow for the whole message, even across a reload
         direction = self.direction(flow, mail_from)
         record.fields["direction"] = direction
+        heard: list[Fallen] = []  # what the flow answers should it not finish
+        apply = partial(flow.apply, unfinished=heard.append)
         try:
             result = await asyncio.wait_for(
-                self.run(flow.apply, raw, Envelope(direction, mail_from, recipients)),
+                self.run(apply, raw, Envelope(direction, mail_from, recipients)),
                 self.settings.flow_timeout)
         except Exception as error:  # the flow failed or took too long: on_error decides
             record.fields["error"] = ("flow timeout" if isinstance(error, TimeoutError)
@@ -154,6 +159,10 @@ class FilterHandler:
             if flow.on_error == "retry" and not isinstance(error, PermanentError):
                 return TEMPFAIL
             fates, message = Plan(deliver=recipients), raw
+            if heard:  # a rule that warns matched: its fallback, never relayed unwarned
+                action, taken = heard[0]
+                fates = plan(taken, recipients)
+                record.fields["fallback"] = str(action)
             record.fields["changed"] = False
         else:
             fates, message = plan(result.recipient_actions, recipients), result.message

@@ -4,7 +4,10 @@ Get the raw message, apply the flow, and when it changed: upload it to S3 and
 PutRawMessageContent. Every invocation answers a valid `{"actions": [...]}`
 before WorkMail's 15 s limit. On any fault the message is delivered
 unchanged, unless the flow says `on_error: retry`: then the invocation fails
-fast so WorkMail retries (for mandatory disclaimers).
+fast so WorkMail retries (for mandatory disclaimers). A fault or the deadline
+after a rule that warns matched answers the flow's fallback action instead
+(Junk by default): a sender who can make the rewrite slow or fail must not get
+the message delivered unwarned.
 """
 
 from __future__ import annotations
@@ -19,8 +22,9 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from mimeops import Envelope, Flow, Result
+from mimeops import Envelope, Flow, RecipientAction, Result
 from mimeops.errors import PermanentError, TransientError
+from mimeops.flow.core import Fallen
 from mimeops.flow.fallback import Rung
 from mimeops.mime import Message
 from mimeops.mime.addresses import header_addresses
@@ -65,6 +69,12 @@ def reset(clock: Callable[[], float] | None = None,
 class _Outcome:
     response: dict[str, Any] | None = None
     error: BaseException | None = None
+    #: Heard from the flow before its rewrite (`Flow.apply(unfinished=...)`): the answer
+    #: when a rule that warns matched and the worker faults or misses the deadline.
+    fallen: Fallen | None = None
+
+    def hear(self, fallen: Fallen) -> None:
+        self.fallen = fallen
 
 
 def _traced(handler: Any) -> Any:
@@ -106,7 +116,8 @@ def lambda_handler(raw_event: Any, context: Any) -> dict[str, Any]:
         metrics.add_metric(name="Modified", unit=MetricUnit.Count, value=1)
         outcome = _Outcome(response=scope.answer)
     elif worker.is_alive():
-        outcome = _Outcome(error=TimeoutError(f"no answer within {budget:.1f} s"))
+        outcome = _Outcome(error=TimeoutError(f"no answer within {budget:.1f} s"),
+                           fallen=outcome.fallen)
     metrics.add_metric(name="Latency", unit=MetricUnit.Milliseconds,
                        value=(time.monotonic() - started) * 1000)
     if outcome.response is not None:
@@ -117,6 +128,12 @@ def lambda_handler(raw_event: Any, context: Any) -> dict[str, Any]:
     logger.error("processing failed", extra={"error_code": code, "error": str(fault)[:500]})
     if settings.on_error() == "retry" and not isinstance(fault, PermanentError):
         raise RetryRequested(f"{code}: WorkMail will retry this message") from fault
+    if outcome.fallen is not None:  # a rule that warns matched: never the inbox unwarned
+        action, taken = outcome.fallen
+        logger.warning("a warning rule matched and no warned message went out; fallback "
+                       "action taken", extra={"fallback": str(action), "error_code": code})
+        count_by(metrics, "Fallback", "action", str(action))
+        return _answer(taken)
     return response.default()  # a permanent error: a retry would fail the same way
 
 
@@ -136,7 +153,7 @@ def _run(settings: Config, ev: event.WorkMailEvent, outcome: _Outcome,
             from mimeops_workmail import directory
 
             directory.start_invocation(deadline)
-        outcome.response = _process(flow, ev, scope)
+        outcome.response = _process(flow, ev, scope, outcome.hear)
     except BaseException as error:  # reported by the handler thread
         outcome.error = error
 
@@ -171,11 +188,16 @@ def _unstored(scope: Invocation, result: Result,
             return answer
         action, taken = result.unstored
         _count_fallback(scope, action, "the updated message could not be stored")
-        actions = [entry.workmail() for entry in taken]
-        response.validate(actions)
-        return {"actions": actions}
+        return _answer(taken)
 
     return fallen
+
+
+def _answer(taken: tuple[RecipientAction, ...]) -> dict[str, Any]:
+    """The response for a fallback's recipient actions, checked like every answer."""
+    actions = [entry.workmail() for entry in taken]
+    response.validate(actions)
+    return {"actions": actions}
 
 
 def _read_failed(scope: Invocation, what: str, error: Exception, kept: bool) -> None:
@@ -189,7 +211,8 @@ def _read_failed(scope: Invocation, what: str, error: Exception, kept: bool) -> 
     scope.count_by("ConfigReadFailed", "what", slug)
 
 
-def _process(flow: Flow, ev: event.WorkMailEvent, scope: Invocation) -> dict[str, Any]:
+def _process(flow: Flow, ev: event.WorkMailEvent, scope: Invocation,
+             unfinished: Callable[[Fallen], None]) -> dict[str, Any]:
     try:
         raw = messageflow.get(ev.message_id)
     except Exception as error:
@@ -203,7 +226,8 @@ def _process(flow: Flow, ev: event.WorkMailEvent, scope: Invocation) -> dict[str
         header = Message(raw).root.header
         named = [a for _, a in header_addresses(header.get_all("to") + header.get_all("cc"))]
         recipients = list(dict.fromkeys([*recipients, *named]))
-    result = flow.apply(raw, Envelope(ev.direction, ev.mail_from, recipients))
+    result = flow.apply(raw, Envelope(ev.direction, ev.mail_from, recipients),
+                        unfinished=unfinished)
     scope.metric("Processed", MetricUnit.Count, 1)
     scope.metric("MessageBytes", MetricUnit.Bytes, len(raw))
     if result.skip is not None:

@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 
 from mimeops import Envelope, load_flow
-from mimeops.flow.core import Flow, Result
+from mimeops.flow.core import Fallen, Flow, Result
 from mimeops.flow.explain import explain
 from mimeops.mime import Message, html5, select, transfer, words
 from mimeops.mime.line_breaks import crlf
@@ -455,6 +455,67 @@ def test_recipients_a_rule_bounces_keep_their_bounce() -> None:
         {"action": {"type": "BOUNCE", "parameters": {"bounceMessage": "gone"}},
          "recipients": ["old@example.com"]},
         {"action": {"type": "MOVE_TO_JUNK"}, "allRecipients": True}]
+
+
+class Probe:
+    """A transform that notes, when it runs, what the flow's `unfinished` had heard."""
+
+    name = "probe"
+
+    def __init__(self, heard: list[Fallen]) -> None:
+        self.heard = heard
+        self.saw: list[Fallen] | None = None
+
+    def apply(self, mail: object, context: object) -> bool:
+        self.saw = list(self.heard)
+        return False
+
+
+@pytest.mark.parametrize(("extra", "envelope", "expected"), [
+    ("", ENVELOPE, ("junk", [{"action": {"type": "MOVE_TO_JUNK"}, "allRecipients": True}])),
+    ("fallback: bounce\n", ENVELOPE, ("bounce", "BOUNCE")),
+    ("fallback: deliver\n", ENVELOPE, None),
+    ("", Envelope("INBOUND", "me@example.com", ["b@example.com"]), None),  # a colleague
+    ("", Envelope("OUTBOUND", "s@outside.example.net", ["x@example.net"]), None),
+])
+def test_unfinished_hears_the_fallback_before_the_rewrite(
+        extra: str, envelope: Envelope, expected: tuple[str, object] | None) -> None:
+    """What a transport answers should `apply` not return in time, or raise: the flow's
+    fallback action, heard before any transform runs, and only for a rule that warns."""
+    heard: list[Fallen] = []
+    probe = Probe(heard)
+    spec = {"internal_domains": ["example.com"], "fallback": extra.split(": ")[1].strip()}\
+        if extra else {"internal_domains": ["example.com"]}
+    spec["rules"] = [{"name": "warn", "when": {"sender": "external"},
+                      "apply": [probe, {"banner": "CAUTION"}, {"subject_prefix": TAG}]}]
+    raw = message().replace(b"s@outside.example.net", envelope.mail_from.encode())
+    result = load_flow(spec, marker_key=KEY).apply(raw, envelope, unfinished=heard.append)
+    if expected is None:
+        assert heard == [] and probe.saw in (None, [])
+        return
+    action, actions = expected
+    assert probe.saw == heard and len(heard) == 1  # heard before the transforms ran
+    rung, taken = heard[0]
+    assert str(rung) == action
+    wire = [entry.workmail() for entry in taken]
+    if isinstance(actions, str):
+        assert [entry["action"]["type"] for entry in wire] == [actions]
+    else:
+        assert wire == actions
+    assert result.changed and result.fallback is None  # the rewrite itself went out
+
+
+def test_unfinished_is_not_heard_for_rules_that_do_not_warn_or_a_message_nobody_gets() -> None:
+    heard: list[Fallen] = []
+    route = load_flow({"internal_domains": ["example.com"], "rules": [
+        {"name": "route", "apply": [{"set_header": {"name": "X-Route", "value": "a"}}]}]},
+        marker_key=KEY)
+    route.apply(message(), ENVELOPE, unfinished=heard.append)
+    dropped = load_flow({"internal_domains": ["example.com"], "rules": [
+        {"name": "warn", "apply": [{"banner": "CAUTION"}], "action": {"type": "DROP"}}]},
+        marker_key=KEY)
+    dropped.apply(message(), ENVELOPE, unfinished=heard.append)
+    assert heard == []
 
 
 def test_a_flow_without_a_warning_rule_keeps_delivering_unchanged() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -124,8 +125,88 @@ def test_slow_get_still_answers_before_the_deadline(env: LocalAWS) -> None:
     assert time.monotonic() - started < 4.0
 
 
+class Stuck:
+    """A transform that holds the rewrite until released: a flow slower than any
+    deadline, as a sender may make it (no sleep: the test releases it)."""
+
+    name = "stuck"
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+
+    def apply(self, mail: object, context: object) -> bool:
+        self.release.wait(30)
+        return False
+
+
+class Broken:
+    """A transform that raises: a fault a sender found in the rewrite."""
+
+    name = "broken"
+
+    def apply(self, mail: object, context: object) -> bool:
+        raise ValueError("a fault in the rewrite")
+
+
+def warning_flow(transform: object, on_error: str = "deliver") -> dict[str, object]:
+    return {"internal_domains": ["example.com"], "on_error": on_error, "rules": [
+        {"name": "external-warning", "when": {"direction": "INBOUND", "sender": "external"},
+         "apply": [{"banner": "CAUTION: external sender"}, {"subject_prefix": "[EXTERNAL]"},
+                   transform]}]}
+
+
+JUNK = {"actions": [{"action": {"type": "MOVE_TO_JUNK"}, "allRecipients": True}]}
+
+
+def test_a_rewrite_past_the_deadline_answers_the_fallback_not_the_inbox(env: LocalAWS) -> None:
+    """A sender who makes the rewrite slower than the deadline does not get the message
+    delivered unwarned: the flow's fallback action (Junk) answers in time."""
+    stuck = Stuck()
+    app.reset(flow=warning_flow(stuck))
+    event = event_for(env)
+    started = time.monotonic()
+    try:
+        response = app.lambda_handler(event, LocalContext(timeout_ms=2_000))
+    finally:
+        stuck.release.set()
+    assert response == JUNK
+    assert time.monotonic() - started < 2.0
+    assert env.emulator.puts(str(event["messageId"])) == []
+    assert env.emulator.message(str(event["messageId"])) == RAW
+
+
+@pytest.mark.parametrize(("sender", "expected"), [
+    ("m.dupont@partner.example.net", JUNK),   # a rule that warns matched: its fallback
+    ("jane.doe@example.com", DEFAULT),        # none did: delivered unchanged, as before
+])
+def test_a_fault_in_the_rewrite_answers_the_fallback_when_a_warning_matched(
+        env: LocalAWS, sender: str, expected: dict[str, object]) -> None:
+    app.reset(flow=warning_flow(Broken()))
+    raw = RAW.replace(b"m.dupont@partner.example.net", sender.encode())
+    event = event_for(env, raw, envelope={"mailFrom": {"address": sender},
+                                          "recipients": [{"address": "john.smith@example.com"}]})
+    assert app.lambda_handler(event, LocalContext()) == expected
+    assert env.emulator.puts(str(event["messageId"])) == []
+
+
+def test_under_on_error_retry_a_fault_after_a_warning_matched_still_retries(
+        env: LocalAWS) -> None:
+    app.reset(flow=warning_flow(Broken(), on_error="retry"))
+    with pytest.raises(app.RetryRequested):
+        app.lambda_handler(event_for(env), LocalContext())
+
+
 def test_missing_bucket_delivers_unchanged(env: LocalAWS, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The update cannot be stored: unchanged, and to Junk, since the demo flow's
+    warning matched this message from outside (never the inbox unwarned); a message
+    no warning matched goes to the inbox unchanged."""
     monkeypatch.setenv("MIMEOPS_BUCKET", "no-such-bucket")
+    event = event_for(env)
+    assert app.lambda_handler(event, LocalContext()) == JUNK
+    assert env.emulator.message(str(event["messageId"])) == RAW
+    monkeypatch.setenv("MIMEOPS_CONFIG", "rules:\n  - name: tag\n    apply:\n"
+                       "      - add_header: {name: X-Seen, value: 'yes'}\n")
+    app.reset()
     event = event_for(env)
     assert app.lambda_handler(event, LocalContext()) == DEFAULT
     assert env.emulator.message(str(event["messageId"])) == RAW

@@ -340,12 +340,14 @@ PERMANENT = ("on_error: retry\ninternal_domains: [example.com]\nrules:\n"
 def test_a_permanent_error_in_a_plugin_is_never_retried_by_the_handler(
         plugins: Path, workmail) -> None:
     """A plugin that asks the directory without declaring `needs_directory`: the flow
-    loads, the error comes per message, and is permanent: delivered unchanged, no retry
-    even under `on_error: retry`."""
+    loads, the error comes per message, and is permanent: the message unchanged, no retry
+    even under `on_error: retry`. Its rule warns (a subject tag) and matched, so the
+    answer is the flow's fallback, Junk, not the inbox unwarned."""
     raw = PHISH.read_bytes().replace(b"support@bank-secure.example.net", b"alice@example.com")
     inv = workmail.invoke(raw, flow=PERMANENT, mail_from="alice@example.com",
                           recipients=["bob@example.com"])
-    assert inv.response == {"actions": [{"action": {"type": "DEFAULT"}, "allRecipients": True}]}
+    assert inv.response == {"actions": [{"action": {"type": "MOVE_TO_JUNK"},
+                                         "allRecipients": True}]}
     assert not inv.updated and inv.message == raw
 
 

@@ -7,16 +7,22 @@ faults, actions mapped to SMTP, limits, concurrency, SIGTERM, one log line each.
 
 from __future__ import annotations
 
+import asyncio
 import email
 import signal
 import smtplib
 import subprocess
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from aiosmtpd.smtp import Envelope as SMTPEnvelope
 
+from mimeops import load_flow
+from mimeops_smtp.server import FilterHandler, Record
+from mimeops_smtp.settings import Settings
 from tests.conftest import ROOT
 from tests.smtp_harness import (
     MIMEOPS,
@@ -235,19 +241,65 @@ def test_next_hop_refusals_map_per_recipient(
 
 @pytest.mark.parametrize(("on_error", "code"), [("deliver", 250), ("retry", 451)])
 def test_a_flow_fault_follows_on_error(tmp_path: Path, on_error: str, code: int) -> None:
+    """A colleague's outgoing mail (no warning's fallback applies to it): on_error alone
+    decides. Mail a warning matched is the next test's."""
     path = tmp_path / "flow.yaml"
     path.write_text(FLOW.format(on_error=on_error), encoding="utf-8")
-    raw = message()
+    raw = message(sender="bob@example.com")
     with sink() as (handler, hop), Filter(path, free_port(), hop,
                                            "--flow-timeout", "0.000001") as proc:
         try:
-            submit(proc.port, "mallory@evil.example", ["alice@example.com"], raw)
+            submit(proc.port, "bob@example.com", ["carol@example.net"], raw)
             reply = 250
         except smtplib.SMTPDataError as error:
             reply = error.smtp_code
     assert reply == code
     assert [m.data for m in handler.messages] == ([raw] if on_error == "deliver" else [])
     assert proc.records()[0]["error"] == "flow timeout"
+
+
+class Stuck:
+    """A transform that holds the rewrite until released: slower than any --flow-timeout."""
+
+    name = "stuck"
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+
+    def apply(self, mail: object, context: object) -> bool:
+        self.release.wait(30)
+        return False
+
+
+@pytest.mark.parametrize(("fallback", "relayed"), [("junk", True), ("bounce", False)])
+def test_a_flow_past_its_timeout_after_a_warning_matched_takes_the_fallback(
+        fallback: str, relayed: bool) -> None:
+    """A sender who makes the rewrite overrun `--flow-timeout` gets the flow's fallback
+    (the junk header, or a 550), never the message relayed unwarned. In process: the
+    flow holds a transform object that waits for the test, so the overrun is certain."""
+    stuck = Stuck()
+    flow = load_flow({"internal_domains": ["example.com"], "fallback": fallback, "rules": [
+        {"name": "external-warning", "when": {"direction": "INBOUND", "sender": "external"},
+         "apply": [{"banner": "CAUTION"}, {"subject_prefix": "[EXTERNAL]"}, stuck]}]})
+    raw = message()
+    envelope = SMTPEnvelope()
+    envelope.mail_from, envelope.rcpt_tos = "mallory@evil.example", ["alice@example.com"]
+    record = Record("127.0.0.1", envelope.mail_from, 1, len(raw))
+    with sink() as (handler, hop), ThreadPoolExecutor(3) as pool:
+        settings = Settings(("127.0.0.1", 0), ("127.0.0.1", hop), flow_timeout=0.5)
+        try:  # its own thread: another test may have left this thread's loop running
+            reply = pool.submit(asyncio.run, FilterHandler(flow, settings, pool).process(
+                envelope, raw, {}, record)).result()
+        finally:
+            stuck.release.set()
+    assert record.fields["error"] == "flow timeout"
+    assert record.fields["fallback"] == fallback
+    if relayed:
+        assert reply.startswith("250")
+        (kept,) = handler.messages
+        assert kept.data == b"X-Spam-Flag: YES\r\n" + raw
+    else:
+        assert reply.startswith("550") and handler.messages == []
 
 
 def test_a_message_over_max_size_is_refused(flow: Path,

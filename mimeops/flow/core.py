@@ -62,6 +62,11 @@ REMOVED_HEADER = "X-Mimeops-Removed"
 # How evaluate() reports each rule to an observer (`mimeops explain`).
 MATCHED, FAILED, INACTIVE, STOPPED = "matched", "failed", "inactive", "stopped"
 Observer = Callable[["Rule", str, str], None]
+#: What a flow answers when a warning cannot go out: the fallback action (JUNK, BOUNCE)
+#: and what each recipient then gets.
+Fallen = tuple[Rung, tuple[RecipientAction, ...]]
+#: Hears a `Fallen` as soon as `apply` knows one applies (`Flow.apply(unfinished=...)`).
+Unfinished = Callable[[Fallen], None]
 
 
 @dataclass
@@ -92,7 +97,7 @@ class Result:
     #: Should the rewritten message not reach the reader after all (the transport could
     #: not store it): the flow's fallback action (JUNK or BOUNCE) and what each recipient
     #: then gets, when a rule that warns ran; None: `recipient_actions`.
-    unstored: tuple[Rung, tuple[RecipientAction, ...]] | None = None
+    unstored: Fallen | None = None
 
     @property
     def skipped(self) -> str | None:
@@ -365,10 +370,17 @@ class Flow:
         return matched, audited
 
     def apply(self, raw: bytes, envelope: Envelope, *,
-              observe: Observer | None = None) -> Result:
+              observe: Observer | None = None,
+              unfinished: Unfinished | None = None) -> Result:
         """Run the flow on one message: `raw` is its bytes exactly as received.
 
         `observe` hears each rule's match verdict (`mimeops explain`): the same run.
+        `unfinished` hears, once the rules are matched and before the rewrite, what to
+        answer should this call not return in time or raise: the flow's fallback action
+        and each recipient's fate, when a rule that warns matched and the fallback is
+        not `deliver` (never otherwise). A sender can make a rewrite slow or aim at a
+        fault; a transport that answers this then never delivers that message unwarned
+        (the Lambda handler at its deadline, the SMTP filter at `--flow-timeout`).
         """
         job = self.read(raw, envelope)
         decision = self._decide(job, observe)
@@ -381,6 +393,9 @@ class Flow:
         policy = self._policy(job, decision)
         if policy.mode == "skip":
             return _unchanged(job, decision, policy.reason)
+        fallen = self._fallen(job, decision, decision.matched)
+        if unfinished is not None and fallen is not None:
+            unfinished(fallen)
         return self._ladder(job, decision, policy)
 
     # -- stages -------------------------------------------------------------------
@@ -502,12 +517,20 @@ class Flow:
             result = decision.result(attempt.out, True, skip, done.applied, bare)
             result.removed = attempt.removed
         result.fallback = attempt.rung
-        action = self.fallback.action(job.envelope.direction)
-        if result.changed and _warning(done.ran) and action is not Rung.DELIVER:
-            result.unstored = (action, self.fallback.response(
-                job.envelope.direction, decision.assigned, decision.blanket,
-                job.context.values))
+        if result.changed:
+            result.unstored = self._fallen(job, decision, done.ran)
         return result
+
+    def _fallen(self, job: Job, decision: Decision, ran: list[Rule]) -> Fallen | None:
+        """The flow's fallback action and each recipient's fate, for when the warning
+        of the rules that `ran` cannot reach the reader; None when none of them warns or
+        the fallback is `deliver`."""
+        direction = job.envelope.direction
+        action = self.fallback.action(direction)
+        if not _warning(ran) or action is Rung.DELIVER:
+            return None
+        return action, self.fallback.response(direction, decision.assigned,
+                                              decision.blanket, job.context.values)
 
     def _unwarned(self, job: Job, decision: Decision, reason: Reason,
                   bare: list[str]) -> Result:
