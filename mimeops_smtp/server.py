@@ -36,7 +36,7 @@ from aiosmtpd.smtp import Envelope as SMTPEnvelope
 
 from mimeops.errors import PermanentError
 from mimeops.flow import Envelope, Flow
-from mimeops.flow.core import Fallen
+from mimeops.flow.core import Pending
 from mimeops.mime.addresses import domain_of
 from mimeops_smtp import dsn, relay
 from mimeops_smtp.plan import Plan, plan
@@ -146,7 +146,7 @@ class FilterHandler:
         flow = self.flow  # one flow for the whole message, even across a reload
         direction = self.direction(flow, mail_from)
         record.fields["direction"] = direction
-        heard: list[Fallen] = []  # what the flow answers should it not finish
+        heard: list[Pending] = []  # what the flow answers should it not finish
         apply = partial(flow.apply, unfinished=heard.append)
         try:
             result = await asyncio.wait_for(
@@ -159,8 +159,12 @@ class FilterHandler:
             if flow.on_error == "retry" and not isinstance(error, PermanentError):
                 return TEMPFAIL
             fates, message = Plan(deliver=recipients), raw
-            if heard:  # a rule that warns matched: its fallback, never relayed unwarned
-                action, taken = heard[0]
+            pending = heard[-1] if heard else None
+            if pending and pending.fallen and (pending.decided or
+                                               isinstance(error, TimeoutError)):
+                # A rule that warns matched (or, past the timeout, may): its fallback,
+                # never the message relayed unwarned.
+                action, taken = pending.fallen
                 fates = plan(taken, recipients)
                 record.fields["fallback"] = str(action)
             record.fields["changed"] = False

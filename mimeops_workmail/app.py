@@ -4,9 +4,9 @@ Get the raw message, apply the flow, and when it changed: upload it to S3 and
 PutRawMessageContent. Every invocation answers a valid `{"actions": [...]}`
 before WorkMail's 15 s limit. On any fault the message is delivered
 unchanged, unless the flow says `on_error: retry`: then the invocation fails
-fast so WorkMail retries (for mandatory disclaimers). A fault or the deadline
-after a rule that warns matched answers the flow's fallback action instead
-(Junk by default): a sender who can make the rewrite slow or fail must not get
+fast so WorkMail retries (for mandatory disclaimers). The deadline, or a fault
+once a rule that warns matched, answers the flow's fallback action instead
+(Junk by default): a sender who can make the flow slow or fail must not get
 the message delivered unwarned.
 """
 
@@ -24,7 +24,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from mimeops import Envelope, Flow, RecipientAction, Result
 from mimeops.errors import PermanentError, TransientError
-from mimeops.flow.core import Fallen
+from mimeops.flow.core import Fallen, Pending
 from mimeops.flow.fallback import Rung
 from mimeops.mime import Message
 from mimeops.mime.addresses import header_addresses
@@ -69,12 +69,19 @@ def reset(clock: Callable[[], float] | None = None,
 class _Outcome:
     response: dict[str, Any] | None = None
     error: BaseException | None = None
-    #: Heard from the flow before its rewrite (`Flow.apply(unfinished=...)`): the answer
-    #: when a rule that warns matched and the worker faults or misses the deadline.
-    fallen: Fallen | None = None
+    #: Heard from the flow (`Flow.apply(unfinished=...)`): the answer should the worker
+    #: miss the deadline, or fault once the rules are matched.
+    pending: Pending | None = None
 
-    def hear(self, fallen: Fallen) -> None:
-        self.fallen = fallen
+    def hear(self, pending: Pending) -> None:
+        self.pending = pending
+
+    def fallen(self) -> Fallen | None:
+        """The flow's fallback, when this outcome is a timeout or a fault it covers."""
+        if self.pending is None or self.response is not None:
+            return None
+        timeout = isinstance(self.error, TimeoutError)
+        return self.pending.fallen if timeout or self.pending.decided else None
 
 
 def _traced(handler: Any) -> Any:
@@ -117,7 +124,7 @@ def lambda_handler(raw_event: Any, context: Any) -> dict[str, Any]:
         outcome = _Outcome(response=scope.answer)
     elif worker.is_alive():
         outcome = _Outcome(error=TimeoutError(f"no answer within {budget:.1f} s"),
-                           fallen=outcome.fallen)
+                           pending=outcome.pending)
     metrics.add_metric(name="Latency", unit=MetricUnit.Milliseconds,
                        value=(time.monotonic() - started) * 1000)
     if outcome.response is not None:
@@ -128,8 +135,9 @@ def lambda_handler(raw_event: Any, context: Any) -> dict[str, Any]:
     logger.error("processing failed", extra={"error_code": code, "error": str(fault)[:500]})
     if settings.on_error() == "retry" and not isinstance(fault, PermanentError):
         raise RetryRequested(f"{code}: WorkMail will retry this message") from fault
-    if outcome.fallen is not None:  # a rule that warns matched: never the inbox unwarned
-        action, taken = outcome.fallen
+    fallen = outcome.fallen()
+    if fallen is not None:  # a rule that warns matched (or may): never the inbox unwarned
+        action, taken = fallen
         logger.warning("a warning rule matched and no warned message went out; fallback "
                        "action taken", extra={"fallback": str(action), "error_code": code})
         count_by(metrics, "Fallback", "action", str(action))
@@ -212,7 +220,7 @@ def _read_failed(scope: Invocation, what: str, error: Exception, kept: bool) -> 
 
 
 def _process(flow: Flow, ev: event.WorkMailEvent, scope: Invocation,
-             unfinished: Callable[[Fallen], None]) -> dict[str, Any]:
+             unfinished: Callable[[Pending], None]) -> dict[str, Any]:
     try:
         raw = messageflow.get(ev.message_id)
     except Exception as error:

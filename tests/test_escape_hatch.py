@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 
 from mimeops import Envelope, load_flow
-from mimeops.flow.core import Fallen, Flow, Result
+from mimeops.flow.core import Fallen, Flow, Pending, Result
 from mimeops.flow.explain import explain
 from mimeops.mime import Message, html5, select, transfer, words
 from mimeops.mime.line_breaks import crlf
@@ -462,60 +462,66 @@ class Probe:
 
     name = "probe"
 
-    def __init__(self, heard: list[Fallen]) -> None:
+    def __init__(self, heard: list[Pending]) -> None:
         self.heard = heard
-        self.saw: list[Fallen] | None = None
+        self.saw: list[Pending] | None = None
 
     def apply(self, mail: object, context: object) -> bool:
         self.saw = list(self.heard)
         return False
 
 
-@pytest.mark.parametrize(("extra", "envelope", "expected"), [
-    ("", ENVELOPE, ("junk", [{"action": {"type": "MOVE_TO_JUNK"}, "allRecipients": True}])),
-    ("fallback: bounce\n", ENVELOPE, ("bounce", "BOUNCE")),
-    ("fallback: deliver\n", ENVELOPE, None),
-    ("", Envelope("INBOUND", "me@example.com", ["b@example.com"]), None),  # a colleague
-    ("", Envelope("OUTBOUND", "s@outside.example.net", ["x@example.net"]), None),
+def wire(fallen: Fallen | None) -> tuple[str, list[str]] | None:
+    """(the fallback, each recipient action's type) of a Pending's `fallen`."""
+    if fallen is None:
+        return None
+    rung, taken = fallen
+    return str(rung), [entry.workmail()["action"]["type"] for entry in taken]
+
+
+TO_JUNK = ("junk", ["MOVE_TO_JUNK"])
+
+
+@pytest.mark.parametrize(("fallback", "envelope", "before", "after"), [
+    (None, ENVELOPE, TO_JUNK, TO_JUNK),
+    ("bounce", ENVELOPE, ("bounce", ["BOUNCE"]), ("bounce", ["BOUNCE"])),
+    ("deliver", ENVELOPE, None, None),
+    # A colleague: before the rules are matched, the warning may still match.
+    (None, Envelope("INBOUND", "me@example.com", ["b@example.com"]), TO_JUNK, None),
+    (None, Envelope("OUTBOUND", "s@outside.example.net", ["x@example.net"]), None, None),
 ])
-def test_unfinished_hears_the_fallback_before_the_rewrite(
-        extra: str, envelope: Envelope, expected: tuple[str, object] | None) -> None:
-    """What a transport answers should `apply` not return in time, or raise: the flow's
-    fallback action, heard before any transform runs, and only for a rule that warns."""
-    heard: list[Fallen] = []
+def test_unfinished_hears_the_fallback_before_reading_and_before_the_rewrite(
+        fallback: str | None, envelope: Envelope, before: object, after: object) -> None:
+    """What a transport answers should `apply` not return in time, or raise: before the
+    message is read (as if the warning matched), then once the rules are matched, both
+    before any transform runs."""
+    heard: list[Pending] = []
     probe = Probe(heard)
-    spec = {"internal_domains": ["example.com"], "fallback": extra.split(": ")[1].strip()}\
-        if extra else {"internal_domains": ["example.com"]}
-    spec["rules"] = [{"name": "warn", "when": {"sender": "external"},
-                      "apply": [probe, {"banner": "CAUTION"}, {"subject_prefix": TAG}]}]
+    spec: dict[str, object] = {"internal_domains": ["example.com"], "rules": [
+        {"name": "warn", "when": {"sender": "external"},
+         "apply": [probe, {"banner": "CAUTION"}, {"subject_prefix": TAG}]}]}
+    if fallback:
+        spec["fallback"] = fallback
     raw = message().replace(b"s@outside.example.net", envelope.mail_from.encode())
     result = load_flow(spec, marker_key=KEY).apply(raw, envelope, unfinished=heard.append)
-    if expected is None:
-        assert heard == [] and probe.saw in (None, [])
-        return
-    action, actions = expected
-    assert probe.saw == heard and len(heard) == 1  # heard before the transforms ran
-    rung, taken = heard[0]
-    assert str(rung) == action
-    wire = [entry.workmail() for entry in taken]
-    if isinstance(actions, str):
-        assert [entry["action"]["type"] for entry in wire] == [actions]
-    else:
-        assert wire == actions
-    assert result.changed and result.fallback is None  # the rewrite itself went out
+    assert [(wire(p.fallen), p.decided) for p in heard] == [(before, False), (after, True)]
+    assert probe.saw in (None, heard)  # heard whole before the transforms ran
+    assert result.fallback is None  # the rewrite itself went out
 
 
-def test_unfinished_is_not_heard_for_rules_that_do_not_warn_or_a_message_nobody_gets() -> None:
-    heard: list[Fallen] = []
+def test_a_rule_that_does_not_warn_or_a_message_nobody_gets_has_nothing_pending() -> None:
+    heard: list[Pending] = []
     route = load_flow({"internal_domains": ["example.com"], "rules": [
         {"name": "route", "apply": [{"set_header": {"name": "X-Route", "value": "a"}}]}]},
         marker_key=KEY)
     route.apply(message(), ENVELOPE, unfinished=heard.append)
+    assert [(p.fallen, p.decided) for p in heard] == [(None, False), (None, True)]
+    heard.clear()
     dropped = load_flow({"internal_domains": ["example.com"], "rules": [
         {"name": "warn", "apply": [{"banner": "CAUTION"}], "action": {"type": "DROP"}}]},
         marker_key=KEY)
     dropped.apply(message(), ENVELOPE, unfinished=heard.append)
-    assert heard == []
+    assert [(wire(p.fallen), p.decided) for p in heard] == [(TO_JUNK, False), (None, True)]
 
 
 def test_a_flow_without_a_warning_rule_keeps_delivering_unchanged() -> None:

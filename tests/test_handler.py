@@ -139,13 +139,25 @@ class Stuck:
         return False
 
 
+class StuckCondition(Stuck):
+    """A condition that holds the rules' matching until released: a message whose
+    parse or conditions a sender made slower than any deadline."""
+
+    def matches(self, mail: object, context: object) -> bool:
+        self.release.wait(30)
+        return False
+
+
 class Broken:
-    """A transform that raises: a fault a sender found in the rewrite."""
+    """A transform (or condition) that raises: a fault a sender found."""
 
     name = "broken"
 
     def apply(self, mail: object, context: object) -> bool:
         raise ValueError("a fault in the rewrite")
+
+    def matches(self, mail: object, context: object) -> bool:
+        raise ValueError("a fault in a condition")
 
 
 def warning_flow(transform: object, on_error: str = "deliver") -> dict[str, object]:
@@ -175,6 +187,27 @@ def test_a_rewrite_past_the_deadline_answers_the_fallback_not_the_inbox(env: Loc
     assert env.emulator.message(str(event["messageId"])) == RAW
 
 
+@pytest.mark.parametrize("sender", ["m.dupont@partner.example.net", "jane.doe@example.com"])
+def test_a_deadline_before_the_rules_are_matched_answers_the_fallback(
+        env: LocalAWS, sender: str) -> None:
+    """Before its rules are matched, any message may be one a warning matches: at the
+    deadline the flow's fallback answers (a colleague's mail too: only mail that takes
+    the whole deadline to read gets there)."""
+    stuck = StuckCondition()
+    flow = warning_flow({"subject_prefix": "[X]"})
+    flow["rules"] = [{**flow["rules"][0], "when": {"custom": stuck}}]  # type: ignore[index]
+    app.reset(flow=flow)
+    raw = RAW.replace(b"m.dupont@partner.example.net", sender.encode())
+    event = event_for(env, raw, envelope={"mailFrom": {"address": sender},
+                                          "recipients": [{"address": "john.smith@example.com"}]})
+    try:
+        response = app.lambda_handler(event, LocalContext(timeout_ms=2_000))
+    finally:
+        stuck.release.set()
+    assert response == JUNK
+    assert env.emulator.puts(str(event["messageId"])) == []
+
+
 @pytest.mark.parametrize(("sender", "expected"), [
     ("m.dupont@partner.example.net", JUNK),   # a rule that warns matched: its fallback
     ("jane.doe@example.com", DEFAULT),        # none did: delivered unchanged, as before
@@ -187,6 +220,15 @@ def test_a_fault_in_the_rewrite_answers_the_fallback_when_a_warning_matched(
                                           "recipients": [{"address": "john.smith@example.com"}]})
     assert app.lambda_handler(event, LocalContext()) == expected
     assert env.emulator.puts(str(event["messageId"])) == []
+
+
+def test_a_fault_before_the_rules_are_matched_follows_on_error(env: LocalAWS) -> None:
+    """A condition that fails (a directory that cannot answer is one) is the flow's
+    `on_error`, as before: nothing matched yet, so no fallback applies."""
+    flow = warning_flow({"subject_prefix": "[X]"})
+    flow["rules"] = [{**flow["rules"][0], "when": {"custom": Broken()}}]  # type: ignore[index]
+    app.reset(flow=flow)
+    assert app.lambda_handler(event_for(env), LocalContext()) == DEFAULT
 
 
 def test_under_on_error_retry_a_fault_after_a_warning_matched_still_retries(

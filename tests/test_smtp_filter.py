@@ -270,17 +270,30 @@ class Stuck:
         self.release.wait(30)
         return False
 
+    def matches(self, mail: object, context: object) -> bool:
+        return self.apply(mail, context)
 
-@pytest.mark.parametrize(("fallback", "relayed"), [("junk", True), ("bounce", False)])
-def test_a_flow_past_its_timeout_after_a_warning_matched_takes_the_fallback(
-        fallback: str, relayed: bool) -> None:
-    """A sender who makes the rewrite overrun `--flow-timeout` gets the flow's fallback
-    (the junk header, or a 550), never the message relayed unwarned. In process: the
-    flow holds a transform object that waits for the test, so the overrun is certain."""
+
+@pytest.mark.parametrize(("fallback", "relayed", "where"), [
+    ("junk", True, "apply"), ("bounce", False, "apply"),
+    ("junk", True, "when"),  # before the rules are matched: the warning may match
+])
+def test_a_flow_past_its_timeout_takes_the_fallback_of_a_warning(
+        fallback: str, relayed: bool, where: str) -> None:
+    """A sender who makes the flow overrun `--flow-timeout` (the rewrite, or the parse
+    and conditions before it) gets the flow's fallback (the junk header, or a 550), never
+    the message relayed unwarned. In process: the flow holds a transform or condition
+    object that waits for the test, so the overrun is certain."""
     stuck = Stuck()
-    flow = load_flow({"internal_domains": ["example.com"], "fallback": fallback, "rules": [
-        {"name": "external-warning", "when": {"direction": "INBOUND", "sender": "external"},
-         "apply": [{"banner": "CAUTION"}, {"subject_prefix": "[EXTERNAL]"}, stuck]}]})
+    rule: dict[str, object] = {
+        "name": "external-warning", "when": {"direction": "INBOUND", "sender": "external"},
+        "apply": [{"banner": "CAUTION"}, {"subject_prefix": "[EXTERNAL]"}]}
+    if where == "apply":
+        rule["apply"] = [*rule["apply"], stuck]  # type: ignore[misc]
+    else:
+        rule["when"] = {"custom": stuck}
+    flow = load_flow({"internal_domains": ["example.com"], "fallback": fallback,
+                      "rules": [rule]})
     raw = message()
     envelope = SMTPEnvelope()
     envelope.mail_from, envelope.rcpt_tos = "mallory@evil.example", ["alice@example.com"]

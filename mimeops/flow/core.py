@@ -65,8 +65,29 @@ Observer = Callable[["Rule", str, str], None]
 #: What a flow answers when a warning cannot go out: the fallback action (JUNK, BOUNCE)
 #: and what each recipient then gets.
 Fallen = tuple[Rung, tuple[RecipientAction, ...]]
-#: Hears a `Fallen` as soon as `apply` knows one applies (`Flow.apply(unfinished=...)`).
-Unfinished = Callable[[Fallen], None]
+
+
+@dataclass(frozen=True)
+class Pending:
+    """What a transport answers should `Flow.apply` not return in time, or raise.
+
+    A sender decides how much work a message is (the parse, the conditions, the
+    rewrite) and may find a fault: a transport that answers this then never delivers
+    mail unwarned that a rule that warns was matching.
+    """
+
+    #: The flow's fallback action and each recipient's fate; None: nothing to fall back
+    #: to (no rule that warns matched, or the fallback for this direction is `deliver`).
+    fallen: Fallen | None
+    #: False before the rules are matched: `fallen` then assumes a rule that warns will
+    #: match (everybody gets the fallback), which suits a deadline, not a fault (a
+    #: directory that cannot answer is the flow's `on_error`). True once they are.
+    decided: bool
+
+
+#: Hears a `Pending` before the message is read and again once the rules are matched;
+#: the last one heard holds (`Flow.apply(unfinished=...)`).
+Unfinished = Callable[[Pending], None]
 
 
 @dataclass
@@ -375,13 +396,13 @@ class Flow:
         """Run the flow on one message: `raw` is its bytes exactly as received.
 
         `observe` hears each rule's match verdict (`mimeops explain`): the same run.
-        `unfinished` hears, once the rules are matched and before the rewrite, what to
-        answer should this call not return in time or raise: the flow's fallback action
-        and each recipient's fate, when a rule that warns matched and the fallback is
-        not `deliver` (never otherwise). A sender can make a rewrite slow or aim at a
-        fault; a transport that answers this then never delivers that message unwarned
-        (the Lambda handler at its deadline, the SMTP filter at `--flow-timeout`).
+        `unfinished` hears what to answer should this call not return in time or
+        raise (`Pending`): before the message is read, and again once the rules are
+        matched, before the rewrite. The Lambda handler answers it at its deadline and
+        on a fault, the SMTP filter at `--flow-timeout` and on a fault.
         """
+        if unfinished is not None:
+            unfinished(Pending(self._provisional(_checked(envelope).direction), False))
         job = self.read(raw, envelope)
         decision = self._decide(job, observe)
         why = job.message.unreadable()
@@ -391,11 +412,11 @@ class Flow:
                 return self._unwarned(job, decision, unreadable(why), [])
             return _unchanged(job, decision, unreadable(why))
         policy = self._policy(job, decision)
+        if unfinished is not None:
+            fallen = self._fallen(job, decision, decision.matched)
+            unfinished(Pending(None if policy.mode == "skip" else fallen, True))
         if policy.mode == "skip":
             return _unchanged(job, decision, policy.reason)
-        fallen = self._fallen(job, decision, decision.matched)
-        if unfinished is not None and fallen is not None:
-            unfinished(fallen)
         return self._ladder(job, decision, policy)
 
     # -- stages -------------------------------------------------------------------
@@ -520,6 +541,14 @@ class Flow:
         if result.changed:
             result.unstored = self._fallen(job, decision, done.ran)
         return result
+
+    def _provisional(self, direction: str) -> Fallen | None:
+        """`_fallen` before the rules are matched: as if a rule that warns matched, when
+        the flow has one it enforces, and everybody got the fallback action."""
+        action = self.fallback.action(direction)
+        if action is Rung.DELIVER or not _warning([r for r in self.rules if not r.audit]):
+            return None
+        return action, self.fallback.response(direction, {}, None, {})
 
     def _fallen(self, job: Job, decision: Decision, ran: list[Rule]) -> Fallen | None:
         """The flow's fallback action and each recipient's fate, for when the warning
