@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 import re
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 from mimeops_emulator import LocalAWS
 from mimeops_workmail import app, clients
 from mimeops_workmail.local import LocalContext
+from tests.held import Broken, Stuck
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENT = json.loads((ROOT / "events" / "inbound-external.json").read_text())
@@ -125,41 +125,6 @@ def test_slow_get_still_answers_before_the_deadline(env: LocalAWS) -> None:
     assert time.monotonic() - started < 4.0
 
 
-class Stuck:
-    """A transform that holds the rewrite until released: a flow slower than any
-    deadline, as a sender may make it (no sleep: the test releases it)."""
-
-    name = "stuck"
-
-    def __init__(self) -> None:
-        self.release = threading.Event()
-
-    def apply(self, mail: object, context: object) -> bool:
-        self.release.wait(30)
-        return False
-
-
-class StuckCondition(Stuck):
-    """A condition that holds the rules' matching until released: a message whose
-    parse or conditions a sender made slower than any deadline."""
-
-    def matches(self, mail: object, context: object) -> bool:
-        self.release.wait(30)
-        return False
-
-
-class Broken:
-    """A transform (or condition) that raises: a fault a sender found."""
-
-    name = "broken"
-
-    def apply(self, mail: object, context: object) -> bool:
-        raise ValueError("a fault in the rewrite")
-
-    def matches(self, mail: object, context: object) -> bool:
-        raise ValueError("a fault in a condition")
-
-
 def warning_flow(transform: object, on_error: str = "deliver") -> dict[str, object]:
     return {"internal_domains": ["example.com"], "on_error": on_error, "rules": [
         {"name": "external-warning", "when": {"direction": "INBOUND", "sender": "external"},
@@ -193,7 +158,7 @@ def test_a_deadline_before_the_rules_are_matched_answers_the_fallback(
     """Before its rules are matched, any message may be one a warning matches: at the
     deadline the flow's fallback answers (a colleague's mail too: only mail that takes
     the whole deadline to read gets there)."""
-    stuck = StuckCondition()
+    stuck = Stuck()
     flow = warning_flow({"subject_prefix": "[X]"})
     flow["rules"] = [{**flow["rules"][0], "when": {"custom": stuck}}]  # type: ignore[index]
     app.reset(flow=flow)

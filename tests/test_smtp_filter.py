@@ -24,6 +24,7 @@ from mimeops import load_flow
 from mimeops_smtp.server import FilterHandler, Record
 from mimeops_smtp.settings import Settings
 from tests.conftest import ROOT
+from tests.held import Stuck
 from tests.smtp_harness import (
     MIMEOPS,
     Filter,
@@ -256,22 +257,6 @@ def test_a_flow_fault_follows_on_error(tmp_path: Path, on_error: str, code: int)
     assert reply == code
     assert [m.data for m in handler.messages] == ([raw] if on_error == "deliver" else [])
     assert proc.records()[0]["error"] == "flow timeout"
-
-
-class Stuck:
-    """A transform that holds the rewrite until released: slower than any --flow-timeout."""
-
-    name = "stuck"
-
-    def __init__(self) -> None:
-        self.release = threading.Event()
-
-    def apply(self, mail: object, context: object) -> bool:
-        self.release.wait(30)
-        return False
-
-    def matches(self, mail: object, context: object) -> bool:
-        return self.apply(mail, context)
 
 
 @pytest.mark.parametrize(("fallback", "relayed", "where"), [
