@@ -272,6 +272,11 @@ CONTROLS += [
      message("c5", multipart("mixed", _html(), _as_html(
          b'Content-Type: application/octet-stream; name="a.html"\r\n'
          b'Content-Disposition: attachment; filename="a.html"\r\n')))),
+    # RFC 6532's message with UTF-8 header fields: Thunderbird 153 lists it, so its
+    # stylesheet never reaches the page (measured): no wrap.
+    ("message-global", "an attached message/global whose stylesheet hides the text parts",
+     message("c7", multipart("mixed", _html(), _forward(_inner("stylesheet"),
+                                                        b"message/global")))),
     ("eml-file-in-base64", "a forwarded message as a base64 .eml file",
      message("c6", multipart("mixed", _html(), b'Content-Type: application/octet-stream; '
                              b'name="fwd.eml"\r\nContent-Transfer-Encoding: base64\r\n\r\n'
