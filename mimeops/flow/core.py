@@ -72,8 +72,9 @@ class Pending:
     """What a transport answers should `Flow.apply` not return in time, or raise.
 
     A sender decides how much work a message is (the parse, the conditions, the
-    rewrite) and may find a fault: a transport that answers this then never delivers
-    mail unwarned that a rule that warns was matching.
+    rewrite) and may find a fault: a transport that answers `fallen` then never
+    delivers unwarned the mail a rule that warns matched (or, before the rules are
+    matched, may match).
     """
 
     #: The flow's fallback action and each recipient's fate; None: nothing to fall back
