@@ -260,6 +260,13 @@ ATTACHED_HTML: list[tuple[str, str, bytes]] = [
      message("q-multi", multipart("mixed", _html(), multipart(
          "mixed", _as_html(b"Content-Type: text/html\r\n"), boundary="b2").replace(
          b"multipart/mixed", b"=?us-ascii?q?multipart/mixed", 1)))),
+    ("content-name-html", "an octet-stream part named .html only in a Content-Name field",
+     message("content-name", multipart("mixed", _html(), _as_html(
+         b"Content-Type: application/octet-stream\r\nContent-Name: statement.html\r\n")))),
+    ("sun-data-name-html", "an octet-stream part named .html only in X-Sun-Data-Name",
+     message("sun-name", multipart("mixed", _html(), _as_html(
+         b"Content-Type: application/octet-stream\r\nX-Sun-Data-Name: statement.html\r\n",
+         "cover")))),
     ("named-html-no-disposition", "text/html with a name and no disposition",
      message("named-html", multipart("mixed", _html(), _as_html(
          b'Content-Type: text/html; name="offer.html"\r\n', "pull-up")))),

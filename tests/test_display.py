@@ -196,6 +196,22 @@ def test_read_as_is_thunderbirds_type() -> None:
     assert read_as(root) == "text/html"
 
 
+@pytest.mark.parametrize(("fields", "expected"), [
+    # Where Thunderbird looks for the name, in its order (measured in Thunderbird 153).
+    (b'Content-Disposition: inline; filename="a.txt"\r\nContent-Name: a.html\r\n',
+     "application/octet-stream"),
+    (b"Content-Name: statement.html\r\n", "text/html"),
+    (b"X-Sun-Data-Name: =?utf-8?q?statement=2Ehtml?=\r\n", "text/html"),
+    (b"Content-Name: fwd.eml\r\n", "message/rfc822"),
+    (b"Content-Name: statement.html\r\nContent-Disposition: attachment\r\n", "text/html"),
+])
+def test_read_as_takes_the_name_where_thunderbird_finds_it(fields: bytes, expected: str) -> None:
+    root = Message(HEAD + _part(b"Content-Type: application/octet-stream\r\n" + fields)).root
+    assert read_as(root) == expected
+    shown = expected == "text/html" and b"attachment" not in fields
+    assert bool(unconfined(root)) == shown
+
+
 @pytest.mark.parametrize(("entity", "html"), [
     (PLAIN, False),
     (HTML, True),

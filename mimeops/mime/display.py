@@ -37,8 +37,9 @@ as measured in Thunderbird 153:
   the type after the last "?" (`=?us-ascii?q?text/html`), and the type of an
   application/octet-stream (or application/x-unknown-content-type) part from its name
   (`report.html`, `X.HTM`, `a.shtml`; a name ending in .eml makes an attached message,
-  unless the part is in base64); such a part is shown unless its disposition is
-  `attachment`;
+  unless the part is in base64), the name where Thunderbird looks for it: the
+  disposition's filename, the type's name, a Content-Name or X-Sun-Data-Name field;
+  such a part is shown unless its disposition is `attachment`;
 - text/html with a name and no disposition (an attachment to other clients);
 - a multipart Thunderbird reads that is no multipart to us (`=?x?q?multipart/mixed`).
 
@@ -81,14 +82,25 @@ _EXPOSED = "in the page the banner is in, where its stylesheet can hide the bann
 def read_as(part: Part) -> str:
     """The content type Thunderbird renders `part` as (see the module doc)."""
     ctype = part.ctype.rpartition("?")[2]
-    if ctype not in _GUESSED or not part.filename or "." not in part.filename:
+    name = _name(part) if ctype in _GUESSED else None
+    if not name or "." not in name:
         return ctype
-    extension = part.filename.rpartition(".")[2].strip().lower()
+    extension = name.rpartition(".")[2].strip().lower()
     if extension in _HTML_NAMES:
         return "text/html"
     if extension in _MESSAGE_NAMES and part.cte != "base64":
         return "message/rfc822"
     return ctype
+
+
+def _name(part: Part) -> str | None:
+    """The name Thunderbird guesses a type from, in its order: the disposition's
+    filename, the type's name, then the old Content-Name and X-Sun-Data-Name fields
+    (measured: a part named only there is shown as HTML)."""
+    if part.filename:
+        return part.filename
+    field = part.header.field("content-name") or part.header.field("x-sun-data-name")
+    return field.decoded() if field else None
 
 
 def unconfined(root: Part) -> list[tuple[Part, str]]:
