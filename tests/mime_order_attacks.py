@@ -267,6 +267,18 @@ ATTACHED_HTML: list[tuple[str, str, bytes]] = [
      message("sun-name", multipart("mixed", _html(), _as_html(
          b"Content-Type: application/octet-stream\r\nX-Sun-Data-Name: statement.html\r\n",
          "cover")))),
+    # Types Thunderbird 153 turns into markup of its own, or lists: measured to keep the
+    # sender's stylesheet out of the page (no wrap needed, none made).
+    ("xhtml-part", "an application/xhtml+xml part with a stylesheet that hides the rest",
+     message("xhtml", multipart("mixed", _html(), _as_html(
+         b"Content-Type: application/xhtml+xml\r\n")))),
+    ("enriched-param-injection", "text/enriched whose params try to close the markup",
+     message("enriched-param", multipart("mixed", _html(), b"Content-Type: text/enriched\r\n"
+         b"\r\n<fontfamily><param>x\"><style>" + _HIDING["stylesheet"][7:-8].encode()
+         + b'</style><span a="</param>text</fontfamily>\r\n'))),
+    ("richtext-style", "text/richtext carrying a raw stylesheet",
+     message("richtext", multipart("mixed", _html(), _as_html(
+         b"Content-Type: text/richtext\r\n")))),
     ("named-html-no-disposition", "text/html with a name and no disposition",
      message("named-html", multipart("mixed", _html(), _as_html(
          b'Content-Type: text/html; name="offer.html"\r\n', "pull-up")))),
