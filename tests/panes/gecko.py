@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from marionette_driver.errors import JavascriptException
 from PIL import Image
 
 from tests.panes import HEIGHT, WIDTH, HtmlPane, Pane, Panes, Unavailable, image
@@ -100,10 +101,19 @@ class GeckoPane(HtmlPane):
     def settle(self) -> None:
         client = self.gecko.use(self.handle)
         deadline = time.monotonic() + _TIMEOUT
-        while client.execute_script(_STATE) != ["complete", self.url]:
+        while not self._loaded(client):
             if time.monotonic() > deadline:
                 raise RuntimeError(f"Firefox: {self.url} not loaded")
             time.sleep(_POLL)  # waiting on the browser: no clock to inject
+
+    def _loaded(self, client: Any) -> bool:
+        """Whether this pane's page has loaded. A script sent while the old document is
+        torn down can fail in its dying sandbox (Firefox ESR answered once with
+        NS_ERROR_OUT_OF_MEMORY from evalInSandbox, 23 GB free): that is "not yet"."""
+        try:
+            return bool(client.execute_script(_STATE) == ["complete", self.url])
+        except JavascriptException:
+            return False
 
     def run(self, function: str, arg: Any = None) -> Any:
         return self.gecko.use(self.handle).execute_script(
