@@ -159,12 +159,11 @@ class FilterHandler:
             if flow.on_error == "retry" and not isinstance(error, PermanentError):
                 return TEMPFAIL
             fates, message = Plan(deliver=recipients), raw
-            pending = heard[-1] if heard else None
-            if pending and pending.fallen and (pending.decided or
-                                               isinstance(error, TimeoutError)):
+            fallen = heard[-1].answer(error) if heard else None
+            if fallen is not None:
                 # A rule that warns matched (or, past the timeout, may): its fallback,
                 # never the message relayed unwarned.
-                action, taken = pending.fallen
+                action, taken = fallen
                 fates = plan(taken, recipients)
                 record.fields["fallback"] = str(action)
             record.fields["changed"] = False

@@ -24,7 +24,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from mimeops import Envelope, Flow, RecipientAction, Result
 from mimeops.errors import PermanentError, TransientError
-from mimeops.flow.core import Fallen, Pending
+from mimeops.flow.core import Pending
 from mimeops.flow.fallback import Rung
 from mimeops.mime import Message
 from mimeops.mime.addresses import header_addresses
@@ -75,13 +75,6 @@ class _Outcome:
 
     def hear(self, pending: Pending) -> None:
         self.pending = pending
-
-    def fallen(self) -> Fallen | None:
-        """The flow's fallback, when this outcome is a timeout or a fault it covers."""
-        if self.pending is None or self.response is not None:
-            return None
-        timeout = isinstance(self.error, TimeoutError)
-        return self.pending.fallen if timeout or self.pending.decided else None
 
 
 def _traced(handler: Any) -> Any:
@@ -135,7 +128,7 @@ def lambda_handler(raw_event: Any, context: Any) -> dict[str, Any]:
     logger.error("processing failed", extra={"error_code": code, "error": str(fault)[:500]})
     if settings.on_error() == "retry" and not isinstance(fault, PermanentError):
         raise RetryRequested(f"{code}: WorkMail will retry this message") from fault
-    fallen = outcome.fallen()
+    fallen = outcome.pending.answer(fault) if outcome.pending else None
     if fallen is not None:  # a rule that warns matched (or may): never the inbox unwarned
         action, taken = fallen
         logger.warning("a warning rule matched and no warned message went out; fallback "

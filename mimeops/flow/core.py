@@ -85,6 +85,12 @@ class Pending:
     #: directory that cannot answer is the flow's `on_error`). True once they are.
     decided: bool
 
+    def answer(self, error: BaseException) -> Fallen | None:
+        """What to answer for `error` (a TimeoutError at the deadline, or the fault
+        raised): `fallen` at a deadline, or for a fault once the rules are matched;
+        None where the flow's `on_error` decides."""
+        return self.fallen if self.decided or isinstance(error, TimeoutError) else None
+
 
 #: Hears a `Pending` before the message is read and again once the rules are matched;
 #: the last one heard holds (`Flow.apply(unfinished=...)`).
